@@ -1,0 +1,30 @@
+# Finds td3d's dependencies. Each failure names the Debian package that provides the piece.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: install the Debian package 'pkg-config' (or run tools/deps.sh)")
+endif()
+
+# td3_require_pc(<target-prefix> <pkg-config module> <debian package>)
+function(td3_require_pc prefix module debpkg)
+  pkg_check_modules(${prefix} QUIET IMPORTED_TARGET GLOBAL ${module})
+  if(NOT ${prefix}_FOUND)
+    message(FATAL_ERROR "${module} not found: install the Debian package '${debpkg}' (or run tools/deps.sh)")
+  endif()
+endfunction()
+
+td3_require_pc(ZMQ libzmq libzmq3-dev)
+td3_require_pc(PROTOBUFC libprotobuf-c libprotobuf-c-dev)
+td3_require_pc(OPENBLAS openblas libopenblas-dev)
+td3_require_pc(LIBUV libuv libuv1-dev)
+td3_require_pc(ZLIB zlib zlib1g-dev)
+if(TD3_BUILD_TESTS)
+  td3_require_pc(CMOCKA cmocka libcmocka-dev)
+endif()
+
+find_program(PROTOC_C NAMES protoc-c protoc-gen-c)
+if(NOT PROTOC_C)
+  message(FATAL_ERROR "protoc-c not found: install the Debian package 'protobuf-c-compiler' (or run tools/deps.sh)")
+endif()
+
+find_package(Threads REQUIRED)
+find_library(MATH_LIB m)

@@ -1,0 +1,75 @@
+/* td3d: the single user-facing command, git-style (`td3d <subcommand> [flags]`).
+ *
+ * This file only dispatches: each subcommand lives in its own module and is listed in the
+ * table below once it exists. Unknown subcommands get an error that names the valid ones. */
+#include "error.h"
+#include "log.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct subcommand {
+  const char *name;
+  const char *summary;
+  int (*main)(int argc, char **argv);
+} subcommand_t;
+
+static int version_main(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  printf("td3d %s (wire protocol %u)\n", TD3D_VERSION, WIRE_PROTOCOL_VERSION);
+  return 0;
+}
+
+static const subcommand_t commands[] = {
+    {"version", "print the version and exit", version_main},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: td3d <command> [options]\n"
+          "       td3d --help | --version\n"
+          "\n"
+          "Distributed TD3 (Twin Delayed DDPG) training: actors stream experience over\n"
+          "ZeroMQ to one learner that trains and broadcasts fresh policy weights.\n"
+          "\n"
+          "commands:\n");
+  for (size_t i = 0; i < n_commands; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\n"
+          "Run `td3d <command> --help` for a command's options. Every option can also be set\n"
+          "through an environment variable TD3D_<OPTION> (see README.md).\n");
+}
+
+static void list_names(FILE *f) {
+  for (size_t i = 0; i < n_commands; i++)
+    fprintf(f, "%s%s", i ? ", " : "", commands[i].name);
+}
+
+int main(int argc, char **argv) {
+  if (log_init_from_env() != 0)
+    fprintf(stderr, "td3d: ignoring TD3D_LOG_LEVEL (use error, warn, info or debug)\n");
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) return version_main(0, NULL);
+  for (size_t i = 0; i < n_commands; i++) {
+    if (strcmp(cmd, commands[i].name) == 0) {
+      log_set_tag(commands[i].name);
+      return commands[i].main(argc - 1, argv + 1);
+    }
+  }
+  fprintf(stderr, "td3d: unknown command '%s'; valid commands: ", cmd);
+  list_names(stderr);
+  fprintf(stderr, " (see td3d --help)\n");
+  return 2;
+}
