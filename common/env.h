@@ -1,0 +1,89 @@
+/* The environment interface: what an actor steps and what the learner's serial mode steps.
+ *
+ * An environment is an object with fixed dimensions, action bounds and an episode step limit,
+ * and three operations: reset(seed) -> first observation; step(action) -> next observation,
+ * reward, terminal; destroy. `terminal` means a real end of the task (fell over, reached the
+ * goal). The time limit is not the environment's business: the caller counts steps and
+ * truncates at info.max_episode_steps, and a truncated transition is not terminal.
+ *
+ * Environments are created by id through the registry (env_create); an id of the form
+ * `plugin:/path/lib.so[:ARG]` loads a user's shared library (see env_plugin.h when present).
+ *
+ * Ownership: env_create returns a new object the caller owns; env_destroy(&e) frees it and
+ * sets e to NULL. The info struct and its bound arrays are owned by the env and live as long
+ * as it does. Thread safety: an env belongs to one thread; different envs are independent. */
+#ifndef TD3_ENV_H
+#define TD3_ENV_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENV_MAX_ID 64       /* bytes of an env id, including the NUL */
+#define ENV_MAX_DIM 4096    /* obs_dim and act_dim */
+
+typedef struct env env_t;
+
+typedef struct env_info {
+  char id[ENV_MAX_ID];          /* registry id, e.g. "Pendulum-v1" */
+  uint32_t obs_dim;
+  uint32_t act_dim;
+  const float *action_low;      /* (act_dim) */
+  const float *action_high;     /* (act_dim), each > action_low */
+  uint32_t max_episode_steps;   /* truncation limit the caller applies */
+} env_info_t;
+
+typedef struct env_ops {
+  /* Starts an episode from a state drawn with this seed; writes obs (obs_dim).
+   * Returns 0 or a negative TD3_E* code. */
+  int (*reset)(env_t *e, uint64_t seed, float *obs);
+  /* Applies action (act_dim, not yet clipped: each env clips as its definition says);
+   * writes next_obs (obs_dim), *reward and *terminal (0 or 1). Returns 0, or a negative code
+   * (e.g. TD3_ENONFINITE when the simulator produced NaN: the caller cuts the episode). */
+  int (*step)(env_t *e, const float *action, float *next_obs, float *reward, int *terminal);
+  /* Frees everything the env owns, including e itself. */
+  void (*destroy)(env_t *e);
+} env_ops_t;
+
+struct env {
+  const env_ops_t *ops;
+  env_info_t info;
+};
+
+/* Options that some environments need; zero-initialise and fill what applies. */
+typedef struct env_options {
+  const char *model_path;    /* MuJoCo: an explicit model file (--model) */
+  const char *assets_dir;    /* MuJoCo: directory with Gymnasium's model files (--mujoco-assets) */
+} env_options_t;
+
+/* Creates the environment named id. opts may be NULL. Returns the env, or NULL with err
+ * filled (unknown id: the message lists the known ones; a missing model file: where it looked). */
+env_t *env_create(const char *id, const env_options_t *opts, td3_err_t *err);
+
+static inline int env_reset(env_t *e, uint64_t seed, float *obs) {
+  return e->ops->reset(e, seed, obs);
+}
+
+static inline int env_step(env_t *e, const float *action, float *next_obs, float *reward,
+                           int *terminal) {
+  return e->ops->step(e, action, next_obs, reward, terminal);
+}
+
+/* Destroys *pe (NULL is fine) and sets *pe to NULL. */
+void env_destroy(env_t **pe);
+
+/* The built-in environments, for listing. */
+typedef struct env_entry {
+  const char *id;
+  const char *summary;
+  env_t *(*create)(const env_options_t *opts, td3_err_t *err);
+} env_entry_t;
+
+/* Returns the registry table and sets *n to its length. */
+const env_entry_t *env_registry(size_t *n);
+
+/* Constructors of the built-in environments (one file each). */
+env_t *env_pendulum_new(const env_options_t *opts, td3_err_t *err);
+
+#endif

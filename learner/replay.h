@@ -1,0 +1,56 @@
+/* The replay buffer: a preallocated ring of struct-of-arrays float32 columns.
+ *
+ * Columns: obs (capacity, obs_dim), action (capacity, act_dim), reward (capacity),
+ * next_obs (capacity, obs_dim), terminal (capacity). Memory is
+ * capacity x (2 obs_dim + act_dim + 2) x 4 bytes, all allocated by replay_new. When full, the
+ * oldest transitions are overwritten (FIFO). Sampling is uniform with replacement over the
+ * stored transitions, drawn from the caller's RNG stream, and copies rows into a batch buffer
+ * the caller owns.
+ *
+ * Thread safety: one writer (insert) and one reader (sample) may run on different threads;
+ * each call holds an internal mutex only for its copy. */
+#ifndef TD3_REPLAY_H
+#define TD3_REPLAY_H
+
+#include "rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct replay replay_t;
+
+/* Rows sampled for one training batch; the caller owns the arrays. */
+typedef struct replay_batch {
+  size_t cap;        /* rows the arrays hold */
+  float *obs;        /* (cap, obs_dim) */
+  float *action;     /* (cap, act_dim) */
+  float *reward;     /* (cap) */
+  float *next_obs;   /* (cap, obs_dim) */
+  float *terminal;   /* (cap) */
+} replay_batch_t;
+
+/* Bytes the columns of a buffer of this shape take; 0 if the product overflows. */
+size_t replay_bytes(size_t capacity, uint32_t obs_dim, uint32_t act_dim);
+
+/* Allocates a buffer. Returns NULL if capacity or dims are zero, the size overflows, or the
+ * memory cannot be had (the caller reports replay_bytes to the user). */
+replay_t *replay_new(size_t capacity, uint32_t obs_dim, uint32_t act_dim);
+void replay_destroy(replay_t **pr);
+
+/* Appends n transitions given as row-major arrays (obs (n, obs_dim), ...). n may exceed the
+ * capacity: only the last `capacity` rows stay. */
+void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
+                   const float *reward, const float *next_obs, const float *terminal);
+
+/* Copies n rows drawn uniformly with replacement into out (n <= out->cap, size > 0). */
+void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out);
+
+size_t replay_size(replay_t *r);          /* transitions stored now */
+size_t replay_capacity(const replay_t *r);
+uint64_t replay_inserted(replay_t *r);    /* transitions inserted since creation */
+
+/* Allocates (and frees) the arrays of a sample batch for this buffer's dims. */
+void replay_batch_alloc(replay_batch_t *b, size_t cap, uint32_t obs_dim, uint32_t act_dim);
+void replay_batch_free(replay_batch_t *b);
+
+#endif
