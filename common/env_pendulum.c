@@ -6,7 +6,7 @@
  * th' = th + thdot' dt (th itself is not wrapped). Observation [cos th, sin th, thdot].
  * Reset draws th ~ U(-pi, pi), thdot ~ U(-1, 1). Never terminal; truncated at 200 steps.
  * The state is kept in double, as Gymnasium's numpy float64 arithmetic does. */
-#include "env.h"
+#include "env_pendulum.h"
 #include "rng.h"
 #include "xalloc.h"
 
@@ -84,4 +84,10 @@ env_t *env_pendulum_new(const env_options_t *opts, td3_err_t *err) {
   p->base.info.action_high = p->high;
   p->base.info.max_episode_steps = 200;
   return &p->base;
+}
+
+void env_pendulum_set_state(env_t *e, double th, double thdot) {
+  pendulum_t *p = (pendulum_t *)e;
+  p->th = th;
+  p->thdot = thdot;
 }

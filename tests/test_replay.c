@@ -1,0 +1,138 @@
+/* Tests for learner/replay: ring overwrite order, sizes, sampling uniformity and row
+ * integrity (a sampled row's columns belong to one transition). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "replay.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+enum { OBS = 3, ACT = 2 };
+
+/* Transition i has obs = (i, i, i), action = (-i, -i), reward i, next_obs i + 0.5,
+ * terminal i % 2. */
+static void make_rows(size_t first, size_t n, float *obs, float *act, float *rew, float *next,
+                      float *term) {
+  for (size_t k = 0; k < n; k++) {
+    float v = (float)(first + k);
+    for (int j = 0; j < OBS; j++) {
+      obs[k * OBS + (size_t)j] = v;
+      next[k * OBS + (size_t)j] = v + 0.5f;
+    }
+    for (int j = 0; j < ACT; j++) act[k * ACT + (size_t)j] = -v;
+    rew[k] = v;
+    term[k] = (float)((first + k) % 2);
+  }
+}
+
+static void insert_range(replay_t *r, size_t first, size_t n) {
+  float *obs = malloc(n * OBS * sizeof(float)), *next = malloc(n * OBS * sizeof(float));
+  float *act = malloc(n * ACT * sizeof(float)), *rew = malloc(n * sizeof(float));
+  float *term = malloc(n * sizeof(float));
+  make_rows(first, n, obs, act, rew, next, term);
+  replay_insert(r, n, obs, act, rew, next, term);
+  free(obs);
+  free(next);
+  free(act);
+  free(rew);
+  free(term);
+}
+
+static void check_row(const replay_batch_t *b, size_t i) {
+  float v = b->reward[i];
+  for (int j = 0; j < OBS; j++) {
+    assert_true(b->obs[i * OBS + (size_t)j] == v);
+    assert_true(b->next_obs[i * OBS + (size_t)j] == v + 0.5f);
+  }
+  for (int j = 0; j < ACT; j++) assert_true(b->action[i * ACT + (size_t)j] == -v);
+  assert_true(b->terminal[i] == (float)((size_t)v % 2));
+}
+
+static void sizes_and_bytes(void **state) {
+  (void)state;
+  assert_int_equal(replay_bytes(1000000, 17, 6), 1000000ull * (2 * 17 + 6 + 2) * 4);
+  assert_int_equal(replay_bytes(SIZE_MAX / 2, 17, 6), 0);
+  assert_null(replay_new(0, 3, 1));
+  assert_null(replay_new(10, 0, 1));
+  assert_null(replay_new(SIZE_MAX / 8, 17, 6));
+  replay_t *r = replay_new(100, OBS, ACT);
+  assert_non_null(r);
+  assert_int_equal(replay_size(r), 0);
+  assert_int_equal(replay_capacity(r), 100);
+  insert_range(r, 0, 30);
+  assert_int_equal(replay_size(r), 30);
+  insert_range(r, 30, 100);
+  assert_int_equal(replay_size(r), 100);
+  assert_int_equal(replay_inserted(r), 130);
+  replay_destroy(&r);
+  assert_null(r);
+  replay_destroy(&r);
+}
+
+static void fifo_overwrite_keeps_newest(void **state) {
+  (void)state;
+  replay_t *r = replay_new(50, OBS, ACT);
+  insert_range(r, 0, 37);
+  insert_range(r, 37, 40);  /* wraps */
+  insert_range(r, 77, 120); /* more than capacity in one call: only the last 50 stay */
+  replay_batch_t b;
+  replay_batch_alloc(&b, 4000, OBS, ACT);
+  rng_t rng;
+  rng_init(&rng, 1, 0);
+  replay_sample(r, &rng, 4000, &b);
+  int seen[50] = {0};
+  for (size_t i = 0; i < 4000; i++) {
+    check_row(&b, i);
+    float v = b.reward[i];
+    assert_true(v >= 147.0f && v <= 196.0f); /* rows 147..196 are the newest 50 */
+    seen[(int)v - 147] = 1;
+  }
+  for (int k = 0; k < 50; k++) assert_true(seen[k]);
+  replay_batch_free(&b);
+  replay_destroy(&r);
+}
+
+static void sampling_is_uniform(void **state) {
+  (void)state;
+  enum { CAP = 20, DRAWS = 200000 };
+  replay_t *r = replay_new(CAP, OBS, ACT);
+  insert_range(r, 0, CAP);
+  replay_batch_t b;
+  replay_batch_alloc(&b, DRAWS, OBS, ACT);
+  rng_t rng;
+  rng_init(&rng, 77, 0);
+  replay_sample(r, &rng, DRAWS, &b);
+  int counts[CAP] = {0};
+  for (size_t i = 0; i < DRAWS; i++) {
+    check_row(&b, i);
+    counts[(int)b.reward[i]]++;
+  }
+  /* chi-square, 19 degrees of freedom: 99.99th percentile is about 49.5 */
+  double chi = 0, expect = (double)DRAWS / CAP;
+  for (int k = 0; k < CAP; k++) chi += (counts[k] - expect) * (counts[k] - expect) / expect;
+  assert_true(chi < 49.5);
+  /* the same stream gives the same sample */
+  replay_batch_t c;
+  replay_batch_alloc(&c, 100, OBS, ACT);
+  rng_init(&rng, 5, 0);
+  replay_sample(r, &rng, 100, &b);
+  rng_init(&rng, 5, 0);
+  replay_sample(r, &rng, 100, &c);
+  assert_memory_equal(b.reward, c.reward, 100 * sizeof(float));
+  replay_batch_free(&c);
+  replay_batch_free(&b);
+  replay_destroy(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sizes_and_bytes),
+      cmocka_unit_test(fifo_overwrite_keeps_newest),
+      cmocka_unit_test(sampling_is_uniform),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
