@@ -1,0 +1,63 @@
+/* Binary files with integrity: a growable writer and a bounds-checked reader.
+ *
+ * Every td3d file (policies, checkpoints) is: its content (magic, format version, shapes,
+ * data, all little-endian), then a CRC-32 (zlib) of everything before it. binw_commit
+ * writes the bytes to PATH.tmp.<pid>, fsyncs, renames onto PATH and fsyncs the directory,
+ * so a crash mid-write leaves any previous file intact. binr_load reads a whole file and
+ * checks the CRC before any field is parsed; the reader then refuses to read past the end
+ * (binr_t.bad is set and every later read yields zeros).
+ *
+ * Not thread-safe per object; different objects are independent. */
+#ifndef TD3_BINFILE_H
+#define TD3_BINFILE_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct binw {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+} binw_t;
+
+void binw_bytes(binw_t *w, const void *p, size_t n);
+void binw_u32(binw_t *w, uint32_t v);
+void binw_u64(binw_t *w, uint64_t v);
+void binw_f32(binw_t *w, float v);
+void binw_f32s(binw_t *w, const float *p, size_t n);
+/* Writes a fixed-width field: s, cut or NUL-padded to width bytes. */
+void binw_str(binw_t *w, const char *s, size_t width);
+
+/* Appends the CRC and writes the file atomically (see above). Returns 0 or TD3_EIO with a
+ * message naming the path and the system error. The buffer is freed either way. */
+int binw_commit(binw_t *w, const char *path, td3_err_t *err);
+void binw_free(binw_t *w);
+
+typedef struct binr {
+  uint8_t *data;  /* whole file, CRC excluded from len */
+  size_t len;
+  size_t off;
+  int bad;        /* a read went past the end */
+} binr_t;
+
+/* Reads path and checks its CRC. Returns 0, TD3_ENOTFOUND/TD3_EIO (cannot read),
+ * TD3_EFORMAT (too short), or TD3_ECHECKSUM (content damaged), with err filled.
+ * max_bytes bounds what it will read. */
+int binr_load(binr_t *r, const char *path, size_t max_bytes, td3_err_t *err);
+void binr_free(binr_t *r);
+
+void binr_bytes(binr_t *r, void *p, size_t n);
+uint32_t binr_u32(binr_t *r);
+uint64_t binr_u64(binr_t *r);
+void binr_f32s(binr_t *r, float *p, size_t n);
+/* Reads a fixed-width string field into out (cap >= width + 1), NUL-terminated. */
+void binr_str(binr_t *r, char *out, size_t width);
+/* Bytes left to read. */
+size_t binr_left(const binr_t *r);
+
+/* Creates a directory and its parents (mode 0755); 0 or TD3_EIO with err filled. */
+int td3_mkdirs(const char *path, td3_err_t *err);
+
+#endif
