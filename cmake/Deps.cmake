@@ -28,3 +28,11 @@ endif()
 
 find_package(Threads REQUIRED)
 find_library(MATH_LIB m)
+
+# MuJoCo (the locomotion tasks): Debian ships a header and a shared library but no pkg-config
+# file, so it is found by path.
+find_path(MUJOCO_INCLUDE_DIR mujoco/mujoco.h)
+find_library(MUJOCO_LIBRARY mujoco)
+if(NOT MUJOCO_INCLUDE_DIR OR NOT MUJOCO_LIBRARY)
+  message(FATAL_ERROR "MuJoCo not found (mujoco/mujoco.h, libmujoco): install the Debian package 'libmujoco-dev' (or run tools/deps.sh)")
+endif()

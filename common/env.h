@@ -7,7 +7,15 @@
  * truncates at info.max_episode_steps, and a truncated transition is not terminal.
  *
  * Environments are created by id through the registry (env_create); an id of the form
- * `plugin:/path/lib.so[:ARG]` loads a user's shared library (see env_plugin.h when present).
+ * `plugin:/path/lib.so[:ARG]` loads a user's shared library (td3d_env_plugin.h). Several copies
+ * of one env are stepped together through env_vec.h.
+ *
+ * Built in: Pendulum-v1 and MountainCarContinuous-v0 (closed form, nothing to load); the
+ * Gymnasium MuJoCo v4 tasks HalfCheetah-v4, Hopper-v4, Walker2d-v4, Ant-v4,
+ * InvertedPendulum-v4 and Reacher-v4, which load Gymnasium's model file from
+ * env_options_t.model_path, else from env_options_t.assets_dir, else from $TD3D_MUJOCO_ASSETS;
+ * and Runner-td3d-v0, a planar runner on the project's own model (common/models/), found through
+ * model_path, $TD3D_MODELS_DIR, the source tree and the install tree (env_mujoco.h says more).
  *
  * Ownership: env_create returns a new object the caller owns; env_destroy(&e) frees it and
  * sets e to NULL. The info struct and its bound arrays are owned by the env and live as long
@@ -53,9 +61,12 @@ struct env {
 
 /* Options that some environments need; zero-initialise and fill what applies. */
 typedef struct env_options {
-  const char *model_path;    /* MuJoCo: an explicit model file (--model) */
-  const char *assets_dir;    /* MuJoCo: directory with Gymnasium's model files (--mujoco-assets) */
+  const char *model_path;    /* MuJoCo: an explicit model file (--model); wins over the rest */
+  const char *assets_dir;    /* MuJoCo: directory with Gymnasium's model files (--mujoco-assets);
+                                when NULL, $TD3D_MUJOCO_ASSETS is used */
 } env_options_t;
+
+#define ENV_PLUGIN_PREFIX "plugin:"  /* env ids that load a shared library */
 
 /* Creates the environment named id. opts may be NULL. Returns the env, or NULL with err
  * filled (unknown id: the message lists the known ones; a missing model file: where it looked). */
@@ -83,7 +94,25 @@ typedef struct env_entry {
 /* Returns the registry table and sets *n to its length. */
 const env_entry_t *env_registry(size_t *n);
 
-/* Constructors of the built-in environments (one file each). */
+/* Constructors of the built-in environments (one file each). Each returns a new env or NULL
+ * with err filled; opts is borrowed for the call only. */
 env_t *env_pendulum_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_mountaincar_new(const env_options_t *opts, td3_err_t *err);
+/* Puts a MountainCar env into state (x, v), for tests and demonstrations. Returns 0,
+ * TD3_EINVAL if e is not a MountainCar env, TD3_ENONFINITE for NaN or infinity. */
+int env_mountaincar_set_state(env_t *e, double x, double v);
+/* MuJoCo tasks (env_mujoco.c). */
+env_t *env_half_cheetah_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_hopper_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_walker2d_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_ant_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_inverted_pendulum_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_reacher_new(const env_options_t *opts, td3_err_t *err);
+env_t *env_runner_new(const env_options_t *opts, td3_err_t *err);
+
+/* Loads the plugin that spec names: "plugin:/path/lib.so[:ARG]" or "/path/lib.so[:ARG]"
+ * (env_plugin.c; the ABI is td3d_env_plugin.h). The path ends at the first ':' after the
+ * prefix; everything after it is ARG, handed to the plugin's create(). */
+env_t *env_plugin_new(const char *spec, td3_err_t *err);
 
 #endif

@@ -205,3 +205,41 @@ int flags_parse(const flag_spec_t *specs, size_t n_specs, const flag_program_t *
   if (n_positional) *n_positional = npos;
   return 0;
 }
+
+int flags_format(const flag_spec_t *f, char *out, size_t cap) {
+  int n = snprintf(out, cap, "--%s=", f->name);
+  if (n < 0 || (size_t)n >= cap) return 1;
+  char *v = out + n;
+  size_t left = cap - (size_t)n;
+  switch (f->type) {
+  case FLAG_BOOL:
+    snprintf(v, left, "%d", *(const int *)f->dst ? 1 : 0);
+    break;
+  case FLAG_STRING:
+    if (!*(const char *const *)f->dst) return 1;
+    snprintf(v, left, "%s", *(const char *const *)f->dst);
+    break;
+  case FLAG_U64:
+    snprintf(v, left, "%llu", (unsigned long long)*(const uint64_t *)f->dst);
+    break;
+  case FLAG_U32:
+    snprintf(v, left, "%u", *(const uint32_t *)f->dst);
+    break;
+  case FLAG_DOUBLE:
+    if (!isfinite(*(const double *)f->dst)) return 1;
+    snprintf(v, left, "%.17g", *(const double *)f->dst);
+    break;
+  case FLAG_FLOAT:
+    if (!isfinite(*(const float *)f->dst)) return 1;
+    snprintf(v, left, "%.9g", (double)*(const float *)f->dst);
+    break;
+  case FLAG_U32_LIST: {
+    const flag_u32_list_t *l = f->dst;
+    size_t used = 0;
+    for (uint32_t i = 0; i < l->n && used < left; i++)
+      used += (size_t)snprintf(v + used, left - used, "%s%u", i ? "," : "", l->v[i]);
+    break;
+  }
+  }
+  return 0;
+}

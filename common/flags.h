@@ -64,6 +64,11 @@ int flags_parse(const flag_spec_t *specs, size_t n_specs, const flag_program_t *
 /* Prints the help text for the table. */
 void flags_usage(FILE *f, const flag_spec_t *specs, size_t n_specs, const flag_program_t *prog);
 
+/* Writes the flag's current value as one argument "--name=value" into out, for handing a
+ * configuration to a child process. Returns 0, or 1 when there is nothing to pass (an unset
+ * string, a non-finite number). */
+int flags_format(const flag_spec_t *f, char *out, size_t cap);
+
 /* The environment variable name for a flag: "target-return" -> "TD3D_TARGET_RETURN". */
 void flags_env_name(const char *flag, char *out, size_t cap);
 

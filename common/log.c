@@ -49,6 +49,11 @@ uint64_t td3_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+void td3_sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
 static void vlog(log_level_t level, uint64_t suppressed, const char *fmt, va_list ap) {
   static const char letters[] = "EWID";
   char line[2048];

@@ -51,4 +51,8 @@ int log_limited(log_limit_t *lim, uint32_t interval_ms, log_level_t level, const
 /* Monotonic clock in nanoseconds. */
 uint64_t td3_now_ns(void);
 
+/* Sleeps ms milliseconds (restarting after signals only until a stop is likely: it returns
+ * early when a signal interrupts it, so callers re-check their stop flags). */
+void td3_sleep_ms(unsigned ms);
+
 #endif

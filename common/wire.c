@@ -183,6 +183,8 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     welcome.eval_every = w->eval_every;
     welcome.eval_episodes = w->eval_episodes;
     welcome.batch_steps = w->batch_steps;
+    welcome.replay_ratio = w->replay_ratio;
+    welcome.max_lead = w->max_lead;
     welcome.end_mark = WIRE_END_MARK;
     env.body_case = TD3D__CONTROL__BODY_WELCOME;
     env.welcome = &welcome;
@@ -205,6 +207,7 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     hb.policy_version = h->policy_version;
     hb.blocked_us = h->blocked_us;
     hb.dropped = h->dropped;
+    hb.accepted = h->accepted;
     hb.end_mark = WIRE_END_MARK;
     env.body_case = TD3D__CONTROL__BODY_HEARTBEAT;
     env.heartbeat = &hb;
@@ -464,9 +467,11 @@ static wire_reason_t welcome_validate(const Td3d__Welcome *m, wire_welcome_t *ou
   if (m->slot >= WIRE_MAX_SLOTS) return WIRE_FIELD;
   if (m->noise != TD3D__NOISE_KIND__NOISE_GAUSSIAN && m->noise != TD3D__NOISE_KIND__NOISE_OU)
     return WIRE_FIELD;
-  if (!isfinite(m->noise_sigma) || !isfinite(m->ou_theta) || !isfinite(m->ou_dt))
+  if (!isfinite(m->noise_sigma) || !isfinite(m->ou_theta) || !isfinite(m->ou_dt) ||
+      !isfinite(m->replay_ratio))
     return WIRE_NONFINITE;
-  if (m->noise_sigma < 0.0f || m->ou_theta < 0.0f || m->ou_dt < 0.0f) return WIRE_FIELD;
+  if (m->noise_sigma < 0.0f || m->ou_theta < 0.0f || m->ou_dt < 0.0f || m->replay_ratio < 0.0f)
+    return WIRE_FIELD;
   if ((r = layers_copy(m->actor_layers, m->n_actor_layers, out->layers, &out->n_layers)))
     return r;
   if (m->eval_episodes > WIRE_MAX_EVAL_EPISODES) return WIRE_COUNT;
@@ -483,6 +488,8 @@ static wire_reason_t welcome_validate(const Td3d__Welcome *m, wire_welcome_t *ou
   out->eval_every = m->eval_every;
   out->eval_episodes = m->eval_episodes;
   out->batch_steps = m->batch_steps;
+  out->replay_ratio = m->replay_ratio;
+  out->max_lead = m->max_lead;
   return WIRE_OK;
 }
 
@@ -490,7 +497,7 @@ static wire_reason_t reject_validate(const Td3d__Reject *m, wire_reject_t *out) 
   wire_reason_t r = header_check(m->protocol_version, m->end_mark);
   if (r) return r;
   if (m->reason < TD3D__REJECT_REASON__REJECT_VERSION ||
-      m->reason > TD3D__REJECT_REASON__REJECT_MALFORMED)
+      m->reason > TD3D__REJECT_REASON__REJECT_UNKNOWN_SLOT)
     return WIRE_FIELD;
   out->reason = (wire_reject_reason_t)m->reason;
   /* The detail is informational: keep it, cut to the limit, with non-printables replaced. */
@@ -515,6 +522,7 @@ static wire_reason_t heartbeat_validate(const Td3d__Heartbeat *m, const wire_lim
   out->policy_version = m->policy_version;
   out->blocked_us = m->blocked_us;
   out->dropped = m->dropped;
+  out->accepted = m->accepted;
   return WIRE_OK;
 }
 

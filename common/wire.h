@@ -111,7 +111,8 @@ typedef enum wire_reject_reason {
   WIRE_REJECT_SHAPE = 3,
   WIRE_REJECT_UNAUTHORIZED = 4,
   WIRE_REJECT_FULL = 5,
-  WIRE_REJECT_MALFORMED = 6
+  WIRE_REJECT_MALFORMED = 6,
+  WIRE_REJECT_UNKNOWN_SLOT = 7
 } wire_reject_reason_t;
 
 typedef struct wire_hello {
@@ -140,6 +141,8 @@ typedef struct wire_welcome {
   uint64_t eval_every;
   uint32_t eval_episodes;
   uint32_t batch_steps;
+  float replay_ratio;        /* updates per transition; 0: the actor does not pace itself */
+  uint64_t max_lead;         /* transitions data may run ahead of training */
 } wire_welcome_t;
 
 typedef struct wire_reject {
@@ -154,6 +157,7 @@ typedef struct wire_heartbeat {
   uint64_t policy_version;
   uint64_t blocked_us;
   uint64_t dropped;
+  uint64_t accepted;         /* learner -> actor: transitions accepted since the latest Hello */
 } wire_heartbeat_t;
 
 typedef struct wire_eval_report {

@@ -449,6 +449,8 @@ static void welcome_reject_round_trip(void **state) {
   w->eval_every = 5000;
   w->eval_episodes = 10;
   w->batch_steps = 64;
+  w->replay_ratio = 0.5f;
+  w->max_lead = 1000;
   wire_control_t d;
   assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
   assert_int_equal(d.type, WIRE_MSG_WELCOME);
@@ -460,12 +462,19 @@ static void welcome_reject_round_trip(void **state) {
   assert_int_equal(d.u.welcome.layers[2], 256);
   assert_int_equal(d.u.welcome.start_steps, 1000);
   assert_int_equal(d.u.welcome.batch_steps, 64);
+  assert_true(d.u.welcome.replay_ratio == 0.5f);
+  assert_int_equal(d.u.welcome.max_lead, 1000);
   wire_control_release(&d);
   w->noise_sigma = -1.0f;
   assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_FIELD);
   w->noise_sigma = INFINITY;
   assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_NONFINITE);
   w->noise_sigma = 0.1f;
+  w->replay_ratio = -1.0f;
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_FIELD);
+  w->replay_ratio = NAN;
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_NONFINITE);
+  w->replay_ratio = 1.0f;
   w->batch_steps = 0;
   assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_COUNT);
   w->batch_steps = 1;
@@ -487,12 +496,14 @@ static void heartbeat_eval_round_trip(void **state) {
   fixture_t *f = *state;
   wire_control_t c = {.type = WIRE_MSG_HEARTBEAT};
   c.u.heartbeat = (wire_heartbeat_t){.run_id = 99, .slot = 1, .env_steps = 12345,
-                                     .policy_version = 6, .blocked_us = 777, .dropped = 3};
+                                     .policy_version = 6, .blocked_us = 777, .dropped = 3,
+                                     .accepted = 4242};
   wire_control_t d;
   assert_int_equal(control_round(&c, &f->buf, &run_limits, &d), WIRE_OK);
   assert_int_equal(d.u.heartbeat.env_steps, 12345);
   assert_int_equal(d.u.heartbeat.blocked_us, 777);
   assert_int_equal(d.u.heartbeat.dropped, 3);
+  assert_int_equal(d.u.heartbeat.accepted, 4242);
   wire_control_release(&d);
   c.u.heartbeat.run_id = 5;
   assert_int_equal(control_round(&c, &f->buf, &run_limits, &d), WIRE_RUN_ID);

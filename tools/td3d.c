@@ -22,7 +22,18 @@ static int version_main(int argc, char **argv) {
   return 0;
 }
 
+int cmd_run_main(int argc, char **argv);
+int cmd_eval_main(int argc, char **argv);
+int cmd_learner_main(int argc, char **argv);
+int cmd_actor_main(int argc, char **argv);
+int cmd_envs_main(int argc, char **argv);
+
 static const subcommand_t commands[] = {
+    {"run", "train a policy: a local learner + actors + evaluator (--serial: one process)", cmd_run_main},
+    {"learner", "the learner of a distributed run (replay, training, weight broadcast)", cmd_learner_main},
+    {"actor", "an actor of a distributed run (--eval: the evaluator)", cmd_actor_main},
+    {"eval", "run a saved policy deterministically and print its returns", cmd_eval_main},
+    {"envs", "list the environments with their dimensions, bounds and step limits", cmd_envs_main},
     {"version", "print the version and exit", version_main},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];

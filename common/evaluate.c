@@ -1,0 +1,59 @@
+/* Deterministic evaluation episodes (see evaluate.h). */
+#include "evaluate.h"
+
+#include "rng.h"
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int evaluate_episodes(env_t *env, uint64_t seed, uint32_t n, eval_act_fn act, void *ctx,
+                      double *returns, td3_err_t *err) {
+  const env_info_t *info = &env->info;
+  float *obs = xmalloc(info->obs_dim * sizeof(float));
+  float *next = xmalloc(info->obs_dim * sizeof(float));
+  float *action = xmalloc(info->act_dim * sizeof(float));
+  rng_t r;
+  rng_init(&r, seed, rng_stream_id(RNG_PURPOSE_EVAL, 0));
+  int rc = 0;
+  for (uint32_t ep = 0; ep < n && rc == 0; ep++) {
+    rc = env_reset(env, rng_next_u64(&r), obs);
+    double ret = 0.0;
+    for (uint32_t t = 0; rc == 0 && t < info->max_episode_steps; t++) {
+      act(ctx, obs, action);
+      float reward;
+      int terminal = 0;
+      rc = env_step(env, action, next, &reward, &terminal);
+      if (rc) break;
+      ret += reward;
+      float *tmp = obs;
+      obs = next;
+      next = tmp;
+      if (terminal) break;
+    }
+    if (rc)
+      td3_err_set(err, rc, "evaluation episode %u of %s failed: %s", ep + 1, info->id,
+                  td3_strerror(rc));
+    returns[ep] = ret;
+  }
+  free(obs);
+  free(next);
+  free(action);
+  return rc;
+}
+
+void evaluate_stats(const double *v, uint32_t n, double *mean, double *std, double *min,
+                    double *max) {
+  double s = 0, lo = INFINITY, hi = -INFINITY;
+  for (uint32_t i = 0; i < n; i++) {
+    s += v[i];
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+  }
+  double m = s / n, ss = 0;
+  for (uint32_t i = 0; i < n; i++) ss += (v[i] - m) * (v[i] - m);
+  *mean = m;
+  *std = sqrt(ss / n);
+  *min = lo;
+  *max = hi;
+}

@@ -1,0 +1,60 @@
+/* Progress output (see progress.h). */
+#include "progress.h"
+
+#include "log.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+void progress_init(progress_t *p, int level) {
+  p->enabled = level > 0;
+  p->live = level > 1 && isatty(STDOUT_FILENO);
+  p->line_shown = 0;
+  p->start_ns = td3_now_ns();
+  p->last_draw_ns = 0;
+}
+
+double progress_elapsed(const progress_t *p) { return (double)(td3_now_ns() - p->start_ns) * 1e-9; }
+
+static void clear_line(progress_t *p) {
+  if (p->line_shown) {
+    fputs("\r\033[K", stdout);
+    p->line_shown = 0;
+  }
+}
+
+void progress_update(progress_t *p, const progress_status_t *s) {
+  if (!p->enabled || !p->live) return;
+  uint64_t now = td3_now_ns();
+  if (now - p->last_draw_ns < 250000000ULL) return;
+  p->last_draw_ns = now;
+  char eval[32] = "-", eta[32] = "-";
+  if (isfinite(s->last_eval)) snprintf(eval, sizeof eval, "%.1f", s->last_eval);
+  if (s->env_steps_per_s > 0 && s->total_steps > s->env_steps)
+    snprintf(eta, sizeof eta, "%.0fs", (double)(s->total_steps - s->env_steps) / s->env_steps_per_s);
+  clear_line(p);
+  printf("steps %llu/%llu | %.0f steps/s | %.0f updates/s | replay %zu | last eval %s | ETA %s",
+         (unsigned long long)s->env_steps, (unsigned long long)s->total_steps,
+         s->env_steps_per_s, s->updates_per_s, s->replay_size, eval, eta);
+  fflush(stdout);
+  p->line_shown = 1;
+}
+
+void progress_print(progress_t *p, const char *fmt, ...) {
+  if (!p->enabled) return;
+  clear_line(p);
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  putchar('\n');
+  fflush(stdout);
+  p->last_draw_ns = 0; /* redraw the live line at the next update */
+}
+
+void progress_finish(progress_t *p) {
+  clear_line(p);
+  fflush(stdout);
+}

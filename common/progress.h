@@ -1,0 +1,42 @@
+/* Progress output for long runs, on standard output.
+ *
+ * On a terminal, one live status line is redrawn in place (at most 4 times a second) and
+ * persistent lines (evaluations, notices) are printed above it; elsewhere (a pipe, a file,
+ * CI) only the persistent lines are printed, one per event. One thread uses a progress_t. */
+#ifndef TD3_PROGRESS_H
+#define TD3_PROGRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct progress {
+  int enabled;        /* 0: print nothing */
+  int live;           /* redraw a live line (stdout is a terminal) */
+  int line_shown;     /* a live line is on screen now */
+  uint64_t start_ns;
+  uint64_t last_draw_ns;
+} progress_t;
+
+/* level: 0 quiet, 1 persistent lines only, 2 persistent lines and a live line on a TTY. */
+void progress_init(progress_t *p, int level);
+
+/* Seconds since progress_init. */
+double progress_elapsed(const progress_t *p);
+
+typedef struct progress_status {
+  uint64_t env_steps, total_steps;
+  double env_steps_per_s, updates_per_s;
+  size_t replay_size;
+  double last_eval;  /* NaN: none yet */
+} progress_status_t;
+
+/* Redraws the live line if due (no-op when not live). */
+void progress_update(progress_t *p, const progress_status_t *s);
+
+/* Prints a persistent line (a newline is added). */
+void progress_print(progress_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Clears the live line before the program prints something else or exits. */
+void progress_finish(progress_t *p);
+
+#endif

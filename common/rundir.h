@@ -1,0 +1,53 @@
+/* The run directory: what a training run leaves behind for its user.
+ *
+ *   config.json    the run's configuration (written once at the start)
+ *   progress.csv   one row per evaluation (header below), flushed as it is written
+ *   curve.svg      the learning curve (eval return against env steps), rewritten per evaluation
+ *   policy.td3p    the latest policy (common/policy_file.h), loadable by `td3d eval`
+ *
+ * progress.csv columns: env_steps, updates, wall_seconds, eval_return_mean, eval_return_std,
+ * eval_return_min, eval_return_max, eval_episodes, train_return_mean (mean return of the
+ * training episodes finished since the previous row; empty if none), env_steps_per_second,
+ * updates_per_second.
+ *
+ * One thread uses a rundir_t. */
+#ifndef TD3_RUNDIR_H
+#define TD3_RUNDIR_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rundir rundir_t;
+
+typedef struct rundir_row {
+  uint64_t env_steps;
+  uint64_t updates;
+  double wall_seconds;
+  double eval_mean, eval_std, eval_min, eval_max;
+  uint32_t eval_episodes;
+  double train_return_mean;  /* NaN when no training episode finished */
+  double env_steps_per_s;
+  double updates_per_s;
+} rundir_row_t;
+
+/* Creates the directory (and parents) and writes config.json (config_json is a complete
+ * JSON document). Refuses a directory that already holds a progress.csv unless overwrite
+ * is set, so a finished run is never clobbered by accident. */
+rundir_t *rundir_open(const char *path, const char *config_json, int overwrite, td3_err_t *err);
+
+/* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
+int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
+
+/* Writes policy.td3p. */
+int rundir_save_policy(rundir_t *d, const char *env_id, const uint32_t *layers,
+                       uint32_t n_layers, const float *low, const float *high,
+                       const float *params, td3_err_t *err);
+
+/* Full path of a file in the run directory (static buffer per rundir). */
+const char *rundir_file(rundir_t *d, const char *name);
+
+void rundir_close(rundir_t **pd);
+
+#endif

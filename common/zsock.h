@@ -1,0 +1,38 @@
+/* ZeroMQ sockets set up the td3d way: every option (high-water marks, ZMQ_LINGER, never
+ * infinite, ZMQ_MAXMSGSIZE, reconnect intervals, CONFLATE, subscription) is set before the
+ * bind or connect, and failures come back as messages that name the endpoint.
+ *
+ * A socket belongs to the thread that uses it (ZeroMQ sockets are not thread-safe). */
+#ifndef TD3_ZSOCK_H
+#define TD3_ZSOCK_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct zsock_opts {
+  int sndhwm;              /* messages; 0 keeps ZeroMQ's default (1000) */
+  int rcvhwm;
+  int linger_ms;           /* time to flush on close; default here 0 when left 0 */
+  int64_t maxmsgsize;      /* bytes a peer may send; 0 = no limit set (-1 in ZeroMQ) */
+  int conflate;            /* keep only the latest message (single-frame sockets only) */
+  int reconnect_ivl_ms;    /* first reconnect wait; 0 keeps the default (100 ms) */
+  int reconnect_ivl_max_ms;/* back-off cap; 0 keeps the default */
+  int subscribe_all;       /* SUB: subscribe to every message */
+  int router_mandatory;    /* ROUTER: report unroutable sends instead of dropping */
+  int immediate;           /* queue only to completed connections (PUSH: back-pressure when no peer) */
+} zsock_opts_t;
+
+/* Opens a socket of type (ZMQ_PUSH, ...) on ctx, sets the options, then binds (bind != 0)
+ * or connects to endpoint. Returns the socket or NULL with err filled. */
+void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoint, int bind,
+                 td3_err_t *err);
+
+/* Closes *ps (NULL is fine) and sets it to NULL. */
+void zsock_close(void **ps);
+
+/* Builds "tcp://HOST:PORT" into out. */
+void zsock_endpoint(char *out, size_t cap, const char *host, unsigned port);
+
+#endif

@@ -1,0 +1,162 @@
+/* The actor table (see actors.h). */
+#include "actors.h"
+
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+  int used;
+  actor_info_t info;
+  uint64_t next_seq;  /* sequence number expected next; 0 before the first batch */
+  int seq_started;
+} entry_t;
+
+struct actor_table {
+  pthread_mutex_t lock;
+  uint32_t max_slots;
+  uint64_t lease_ns;
+  entry_t *e;                /* (max_slots) */
+  _Atomic uint8_t *active;   /* (max_slots) lock-free copy of info.active */
+};
+
+actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
+  if (max_slots == 0 || max_slots > WIRE_MAX_SLOTS) return NULL;
+  actor_table_t *t = xcalloc(1, sizeof *t);
+  t->max_slots = max_slots;
+  t->lease_ns = lease_ns;
+  t->e = xcalloc(max_slots, sizeof *t->e);
+  t->active = xcalloc(max_slots, sizeof *t->active);
+  pthread_mutex_init(&t->lock, NULL);
+  return t;
+}
+
+void actors_destroy(actor_table_t **pt) {
+  if (!pt || !*pt) return;
+  actor_table_t *t = *pt;
+  pthread_mutex_destroy(&t->lock);
+  free(t->e);
+  free((void *)t->active);
+  free(t);
+  *pt = NULL;
+}
+
+static void activate(actor_table_t *t, uint32_t slot, const char *name, wire_role_t role,
+                     uint32_t envs, uint64_t now) {
+  entry_t *e = &t->e[slot];
+  if (!e->used || strcmp(e->info.name, name) != 0) {
+    memset(e, 0, sizeof *e);
+    e->used = 1;
+    e->info.slot = slot;
+    snprintf(e->info.name, sizeof e->info.name, "%s", name);
+  }
+  e->info.role = role;
+  e->info.envs = envs;
+  e->info.active = 1;
+  e->info.registered_ns = now;
+  e->info.last_seen_ns = now;
+  e->info.registrations++;
+  e->seq_started = 0; /* a restarted actor counts its batches from zero again */
+  e->info.session_transitions = 0;
+  atomic_store(&t->active[slot], 1);
+}
+
+int actors_register(actor_table_t *t, const char *name, wire_role_t role, uint32_t envs,
+                    uint64_t now_ns) {
+  pthread_mutex_lock(&t->lock);
+  int slot = -1, free_slot = -1, oldest = -1;
+  for (uint32_t i = 0; i < t->max_slots; i++) {
+    entry_t *e = &t->e[i];
+    if (e->used && strcmp(e->info.name, name) == 0) {
+      slot = (int)i;
+      break;
+    }
+    if (!e->used && free_slot < 0) free_slot = (int)i;
+    if (e->used && !e->info.active &&
+        (oldest < 0 || e->info.last_seen_ns < t->e[oldest].info.last_seen_ns))
+      oldest = (int)i;
+  }
+  if (slot < 0) slot = free_slot >= 0 ? free_slot : oldest;
+  if (slot >= 0) activate(t, (uint32_t)slot, name, role, envs, now_ns);
+  pthread_mutex_unlock(&t->lock);
+  return slot;
+}
+
+int actors_heartbeat(actor_table_t *t, const wire_heartbeat_t *hb, uint64_t now_ns,
+                     uint64_t *accepted) {
+  if (hb->slot >= t->max_slots) return -1;
+  pthread_mutex_lock(&t->lock);
+  entry_t *e = &t->e[hb->slot];
+  int rc = -1;
+  if (e->used && e->info.active) {
+    e->info.last_seen_ns = now_ns;
+    e->info.env_steps = hb->env_steps;
+    e->info.policy_version = hb->policy_version;
+    e->info.blocked_us = hb->blocked_us;
+    e->info.dropped = hb->dropped;
+    if (accepted) *accepted = e->info.session_transitions;
+    rc = 0;
+  }
+  pthread_mutex_unlock(&t->lock);
+  return rc;
+}
+
+int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_version,
+                 uint32_t n, uint64_t now_ns) {
+  if (slot >= t->max_slots) return -1;
+  pthread_mutex_lock(&t->lock);
+  entry_t *e = &t->e[slot];
+  int rc = -1;
+  if (e->used && e->info.active) {
+    if (e->seq_started && seq > e->next_seq) e->info.seq_gaps += seq - e->next_seq;
+    e->seq_started = 1;
+    e->next_seq = seq + 1;
+    e->info.last_seen_ns = now_ns;
+    e->info.transitions += n;
+    e->info.session_transitions += n;
+    e->info.batches++;
+    e->info.policy_version = policy_version;
+    rc = 0;
+  }
+  pthread_mutex_unlock(&t->lock);
+  return rc;
+}
+
+int actors_active(actor_table_t *t, uint32_t slot) {
+  return slot < t->max_slots && atomic_load(&t->active[slot]);
+}
+
+uint32_t actors_expire(actor_table_t *t, uint64_t now_ns) {
+  uint32_t n = 0;
+  pthread_mutex_lock(&t->lock);
+  for (uint32_t i = 0; i < t->max_slots; i++) {
+    entry_t *e = &t->e[i];
+    if (e->used && e->info.active && now_ns - e->info.last_seen_ns > t->lease_ns) {
+      e->info.active = 0;
+      atomic_store(&t->active[i], 0);
+      n++;
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return n;
+}
+
+uint32_t actors_snapshot(actor_table_t *t, actor_info_t *out, uint32_t cap) {
+  uint32_t n = 0;
+  pthread_mutex_lock(&t->lock);
+  for (uint32_t i = 0; i < t->max_slots && n < cap; i++)
+    if (t->e[i].used) out[n++] = t->e[i].info;
+  pthread_mutex_unlock(&t->lock);
+  return n;
+}
+
+uint32_t actors_count_active(actor_table_t *t, wire_role_t role) {
+  uint32_t n = 0;
+  pthread_mutex_lock(&t->lock);
+  for (uint32_t i = 0; i < t->max_slots; i++)
+    if (t->e[i].used && t->e[i].info.active && (role == 0 || t->e[i].info.role == role)) n++;
+  pthread_mutex_unlock(&t->lock);
+  return n;
+}

@@ -1,0 +1,73 @@
+/* The learner's actor table: slots, names, leases and per-actor statistics.
+ *
+ * An actor registers with a Hello carrying a stable name (host + slot of its launcher); the
+ * table gives it a slot, and the same name always gets the same slot back, so a restarted
+ * actor keeps its exploration settings. A slot's lease is renewed by every heartbeat and
+ * batch; a slot whose lease ran out is inactive (its batches are refused as "unregistered")
+ * until its actor says Hello again. When all slots are taken, a new name may take over the
+ * slot that has been inactive longest.
+ *
+ * Thread safety: every function may be called from any thread (one mutex, held for copies
+ * only); actors_active is lock-free (atomics) for the ingest hot path. */
+#ifndef TD3_ACTORS_H
+#define TD3_ACTORS_H
+
+#include "wire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct actor_info {
+  uint32_t slot;
+  char name[WIRE_MAX_NAME + 1];
+  wire_role_t role;
+  uint32_t envs;            /* env copies it steps */
+  int active;               /* lease valid */
+  uint64_t registered_ns;   /* monotonic time of the latest Hello */
+  uint64_t last_seen_ns;    /* monotonic time of the latest message */
+  uint64_t env_steps;       /* as reported by its heartbeats (since it started) */
+  uint64_t transitions;     /* received from it and accepted, since the learner started */
+  uint64_t session_transitions; /* accepted since its latest Hello */
+  uint64_t batches;
+  uint64_t seq_gaps;        /* batches missing between consecutive sequence numbers */
+  uint64_t policy_version;  /* weights version it acts with (latest batch or heartbeat) */
+  uint64_t blocked_us;      /* reported time blocked on back-pressure */
+  uint64_t dropped;         /* reported transitions dropped under back-pressure */
+  uint32_t registrations;   /* Hellos accepted for this slot */
+} actor_info_t;
+
+typedef struct actor_table actor_table_t;
+
+actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns);
+void actors_destroy(actor_table_t **pt);
+
+/* Registers (or re-registers) name. Returns the slot, or -1 when every slot is held by an
+ * active actor. */
+int actors_register(actor_table_t *t, const char *name, wire_role_t role, uint32_t envs,
+                    uint64_t now_ns);
+
+/* Renews the lease of slot from a heartbeat; returns 0 and sets *accepted to the
+ * transitions accepted from the slot since its latest Hello (accepted may be NULL), or -1 if
+ * the slot is not active (the actor must say Hello again). */
+int actors_heartbeat(actor_table_t *t, const wire_heartbeat_t *hb, uint64_t now_ns,
+                     uint64_t *accepted);
+
+/* Records an accepted batch from slot; returns 0, or -1 if the slot is not active. */
+int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_version,
+                 uint32_t n, uint64_t now_ns);
+
+/* 1 if slot holds an active lease (lock-free). */
+int actors_active(actor_table_t *t, uint32_t slot);
+
+/* Ends the leases not renewed within the lease time; returns how many ended. */
+uint32_t actors_expire(actor_table_t *t, uint64_t now_ns);
+
+/* Copies up to cap entries (slots in use, in slot order) into out; returns the count. */
+uint32_t actors_snapshot(actor_table_t *t, actor_info_t *out, uint32_t cap);
+
+/* Active actors of a role (0 for any role). */
+uint32_t actors_count_active(actor_table_t *t, wire_role_t role);
+
+#endif

@@ -1,0 +1,43 @@
+/* The local launcher: runs a learner and its actors as child processes of one command and
+ * supervises them.
+ *
+ * The first child is primary (the learner): when it exits, the run is over; the others are
+ * asked to stop (SIGTERM, then SIGKILL after a grace period) and its exit status becomes the
+ * launcher's. Any other child that dies while the run goes on is restarted after a back-off
+ * (1 s, doubling to 30 s; reset after a minute of good running). A stop request (the caller's
+ * flag, set from SIGINT/SIGTERM) is passed on to the primary first, so it can finish its
+ * update and write its outputs, then to the others.
+ *
+ * Children inherit standard output and error; they are started with execv(exe, argv). */
+#ifndef TD3_LAUNCHER_H
+#define TD3_LAUNCHER_H
+
+#include "error.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct launch_child {
+  const char *role;     /* "learner", "actor 0", ... for messages */
+  char **argv;          /* NULL-terminated; argv[0] is the program name shown by ps */
+  pid_t pid;            /* 0 when not running */
+  uint32_t restarts;
+  uint64_t started_ns;
+  uint64_t restart_at_ns;  /* when a dead child is due to start again (0: not waiting) */
+  uint32_t backoff_ms;
+} launch_child_t;
+
+typedef struct launcher_result {
+  int primary_status;   /* exit code of the primary (128 + signal if killed) */
+  uint32_t restarts;    /* restarts of the other children */
+} launcher_result_t;
+
+/* Starts every child and supervises them until the primary exits or *stop is set (then the
+ * primary gets SIGTERM and up to grace_ms to exit). Returns 0, or TD3_ESYS with err filled
+ * when a child cannot be started at all. */
+int launcher_run(const char *exe, launch_child_t *children, uint32_t n,
+                 volatile sig_atomic_t *stop, uint32_t grace_ms, launcher_result_t *res,
+                 td3_err_t *err);
+
+#endif

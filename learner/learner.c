@@ -1,0 +1,537 @@
+/* The learner process: set-up, the control socket (main thread) and the end of the run
+ * (see learner.h). */
+#include "learner_internal.h"
+
+#include "evaluate.h"
+#include "log.h"
+#include "progress.h"
+#include "rng.h"
+#include "rundir.h"
+#include "xalloc.h"
+#include "zsock.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+void learner_config_default(learner_config_t *c) {
+  memset(c, 0, sizeof *c);
+  c->env_id = "Pendulum-v1";
+  c->steps = 1000000;
+  c->start_steps = 25000;
+  c->target_return = NAN;
+  td3_config_default(&c->td3);
+  c->replay_capacity = 1000000;
+  c->replay_ratio = 1.0;
+  c->max_lead = 1000;
+  c->publish_every = 10;
+  c->batch_steps = 32;
+  c->noise = LEARNER_NOISE_GAUSSIAN;
+  c->expl_noise = 0.1f;
+  c->noise_min = 0.02f;
+  c->noise_max = 0.4f;
+  c->ou_sigma = 0.5f;
+  c->ou_theta = 0.15f;
+  c->ou_dt = 0.01f;
+  c->eval_every = 5000;
+  c->eval_episodes = 10;
+  c->bind_host = "*";
+  c->experience_port = 5555;
+  c->weights_port = 5556;
+  c->control_port = 5557;
+  c->max_actors = 64;
+  c->lease_ms = 5000;
+  c->progress = 1;
+  c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+}
+
+float learner_slot_sigma(const learner_config_t *c, uint32_t slot) {
+  if (c->noise == LEARNER_NOISE_OU) return c->ou_sigma;
+  if (!c->noise_spread) return c->expl_noise;
+  /* log-uniform from noise_max (position 0) down to noise_min (position 7), repeating */
+  double p = (double)(slot % 8) / 7.0;
+  return (float)(c->noise_max * pow(c->noise_min / c->noise_max, p));
+}
+
+void learner_fail(learner_t *l, int code, const char *fmt, ...) {
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&l->fatal, &expected, 1)) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->fatal_err.msg, sizeof l->fatal_err.msg, fmt, ap);
+    va_end(ap);
+    l->fatal_err.code = code ? code : TD3_EINVAL;
+  }
+  atomic_store(&l->stop, 1);
+  learner_wake(l);
+}
+
+void learner_wake(learner_t *l) {
+  pthread_mutex_lock(&l->wake_lock);
+  pthread_cond_broadcast(&l->wake);
+  pthread_mutex_unlock(&l->wake_lock);
+}
+
+void learner_wait(learner_t *l, unsigned ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+  ts.tv_nsec %= 1000000000L;
+  pthread_mutex_lock(&l->wake_lock);
+  pthread_cond_timedwait(&l->wake, &l->wake_lock, &ts);
+  pthread_mutex_unlock(&l->wake_lock);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Control socket                                                                           */
+
+typedef struct control {
+  learner_t *l;
+  void *router;
+  wire_buf_t buf;
+  rundir_t *dir;
+  progress_t *pr;
+  learner_result_t *res;
+  int finish;             /* 1: the run is over (target reached) */
+} control_t;
+
+static log_limit_t control_reject_limit;
+
+static void reply(control_t *ct, const zmq_msg_t *identity, const wire_control_t *m) {
+  if (wire_control_encode(m, &ct->buf) != 0) return;
+  /* The peer may be gone: a failed send is not an error for the learner. */
+  if (zmq_send(ct->router, zmq_msg_data((zmq_msg_t *)identity), zmq_msg_size((zmq_msg_t *)identity),
+               ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    return;
+  zmq_send(ct->router, ct->buf.data, ct->buf.len, ZMQ_DONTWAIT);
+}
+
+static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                   const char *fmt, ...) {
+  wire_control_t m = {.type = WIRE_MSG_REJECT};
+  m.u.reject.reason = reason;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m.u.reject.detail, sizeof m.u.reject.detail, fmt, ap);
+  va_end(ap);
+  if (reason != WIRE_REJECT_UNKNOWN_SLOT)
+    log_limited(&control_reject_limit, 5000, LOG_WARN, "refused an actor: %s", m.u.reject.detail);
+  reply(ct, identity, &m);
+}
+
+static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) {
+  learner_t *l = ct->l;
+  const learner_config_t *c = l->cfg;
+  const env_info_t *info = l->info;
+  if (strcmp(h->env_id, info->id) != 0) {
+    reject(ct, id, WIRE_REJECT_ENV, "actor %s runs %s but this run trains %s", h->actor_name,
+           h->env_id, info->id);
+    return;
+  }
+  if (h->obs_dim != info->obs_dim || h->act_dim != info->act_dim ||
+      memcmp(h->action_low, info->action_low, info->act_dim * sizeof(float)) != 0 ||
+      memcmp(h->action_high, info->action_high, info->act_dim * sizeof(float)) != 0) {
+    reject(ct, id, WIRE_REJECT_SHAPE,
+           "actor %s: %s has obs %u, act %u (or other action bounds); the run has obs %u, act %u",
+           h->actor_name, h->env_id, h->obs_dim, h->act_dim, info->obs_dim, info->act_dim);
+    return;
+  }
+  int slot = actors_register(l->actors, h->actor_name, h->role, h->envs, td3_now_ns());
+  if (slot < 0) {
+    reject(ct, id, WIRE_REJECT_FULL, "all %u actor slots are in use", c->max_actors);
+    return;
+  }
+  wire_control_t m = {.type = WIRE_MSG_WELCOME};
+  wire_welcome_t *w = &m.u.welcome;
+  w->run_id = l->run_id;
+  w->slot = (uint32_t)slot;
+  w->noise = c->noise == LEARNER_NOISE_OU ? WIRE_NOISE_OU : WIRE_NOISE_GAUSSIAN;
+  w->noise_sigma = learner_slot_sigma(c, (uint32_t)slot);
+  w->ou_theta = c->ou_theta;
+  w->ou_dt = c->ou_dt;
+  w->seed = c->seed;
+  w->weights_version = atomic_load(&l->weights_version);
+  w->n_layers = l->n_layers;
+  memcpy(w->layers, l->layers, sizeof w->layers);
+  w->start_steps = c->start_steps;
+  w->eval_every = c->eval_every;
+  w->eval_episodes = c->eval_episodes;
+  w->batch_steps = c->batch_steps;
+  w->replay_ratio = (float)c->replay_ratio;
+  w->max_lead = l->rl.max_lead;
+  reply(ct, id, &m);
+  log_info("%s %s joined as slot %d (%u env%s, noise sigma %.3g)",
+           h->role == WIRE_ROLE_EVALUATOR ? "evaluator" : "actor", h->actor_name, slot, h->envs,
+           h->envs == 1 ? "" : "s", w->noise_sigma);
+}
+
+static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbeat_t *hb) {
+  learner_t *l = ct->l;
+  uint64_t accepted = 0;
+  if (actors_heartbeat(l->actors, hb, td3_now_ns(), &accepted) != 0) {
+    reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "slot %u has no lease; say Hello again", hb->slot);
+    return;
+  }
+  wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
+  m.u.heartbeat.run_id = l->run_id;
+  m.u.heartbeat.slot = hb->slot;
+  m.u.heartbeat.env_steps = atomic_load(&l->inserted);
+  m.u.heartbeat.policy_version = atomic_load(&l->weights_version);
+  m.u.heartbeat.accepted = accepted;
+  reply(ct, id, &m);
+}
+
+/* Records an evaluation (from an evaluator or the learner's own final one). */
+static void record_eval(control_t *ct, uint64_t env_steps, const double *returns, uint32_t n,
+                        int save_latest) {
+  learner_t *l = ct->l;
+  learner_result_t *res = ct->res;
+  double mean, sd, lo, hi;
+  evaluate_stats(returns, n, &mean, &sd, &lo, &hi);
+  double wall = progress_elapsed(ct->pr);
+  uint64_t updates = atomic_load(&l->updates), ins = atomic_load(&l->inserted);
+  res->last_eval = mean;
+  res->best_eval = fmax(res->best_eval, mean);
+  res->evaluations++;
+  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
+                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall);
+  if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
+    res->solved = 1;
+    res->solved_at = env_steps;
+    res->solved_seconds = wall;
+    ct->finish = 1;
+  }
+  (void)save_latest;
+  if (!ct->dir) return;
+  td3_err_t err = {0};
+  rundir_row_t row = {.env_steps = env_steps, .updates = updates, .wall_seconds = wall,
+                      .eval_mean = mean, .eval_std = sd, .eval_min = lo, .eval_max = hi,
+                      .eval_episodes = n, .train_return_mean = NAN,
+                      .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
+                      .updates_per_s = wall > 0 ? (double)updates / wall : 0};
+  if (rundir_eval(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
+  pthread_mutex_lock(&l->weights_lock);
+  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
+                              l->info->action_high, l->weights_copy, &err);
+  pthread_mutex_unlock(&l->weights_lock);
+  if (rc) log_error("%s", err.msg);
+}
+
+static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
+  double *r = xmalloc(e->n_returns * sizeof *r);
+  for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
+  record_eval(ct, e->env_steps, r, e->n_returns, 0);
+  free(r);
+}
+
+/* Handles one message on the control socket: [identity][body]. */
+static void control_recv(control_t *ct) {
+  learner_t *l = ct->l;
+  zmq_msg_t id, body;
+  zmq_msg_init(&id);
+  zmq_msg_init(&body);
+  if (zmq_msg_recv(&id, ct->router, ZMQ_DONTWAIT) < 0) goto out;
+  if (!zmq_msg_more(&id)) goto out;
+  if (zmq_msg_recv(&body, ct->router, ZMQ_DONTWAIT) < 0) goto out;
+  if (zmq_msg_more(&body)) {
+    /* extra frames: drain and refuse the whole message */
+    zmq_msg_t extra;
+    zmq_msg_init(&extra);
+    while (zmq_msg_more(&body) && zmq_msg_recv(&extra, ct->router, ZMQ_DONTWAIT) >= 0)
+      zmq_msg_move(&body, &extra);
+    zmq_msg_close(&extra);
+    atomic_fetch_add(&l->rejected[WIRE_DECODE], 1);
+    goto out;
+  }
+  wire_control_t m;
+  wire_limits_t lim = l->limits;
+  wire_reason_t r = wire_control_decode(zmq_msg_data(&body), zmq_msg_size(&body), &lim, &m);
+  if (r != WIRE_OK) {
+    atomic_fetch_add(&l->rejected[r], 1);
+    log_limited(&control_reject_limit, 5000, LOG_WARN, "control frame refused: %s",
+                wire_reason_name(r));
+    if (r == WIRE_VERSION) reject(ct, &id, WIRE_REJECT_VERSION, "protocol version differs (the learner speaks %u)", WIRE_PROTOCOL_VERSION);
+    goto out;
+  }
+  switch (m.type) {
+  case WIRE_MSG_HELLO: on_hello(ct, &id, &m.u.hello); break;
+  case WIRE_MSG_HEARTBEAT: on_heartbeat(ct, &id, &m.u.heartbeat); break;
+  case WIRE_MSG_EVAL_REPORT: on_eval_report(ct, &m.u.eval_report); break;
+  default: atomic_fetch_add(&l->rejected[WIRE_TYPE], 1); break;
+  }
+  wire_control_release(&m);
+out:
+  zmq_msg_close(&id);
+  zmq_msg_close(&body);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Set-up and the main loop                                                                 */
+
+static void act_final(void *ctx, const float *obs, float *action) {
+  td3_act((td3_t *)ctx, obs, 1, action);
+}
+
+static uint64_t make_run_id(uint64_t seed) {
+  rng_t r;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  rng_init(&r, seed ^ ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec, (uint64_t)getpid());
+  uint64_t id;
+  do id = rng_next_u64(&r); while (id == 0);
+  return id;
+}
+
+static void learner_free(learner_t *l) {
+  env_destroy(&l->env);
+  td3_destroy(&l->td3);
+  replay_destroy(&l->replay);
+  actors_destroy(&l->actors);
+  free(l->weights_copy);
+  pthread_mutex_destroy(&l->weights_lock);
+  pthread_mutex_destroy(&l->wake_lock);
+  pthread_cond_destroy(&l->wake);
+  if (l->zctx) zmq_ctx_term(l->zctx);
+}
+
+static void config_json(const learner_config_t *c, const learner_t *l, char *out, size_t cap) {
+  char target[32] = "null";
+  if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
+  const td3_config_t *t = td3_config(l->td3);
+  snprintf(out, cap,
+           "{\n  \"mode\": \"distributed\",\n  \"run_id\": \"%016llx\",\n  \"env\": \"%s\",\n"
+           "  \"seed\": %llu,\n  \"steps\": %llu,\n  \"start_steps\": %llu,\n"
+           "  \"target_return\": %s,\n  \"replay_capacity\": %zu,\n  \"replay_ratio\": %.6g,\n"
+           "  \"max_lead\": %llu,\n  \"publish_every\": %u,\n  \"batch_steps\": %u,\n"
+           "  \"noise\": \"%s\",\n  \"expl_noise\": %.6g,\n  \"noise_spread\": %s,\n"
+           "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"batch\": %u,\n"
+           "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
+           "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
+           "  \"hidden\": [%u%s%u],\n  \"obs_dim\": %u,\n  \"act_dim\": %u,\n"
+           "  \"ports\": {\"experience\": %u, \"weights\": %u, \"control\": %u}\n}",
+           (unsigned long long)l->run_id, c->env_id, (unsigned long long)c->seed,
+           (unsigned long long)c->steps, (unsigned long long)c->start_steps, target,
+           c->replay_capacity, c->replay_ratio, (unsigned long long)c->max_lead,
+           c->publish_every, c->batch_steps, c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian",
+           c->expl_noise, c->noise_spread ? "true" : "false", (unsigned long long)c->eval_every,
+           c->eval_episodes, t->batch, t->gamma, t->tau, t->actor_lr, t->critic_lr,
+           t->policy_noise, t->noise_clip, t->policy_delay, t->hidden[0],
+           t->n_hidden > 1 ? ", " : "", t->n_hidden > 1 ? t->hidden[1] : 0u, t->obs_dim,
+           t->act_dim, c->experience_port, c->weights_port, c->control_port);
+  if (t->n_hidden == 1) { /* one hidden layer: drop the second entry printed above */
+    char *p = strstr(out, "\"hidden\": [");
+    if (p) {
+      char *q = strchr(p, ']');
+      char *comma = strchr(p, ',');
+      if (comma && q && comma < q) memmove(comma, q, strlen(q) + 1);
+    }
+  }
+}
+
+int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err) {
+  learner_t l;
+  memset(&l, 0, sizeof l);
+  memset(res, 0, sizeof *res);
+  res->last_eval = NAN;
+  res->best_eval = -INFINITY;
+  l.cfg = c;
+  pthread_mutex_init(&l.weights_lock, NULL);
+  pthread_mutex_init(&l.wake_lock, NULL);
+  pthread_cond_init(&l.wake, NULL);
+  control_t ct = {.l = &l, .res = res};
+  progress_t pr;
+  progress_init(&pr, c->progress);
+  ct.pr = &pr;
+  pthread_t ingest, trainer;
+  int have_ingest = 0, have_trainer = 0, rc = 0;
+  double ratio_min = NAN, ratio_max = NAN; /* sampled update/transition ratio */
+
+  if (c->publish_every == 0 || c->batch_steps == 0 || c->eval_episodes == 0 ||
+      !(c->replay_ratio > 0)) {
+    rc = td3_err_set(err, TD3_EINVAL,
+                     "publish_every, batch_steps, eval_episodes and replay_ratio must be positive");
+    goto out;
+  }
+  if (!(l.env = env_create(c->env_id, &c->env_opts, err))) {
+    rc = err ? err->code : TD3_EINVAL;
+    goto out;
+  }
+  l.info = &l.env->info;
+  td3_config_t tc = c->td3;
+  tc.obs_dim = l.info->obs_dim;
+  tc.act_dim = l.info->act_dim;
+  tc.action_low = l.info->action_low;
+  tc.action_high = l.info->action_high;
+  tc.seed = c->seed;
+  if (!(l.td3 = td3_new(&tc, err))) {
+    rc = err ? err->code : TD3_EINVAL;
+    goto out;
+  }
+  size_t cap = c->replay_capacity;
+  if (c->steps && c->steps < cap) cap = (size_t)c->steps;
+  if (!(l.replay = replay_new(cap, l.info->obs_dim, l.info->act_dim))) {
+    rc = td3_err_set(err, TD3_ENOMEM, "cannot allocate a replay buffer of %zu transitions (%zu bytes)",
+                     cap, replay_bytes(cap, l.info->obs_dim, l.info->act_dim));
+    goto out;
+  }
+  if (!(l.actors = actors_new(c->max_actors, (uint64_t)c->lease_ms * 1000000ULL))) {
+    rc = td3_err_set(err, TD3_EINVAL, "max actors must be 1..%u", WIRE_MAX_SLOTS);
+    goto out;
+  }
+  l.run_id = make_run_id(c->seed);
+  res->run_id = l.run_id;
+  l.rl = (ratelimit_t){c->replay_ratio, c->start_steps,
+                       c->max_lead > tc.batch ? c->max_lead : tc.batch};
+  l.n_layers = td3_actor_layers(l.td3, l.layers);
+  td3_actor_params(l.td3, &l.n_params);
+  l.weights_copy = xcalloc(l.n_params, sizeof(float));
+  l.limits = (wire_limits_t){.max_frame = c->max_frame ? c->max_frame : WIRE_DEFAULT_MAX_FRAME,
+                             .max_batch = WIRE_DEFAULT_MAX_BATCH,
+                             .run_id = l.run_id, .obs_dim = l.info->obs_dim,
+                             .act_dim = l.info->act_dim};
+  zsock_endpoint(l.experience_ep, sizeof l.experience_ep, c->bind_host, c->experience_port);
+  zsock_endpoint(l.weights_ep, sizeof l.weights_ep, c->bind_host, c->weights_port);
+  zsock_endpoint(l.control_ep, sizeof l.control_ep, c->bind_host, c->control_port);
+  l.zctx = zmq_ctx_new();
+  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20};
+  if (!(ct.router = zsock_open(l.zctx, ZMQ_ROUTER, &o, l.control_ep, 1, err))) {
+    rc = err ? err->code : TD3_ESYS;
+    goto out;
+  }
+  if (c->out_dir) {
+    char json[4096];
+    config_json(c, &l, json, sizeof json);
+    if (!(ct.dir = rundir_open(c->out_dir, json, c->overwrite, err))) {
+      rc = err ? err->code : TD3_EIO;
+      goto out;
+    }
+  }
+  log_info("learner %016llx: %s, obs %u, act %u, replay %zu transitions (%.1f MiB), ports "
+           "%u/%u/%u",
+           (unsigned long long)l.run_id, l.info->id, l.info->obs_dim, l.info->act_dim, cap,
+           (double)replay_bytes(cap, l.info->obs_dim, l.info->act_dim) / 1048576.0,
+           c->experience_port, c->weights_port, c->control_port);
+  if (pthread_create(&ingest, NULL, learner_ingest_thread, &l) != 0) {
+    rc = td3_err_set(err, TD3_ESYS, "cannot start the ingest thread");
+    goto out;
+  }
+  have_ingest = 1;
+  if (pthread_create(&trainer, NULL, learner_trainer_thread, &l) != 0) {
+    rc = td3_err_set(err, TD3_ESYS, "cannot start the trainer thread");
+    atomic_store(&l.stop, 1);
+    goto out;
+  }
+  have_trainer = 1;
+
+  uint64_t last_tick = td3_now_ns(), last_sample = 0;
+  while (!atomic_load(&l.stop)) {
+    zmq_pollitem_t item = {ct.router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 100) > 0)
+      for (int k = 0; k < 64 && !ct.finish; k++) {
+        int ev = 0;
+        size_t evlen = sizeof ev;
+        zmq_getsockopt(ct.router, ZMQ_EVENTS, &ev, &evlen);
+        if (!(ev & ZMQ_POLLIN)) break;
+        control_recv(&ct);
+      }
+    if (ct.finish) break;
+    if (c->stop && *c->stop) {
+      log_info("stop requested");
+      break;
+    }
+    if (atomic_load(&l.trainer_drained)) break;
+    uint64_t now = td3_now_ns();
+    if (now - last_sample > 100000000ULL) {
+      last_sample = now;
+      uint64_t ins = atomic_load(&l.inserted), upd = atomic_load(&l.updates);
+      if (ins > l.rl.start && ins - l.rl.start >= 10 * l.rl.max_lead) {
+        double ratio = (double)upd / (l.rl.ratio * (double)(ins - l.rl.start));
+        ratio_min = isnan(ratio_min) ? ratio : fmin(ratio_min, ratio);
+        ratio_max = isnan(ratio_max) ? ratio : fmax(ratio_max, ratio);
+      }
+    }
+    if (now - last_tick > 1000000000ULL) {
+      last_tick = now;
+      uint32_t gone = actors_expire(l.actors, now);
+      if (gone) log_warn("%u actor lease%s expired", gone, gone == 1 ? "" : "s");
+    }
+    double wall = progress_elapsed(&pr);
+    uint64_t ins = atomic_load(&l.inserted);
+    progress_status_t s = {ins, c->steps, wall > 0 ? (double)ins / wall : 0,
+                           wall > 0 ? (double)atomic_load(&l.updates) / wall : 0,
+                           replay_size(l.replay), res->last_eval};
+    progress_update(&pr, &s);
+  }
+  atomic_store(&l.stop, 1);
+  learner_wake(&l);
+  pthread_join(ingest, NULL);
+  pthread_join(trainer, NULL);
+  have_ingest = have_trainer = 0;
+  if (atomic_load(&l.fatal)) {
+    rc = td3_err_set(err, l.fatal_err.code, "%s", l.fatal_err.msg);
+    goto out;
+  }
+  /* A run that spent its budget ends with the learner's own evaluation of the final policy. */
+  if (atomic_load(&l.trainer_drained) && !res->solved) {
+    double *r = xmalloc(c->eval_episodes * sizeof *r);
+    env_t *eval_env = env_create(c->env_id, &c->env_opts, err);
+    if (eval_env && evaluate_episodes(eval_env, c->seed + 100, c->eval_episodes, act_final,
+                                      l.td3, r, err) == 0) {
+      size_t n;
+      const float *p = td3_actor_params(l.td3, &n);
+      pthread_mutex_lock(&l.weights_lock);
+      memcpy(l.weights_copy, p, n * sizeof(float));
+      pthread_mutex_unlock(&l.weights_lock);
+      record_eval(&ct, atomic_load(&l.inserted), r, c->eval_episodes, 1);
+    } else {
+      log_error("final evaluation failed: %s", err ? err->msg : "");
+    }
+    env_destroy(&eval_env);
+    free(r);
+  }
+out:
+  if (have_ingest || have_trainer) {
+    atomic_store(&l.stop, 1);
+    learner_wake(&l);
+    if (have_ingest) pthread_join(ingest, NULL);
+    if (have_trainer) pthread_join(trainer, NULL);
+  }
+  progress_finish(&pr);
+  res->inserted = atomic_load(&l.inserted);
+  res->updates = atomic_load(&l.updates);
+  res->weights_version = atomic_load(&l.weights_version);
+  res->over_budget = atomic_load(&l.over_budget);
+  for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l.rejected[r]);
+  res->rejected_frames += atomic_load(&l.rejected_unregistered);
+  res->wall_seconds = progress_elapsed(&pr);
+  if (c->stats_out) {
+    learner_stats_t *st = c->stats_out;
+    memset(st, 0, sizeof *st);
+    for (int r = 0; r < WIRE_REASON_COUNT; r++) st->rejected[r] = atomic_load(&l.rejected[r]);
+    st->rejected_unregistered = atomic_load(&l.rejected_unregistered);
+    st->inserted = res->inserted;
+    st->updates = res->updates;
+    st->batches = atomic_load(&l.batches);
+    st->over_budget = res->over_budget;
+    st->weights_version = res->weights_version;
+    st->lag_sum = atomic_load(&l.lag_sum);
+    st->lag_count = atomic_load(&l.lag_count);
+    st->lag_max = atomic_load(&l.lag_max);
+    st->ratio_min = ratio_min;
+    st->ratio_max = ratio_max;
+    if (l.actors) st->n_actors = actors_snapshot(l.actors, st->actors, 64);
+  }
+  wire_buf_free(&ct.buf);
+  zsock_close(&ct.router);
+  rundir_close(&ct.dir);
+  learner_free(&l);
+  return rc;
+}

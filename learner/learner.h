@@ -1,0 +1,101 @@
+/* The learner process: replay, TD3 training and weight broadcast for a fleet of actors.
+ *
+ * Threads (each ZeroMQ socket belongs to one of them):
+ *   main     control socket (ROUTER): Hello -> Welcome/Reject, heartbeats and their
+ *            answers, leases, evaluation reports; run directory, progress, stop decisions.
+ *   ingest   experience socket (PULL): decode, validate, admit under the rate limiter, insert
+ *            into replay (its only writer).
+ *   trainer  TD3 iterations under the rate limiter; weights socket (PUB): publishes the actor
+ *            every publish_every updates, and at least every 200 ms (so actors learn the
+ *            run's env step count even while nothing trains).
+ * The run ends when the env step budget is inserted and the updates it owes are done (then the
+ * learner evaluates the final policy itself), when an evaluation reaches the target return,
+ * on a stop request (SIGINT/SIGTERM), or on a fatal error (a non-finite update). */
+#ifndef TD3_LEARNER_H
+#define TD3_LEARNER_H
+
+#include "actors.h"
+#include "env.h"
+#include "td3.h"
+#include "wire.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum learner_noise {
+  LEARNER_NOISE_GAUSSIAN = 1,
+  LEARNER_NOISE_OU = 2
+} learner_noise_t;
+
+/* What the learner counted over a run (filled at the end when learner_config.stats_out is
+ * set): for tests and tools that need more than the result. */
+typedef struct learner_stats {
+  uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
+  uint64_t rejected_unregistered;        /* batches from slots without a lease */
+  uint64_t inserted, updates, batches, over_budget, weights_version;
+  uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
+  double ratio_min, ratio_max;           /* updates / (ratio x (inserted - start)), sampled
+                                            every 100 ms once past 10 x max_lead; NaN if never */
+  uint32_t n_actors;
+  actor_info_t actors[64];               /* the actor table at the end (first 64 slots) */
+} learner_stats_t;
+
+typedef struct learner_config {
+  const char *env_id;
+  env_options_t env_opts;
+  uint64_t seed;
+  uint64_t steps;             /* env step budget (transitions inserted); 0 = no limit */
+  uint64_t start_steps;       /* run-wide random-action steps before training */
+  double target_return;       /* stop when an evaluation reaches it; NaN = never */
+  td3_config_t td3;           /* dims and bounds come from the env */
+  size_t replay_capacity;
+  double replay_ratio;        /* updates per inserted transition */
+  uint64_t max_lead;          /* transitions data may run ahead of training */
+  uint32_t publish_every;     /* updates between weight publishes */
+  uint32_t batch_steps;       /* transitions per ExperienceBatch (told to actors) */
+  learner_noise_t noise;      /* exploration noise kind for actors */
+  float expl_noise;           /* Gaussian std (fraction of the half action range) */
+  int noise_spread;           /* spread sigma over slots between noise_min and noise_max */
+  float noise_min, noise_max;
+  float ou_sigma, ou_theta, ou_dt;
+  uint64_t eval_every;        /* run env steps between evaluations (told to evaluators) */
+  uint32_t eval_episodes;
+  const char *bind_host;      /* address to bind, "*" for all interfaces */
+  unsigned experience_port, weights_port, control_port;
+  uint32_t max_actors;
+  uint32_t lease_ms;
+  const char *out_dir;
+  int overwrite;
+  int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
+  size_t max_frame;           /* largest experience frame accepted, bytes */
+  uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
+  learner_stats_t *stats_out; /* optional: filled when the run ends */
+  volatile sig_atomic_t *stop;
+} learner_config_t;
+
+typedef struct learner_result {
+  uint64_t run_id;
+  uint64_t inserted;          /* transitions in replay over the run */
+  uint64_t updates;
+  uint64_t weights_version;
+  uint64_t rejected_frames;   /* experience or control frames refused, all reasons */
+  uint64_t over_budget;       /* transitions that arrived after the budget was reached */
+  double wall_seconds;
+  double last_eval, best_eval;
+  int solved;
+  uint64_t solved_at;
+  double solved_seconds;
+  uint32_t evaluations;
+} learner_result_t;
+
+void learner_config_default(learner_config_t *c);
+
+/* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
+ * filled (bad configuration, a port in use, an output error, a fatal training error). */
+int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
+
+/* Sigma of the Gaussian exploration noise for a slot under the configuration. */
+float learner_slot_sigma(const learner_config_t *c, uint32_t slot);
+
+#endif

@@ -1,0 +1,31 @@
+/* The learner's command-line flags, shared by `td3d learner` and `td3d run` (which hands
+ * the same values to the learner it starts, through flags_format). */
+#ifndef TD3_LEARNER_FLAGS_H
+#define TD3_LEARNER_FLAGS_H
+
+#include "flags.h"
+#include "learner.h"
+
+#define LEARNER_MAX_FLAGS 48
+
+typedef struct learner_cli {
+  learner_config_t cfg;
+  flag_u32_list_t hidden;
+  uint64_t replay_capacity;
+  uint32_t threads;         /* OpenBLAS threads */
+  const char *noise;        /* "gaussian" or "ou" */
+  const char *log_level;
+  int start_seen;           /* --start-steps given: else a per-env default */
+} learner_cli_t;
+
+/* Fills defaults. */
+void learner_cli_init(learner_cli_t *cli);
+
+/* Writes the flag table into out (at least LEARNER_MAX_FLAGS entries); returns its length. */
+size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out);
+
+/* Applies what the table cannot express (hidden sizes, noise kind, per-env start steps,
+ * log level); returns 0 or TD3_EINVAL with err filled. */
+int learner_cli_finish(learner_cli_t *cli, td3_err_t *err);
+
+#endif

@@ -1,0 +1,108 @@
+/* The learner's ingest thread: experience socket (PULL) -> validation -> rate limiter ->
+ * replay. It is replay's only writer.
+ *
+ * A frame is decoded and validated first (wire.h; each refusal counted by reason and logged
+ * at most once per reason every 5 s), then checked against the actor table (a slot without
+ * a lease is refused as unregistered). An accepted batch is held until the rate limiter
+ * admits it; while it is held the thread does not read the socket, so ZeroMQ's queues fill
+ * and the actors feel back-pressure. Once the run's step budget is inserted, the rest is
+ * counted as over budget. */
+#include "learner_internal.h"
+
+#include "log.h"
+#include "zsock.h"
+
+#include <zmq.h>
+
+static log_limit_t reject_limits[WIRE_REASON_COUNT];
+static log_limit_t unregistered_limit;
+
+/* Inserts the admitted batch, cutting it at the budget. */
+static void insert_batch(learner_t *l, const wire_batch_t *b) {
+  uint64_t budget = l->cfg->steps, ins = atomic_load(&l->inserted);
+  uint64_t n = b->n;
+  if (budget && ins + n > budget) {
+    uint64_t keep = budget > ins ? budget - ins : 0;
+    atomic_fetch_add(&l->over_budget, n - keep);
+    n = keep;
+  }
+  if (n) {
+    replay_insert(l->replay, (size_t)n, b->obs, b->action, b->reward, b->next_obs, b->terminal);
+    atomic_fetch_add(&l->inserted, n);
+  }
+  atomic_fetch_add(&l->batches, 1);
+  uint64_t now_version = atomic_load(&l->weights_version);
+  if (b->policy_version > 0 && now_version >= b->policy_version) {
+    uint64_t lag = now_version - b->policy_version, max = atomic_load(&l->lag_max);
+    atomic_fetch_add(&l->lag_sum, lag);
+    atomic_fetch_add(&l->lag_count, 1);
+    while (lag > max && !atomic_compare_exchange_weak(&l->lag_max, &max, lag)) {
+    }
+  }
+  actors_batch(l->actors, b->slot, b->seq, b->policy_version, (uint32_t)n, td3_now_ns());
+  if (budget && atomic_load(&l->inserted) >= budget) atomic_store(&l->ingest_closed, 1);
+  learner_wake(l);
+}
+
+void *learner_ingest_thread(void *arg) {
+  learner_t *l = arg;
+  td3_err_t err = {0};
+  /* ZeroMQ drops the connection of a peer sending more than maxmsgsize; frames between
+   * max_frame and twice that arrive and are refused (and counted) as oversize. */
+  zsock_opts_t o = {.rcvhwm = 16, .maxmsgsize = 2 * (int64_t)l->limits.max_frame};
+  void *pull = zsock_open(l->zctx, ZMQ_PULL, &o, l->experience_ep, 1, &err);
+  if (!pull) {
+    learner_fail(l, err.code, "experience socket: %s", err.msg);
+    return NULL;
+  }
+  wire_batch_t pending = {0};
+  int have = 0;
+  zmq_msg_t msg;
+  zmq_msg_init(&msg);
+  while (!atomic_load(&l->stop)) {
+    if (have) {
+      if (atomic_load(&l->ingest_closed)) {
+        atomic_fetch_add(&l->over_budget, pending.n);
+        wire_batch_release(&pending);
+        have = 0;
+        continue;
+      }
+      uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
+      if (ratelimit_accept(&l->rl, ins, upd, pending.n)) {
+        insert_batch(l, &pending);
+        wire_batch_release(&pending);
+        have = 0;
+      } else {
+        uint64_t t0 = td3_now_ns();
+        learner_wait(l, 20);
+        atomic_fetch_add(&l->ingest_wait_ns, td3_now_ns() - t0);
+      }
+      continue;
+    }
+    zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&item, 1, 50);
+    if (rc <= 0) continue; /* timeout or EINTR: check stop and retry */
+    if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0) continue;
+    wire_reason_t r = wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &l->limits,
+                                        &pending);
+    if (r != WIRE_OK) {
+      atomic_fetch_add(&l->rejected[r], 1);
+      log_limited(&reject_limits[r], 5000, LOG_WARN, "experience frame of %zu bytes refused: %s",
+                  zmq_msg_size(&msg), wire_reason_name(r));
+      continue;
+    }
+    if (!actors_active(l->actors, pending.slot)) {
+      atomic_fetch_add(&l->rejected_unregistered, 1);
+      log_limited(&unregistered_limit, 5000, LOG_WARN,
+                  "batch from slot %u refused: no lease (the actor must say Hello first)",
+                  pending.slot);
+      wire_batch_release(&pending);
+      continue;
+    }
+    have = 1;
+  }
+  if (have) wire_batch_release(&pending);
+  zmq_msg_close(&msg);
+  zsock_close(&pull);
+  return NULL;
+}

@@ -1,0 +1,73 @@
+/* The learner's shared state, for learner.c (main/control), learner_ingest.c and
+ * learner_trainer.c only.
+ *
+ * Sharing rules: counters are C11 atomics; replay has its own lock; td3 belongs to the
+ * trainer thread while it runs (main uses it before the threads start and after they are
+ * joined); the weights copy and the training stats are guarded by short mutexes held for
+ * copies only. wake (with wake_lock) is signalled by ingest after an insert and by the
+ * trainer after updates, so each side waits with a timeout instead of spinning. */
+#ifndef TD3_LEARNER_INTERNAL_H
+#define TD3_LEARNER_INTERNAL_H
+
+#include "actors.h"
+#include "learner.h"
+#include "ratelimit.h"
+#include "replay.h"
+#include "wire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct learner {
+  const learner_config_t *cfg;
+  uint64_t run_id;
+  env_t *env;                      /* the run's env: dims, bounds, final evaluation */
+  const env_info_t *info;
+  td3_t *td3;
+  replay_t *replay;
+  actor_table_t *actors;
+  ratelimit_t rl;
+  wire_limits_t limits;            /* what experience frames must match */
+  void *zctx;
+  char experience_ep[128], weights_ep[128], control_ep[128];
+
+  _Atomic uint64_t inserted;       /* transitions in replay */
+  _Atomic uint64_t updates;        /* TD3 iterations done */
+  _Atomic uint64_t batches;        /* experience frames accepted */
+  _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
+  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease */
+  _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
+  _Atomic uint64_t weights_version;
+  _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
+  _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
+  _Atomic uint64_t trainer_wait_ns;/* time the trainer waited for data */
+  _Atomic int stop;                /* threads exit */
+  _Atomic int ingest_closed;       /* the budget is inserted */
+  _Atomic int trainer_drained;     /* ingest closed and every owed update done */
+  _Atomic int fatal;               /* a thread failed: fatal_err says why */
+  td3_err_t fatal_err;
+  pthread_mutex_t wake_lock;
+  pthread_cond_t wake;
+
+  pthread_mutex_t weights_lock;    /* guards the fields below */
+  float *weights_copy;             /* (n_params) latest published actor parameters */
+  uint64_t weights_copy_version;
+  size_t n_params;
+  uint32_t layers[NN_MAX_LAYERS];
+  uint32_t n_layers;
+  td3_stats_t last_stats;
+} learner_t;
+
+void *learner_ingest_thread(void *arg);
+void *learner_trainer_thread(void *arg);
+
+/* Records a fatal error once (the first one wins) and asks every thread to stop. */
+void learner_fail(learner_t *l, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Wakes threads waiting on l->wake. */
+void learner_wake(learner_t *l);
+
+/* Waits on l->wake for at most ms milliseconds. */
+void learner_wait(learner_t *l, unsigned ms);
+
+#endif

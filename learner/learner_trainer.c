@@ -1,0 +1,112 @@
+/* The learner's trainer thread: TD3 iterations under the rate limiter and the weights
+ * socket (PUB).
+ *
+ * It runs updates while the rate limiter allows (at most 8 between checks of the stop flag
+ * and the publish clock), otherwise waits for data with a 20 ms timeout. The actor's weights
+ * are published with an increasing version every publish_every updates, and re-sent (same
+ * version, fresh env step count) at least every 200 ms. A non-finite update is fatal: td3
+ * leaves the networks as they were, nothing more is published, and the run stops with the
+ * reason. */
+#include "learner_internal.h"
+
+#include "log.h"
+#include "rng.h"
+#include "xalloc.h"
+#include "zsock.h"
+
+#include <string.h>
+#include <zmq.h>
+
+typedef struct trainer {
+  learner_t *l;
+  void *pub;
+  wire_buf_t buf;
+  uint64_t last_publish_ns;
+  uint64_t version;
+} trainer_t;
+
+/* Copies the current actor into the learner's weights copy and sends it. new_version: the
+ * parameters changed since the last publish. */
+static void publish(trainer_t *t, int new_version) {
+  learner_t *l = t->l;
+  size_t n;
+  const float *params = td3_actor_params(l->td3, &n);
+  if (new_version) {
+    t->version++;
+    pthread_mutex_lock(&l->weights_lock);
+    memcpy(l->weights_copy, params, n * sizeof(float));
+    l->weights_copy_version = t->version;
+    pthread_mutex_unlock(&l->weights_lock);
+    atomic_store(&l->weights_version, t->version);
+  }
+  wire_weights_t w = {.run_id = l->run_id, .version = t->version, .n_layers = l->n_layers,
+                      .n_params = n, .params = params,
+                      .env_steps = atomic_load(&l->inserted),
+                      .updates = atomic_load(&l->updates)};
+  memcpy(w.layers, l->layers, sizeof w.layers);
+  if (wire_weights_encode(&w, &t->buf) == 0)
+    zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT); /* PUB drops when a peer lags */
+  t->last_publish_ns = td3_now_ns();
+}
+
+void *learner_trainer_thread(void *arg) {
+  learner_t *l = arg;
+  const learner_config_t *c = l->cfg;
+  td3_err_t err = {0};
+  trainer_t t = {.l = l};
+  zsock_opts_t o = {.sndhwm = 4};
+  t.pub = zsock_open(l->zctx, ZMQ_PUB, &o, l->weights_ep, 1, &err);
+  if (!t.pub) {
+    learner_fail(l, err.code, "weights socket: %s", err.msg);
+    return NULL;
+  }
+  const td3_config_t *tc = td3_config(l->td3);
+  replay_batch_t rb;
+  replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
+  rng_t rng;
+  rng_init(&rng, c->seed, rng_stream_id(RNG_PURPOSE_TRAINER, 0));
+  publish(&t, 1);
+
+  while (!atomic_load(&l->stop)) {
+    uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
+    uint64_t allowed = ratelimit_updates_allowed(&l->rl, ins, upd);
+    if (allowed == 0) {
+      if (atomic_load(&l->ingest_closed) && !atomic_load(&l->trainer_drained)) {
+        publish(&t, 1); /* the final weights, whatever publish_every says */
+        atomic_store(&l->trainer_drained, 1);
+      }
+      if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+      uint64_t t0 = td3_now_ns();
+      learner_wait(l, 20);
+      atomic_fetch_add(&l->trainer_wait_ns, td3_now_ns() - t0);
+      continue;
+    }
+    if (allowed > 8) allowed = 8;
+    for (uint64_t k = 0; k < allowed; k++) {
+      replay_sample(l->replay, &rng, tc->batch, &rb);
+      td3_batch_t b = {rb.obs, rb.action, rb.reward, rb.next_obs, rb.terminal};
+      td3_stats_t st;
+      int rc = td3_train(l->td3, &b, &rng, &st);
+      if (rc) {
+        learner_fail(l, rc,
+                     "training produced a non-finite loss or weight at update %llu; the update "
+                     "was rejected and no weights were published; try a smaller learning rate",
+                     (unsigned long long)atomic_load(&l->updates) + 1);
+        goto out;
+      }
+      uint64_t u = atomic_fetch_add(&l->updates, 1) + 1;
+      pthread_mutex_lock(&l->weights_lock);
+      l->last_stats = st;
+      pthread_mutex_unlock(&l->weights_lock);
+      if (u % c->publish_every == 0) publish(&t, 1);
+      if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
+    }
+    learner_wake(l);
+    if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+  }
+out:
+  replay_batch_free(&rb);
+  wire_buf_free(&t.buf);
+  zsock_close(&t.pub);
+  return NULL;
+}

@@ -1,0 +1,292 @@
+/* Serial mode: the authors' training loop in one process (see serial.h). */
+#include "serial.h"
+
+#include "evaluate.h"
+#include "log.h"
+#include "progress.h"
+#include "replay.h"
+#include "rng.h"
+#include "rundir.h"
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t serial_default_start_steps(const char *env_id) {
+  static const char *short_start[] = {"Pendulum-v1", "InvertedPendulum-v4", "Reacher-v4"};
+  for (size_t i = 0; i < sizeof short_start / sizeof short_start[0]; i++)
+    if (env_id && strcmp(env_id, short_start[i]) == 0) return 1000;
+  return 25000;
+}
+
+void serial_config_default(serial_config_t *c) {
+  memset(c, 0, sizeof *c);
+  c->env_id = "Pendulum-v1";
+  c->seed = 0;
+  c->steps = 1000000;
+  c->start_steps = 25000;
+  c->expl_noise = 0.1f;
+  c->eval_every = 5000;
+  c->eval_episodes = 10;
+  c->replay_capacity = 1000000;
+  c->target_return = NAN;
+  c->progress = 1;
+  td3_config_default(&c->td3);
+}
+
+/* The run's configuration as JSON, for config.json. */
+static void config_json(const serial_config_t *c, const td3_config_t *t, char *out, size_t cap) {
+  char hidden[128] = "";
+  size_t used = 0;
+  for (uint32_t i = 0; i < t->n_hidden; i++)
+    used += (size_t)snprintf(hidden + used, sizeof hidden - used, "%s%u", i ? ", " : "",
+                             t->hidden[i]);
+  char target[32] = "null";
+  if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
+  snprintf(out, cap,
+           "{\n  \"mode\": \"serial\",\n  \"env\": \"%s\",\n  \"seed\": %llu,\n"
+           "  \"steps\": %llu,\n  \"start_steps\": %llu,\n  \"expl_noise\": %.6g,\n"
+           "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"replay_capacity\": %zu,\n"
+           "  \"target_return\": %s,\n  \"hidden\": [%s],\n  \"batch\": %u,\n"
+           "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
+           "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
+           "  \"obs_dim\": %u,\n  \"act_dim\": %u\n}",
+           c->env_id, (unsigned long long)c->seed, (unsigned long long)c->steps,
+           (unsigned long long)c->start_steps, c->expl_noise, (unsigned long long)c->eval_every,
+           c->eval_episodes, c->replay_capacity, target, hidden, t->batch, t->gamma, t->tau,
+           t->actor_lr, t->critic_lr, t->policy_noise, t->noise_clip, t->policy_delay,
+           t->obs_dim, t->act_dim);
+}
+
+static void act_deterministic(void *ctx, const float *obs, float *action) {
+  td3_act((td3_t *)ctx, obs, 1, action);
+}
+
+/* Everything the loop owns; freed in one place. */
+typedef struct loop {
+  env_t *env, *eval_env;
+  td3_t *td3;
+  replay_t *replay;
+  replay_batch_t batch;
+  rundir_t *dir;
+  float *obs, *next, *action;
+  double *returns;
+} loop_t;
+
+static void loop_free(loop_t *l) {
+  env_destroy(&l->env);
+  env_destroy(&l->eval_env);
+  td3_destroy(&l->td3);
+  replay_destroy(&l->replay);
+  if (l->batch.obs) replay_batch_free(&l->batch);
+  rundir_close(&l->dir);
+  free(l->obs);
+  free(l->next);
+  free(l->action);
+  free(l->returns);
+}
+
+/* Evaluates the current policy, records a row, saves the policy; updates res. */
+static int evaluate_now(const serial_config_t *c, loop_t *l, progress_t *pr, uint64_t t,
+                        double train_mean, serial_result_t *res, td3_err_t *err) {
+  int rc = evaluate_episodes(l->eval_env, c->seed + 100, c->eval_episodes, act_deterministic,
+                             l->td3, l->returns, err);
+  if (rc) return rc;
+  double mean, sd, lo, hi;
+  evaluate_stats(l->returns, c->eval_episodes, &mean, &sd, &lo, &hi);
+  double wall = progress_elapsed(pr);
+  uint64_t updates = td3_iterations(l->td3);
+  res->last_eval = mean;
+  res->best_eval = fmax(res->best_eval, mean);
+  res->evaluations++;
+  progress_print(pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
+                 (unsigned long long)t, mean, sd, (unsigned long long)updates, wall);
+  if (isfinite(c->target_return) && mean >= c->target_return && !res->solved) {
+    res->solved = 1;
+    res->solved_at = t;
+    res->solved_seconds = wall;
+  }
+  if (!l->dir) return 0;
+  rundir_row_t row = {.env_steps = t, .updates = updates, .wall_seconds = wall,
+                      .eval_mean = mean, .eval_std = sd, .eval_min = lo, .eval_max = hi,
+                      .eval_episodes = c->eval_episodes, .train_return_mean = train_mean,
+                      .env_steps_per_s = wall > 0 ? (double)t / wall : 0,
+                      .updates_per_s = wall > 0 ? (double)updates / wall : 0};
+  if ((rc = rundir_eval(l->dir, &row, err))) return rc;
+  uint32_t layers[NN_MAX_LAYERS];
+  uint32_t n_layers = td3_actor_layers(l->td3, layers);
+  size_t n_params;
+  const float *params = td3_actor_params(l->td3, &n_params);
+  const env_info_t *info = &l->env->info;
+  return rundir_save_policy(l->dir, info->id, layers, n_layers, info->action_low,
+                            info->action_high, params, err);
+}
+
+int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
+  loop_t l = {0};
+  progress_t pr;
+  int rc = 0;
+  memset(res, 0, sizeof *res);
+  res->last_eval = NAN;
+  res->best_eval = -INFINITY;
+  progress_init(&pr, c->progress);
+
+  if (c->steps == 0 || c->eval_every == 0 || c->eval_episodes == 0)
+    return td3_err_set(err, TD3_EINVAL, "steps, eval_every and eval_episodes must be positive");
+  if (!(l.env = env_create(c->env_id, &c->env_opts, err))) return err ? err->code : TD3_EINVAL;
+  if (!(l.eval_env = env_create(c->env_id, &c->env_opts, err))) {
+    rc = err ? err->code : TD3_EINVAL;
+    goto out;
+  }
+  const env_info_t *info = &l.env->info;
+  td3_config_t tc = c->td3;
+  tc.obs_dim = info->obs_dim;
+  tc.act_dim = info->act_dim;
+  tc.action_low = info->action_low;
+  tc.action_high = info->action_high;
+  tc.seed = c->seed;
+  if (!(l.td3 = td3_new(&tc, err))) {
+    rc = err ? err->code : TD3_EINVAL;
+    goto out;
+  }
+  size_t cap = c->replay_capacity < c->steps ? c->replay_capacity : (size_t)c->steps;
+  if (!(l.replay = replay_new(cap, info->obs_dim, info->act_dim))) {
+    rc = td3_err_set(err, TD3_ENOMEM, "cannot allocate a replay buffer of %zu transitions (%zu bytes)",
+                     cap, replay_bytes(cap, info->obs_dim, info->act_dim));
+    goto out;
+  }
+  log_info("serial run: %s, obs %u, act %u, %llu steps, replay %zu transitions (%.1f MiB)",
+           info->id, info->obs_dim, info->act_dim, (unsigned long long)c->steps, cap,
+           (double)replay_bytes(cap, info->obs_dim, info->act_dim) / (1024.0 * 1024.0));
+  replay_batch_alloc(&l.batch, tc.batch, info->obs_dim, info->act_dim);
+  l.obs = xmalloc(info->obs_dim * sizeof(float));
+  l.next = xmalloc(info->obs_dim * sizeof(float));
+  l.action = xmalloc(info->act_dim * sizeof(float));
+  l.returns = xmalloc(c->eval_episodes * sizeof(double));
+  if (c->out_dir) {
+    char json[4096];
+    config_json(c, &tc, json, sizeof json);
+    if (!(l.dir = rundir_open(c->out_dir, json, c->overwrite, err))) {
+      rc = err ? err->code : TD3_EIO;
+      goto out;
+    }
+  }
+
+  rng_t act_rng, env_rng, train_rng;
+  rng_init(&act_rng, c->seed, rng_stream_id(RNG_PURPOSE_ACTOR, 0));
+  rng_init(&env_rng, c->seed, rng_stream_id(RNG_PURPOSE_ENV, 0));
+  rng_init(&train_rng, c->seed, rng_stream_id(RNG_PURPOSE_TRAINER, 0));
+  const uint32_t A = info->act_dim;
+  const float *low = info->action_low, *high = info->action_high;
+
+  if ((rc = env_reset(l.env, rng_next_u64(&env_rng), l.obs))) {
+    td3_err_set(err, rc, "%s: reset failed: %s", info->id, td3_strerror(rc));
+    goto out;
+  }
+  if ((rc = evaluate_now(c, &l, &pr, 0, NAN, res, err))) goto out;
+
+  double ep_return = 0, train_sum = 0;
+  uint32_t ep_len = 0, train_count = 0;
+  uint64_t last_eval_t = 0, env_errors = 0;
+  static log_limit_t step_error_limit = LOG_LIMIT_INIT;
+  uint64_t t;
+  /* a target the untrained policy already meets ends the run before training */
+  for (t = 0; t < c->steps && !res->solved; t++) {
+    if (c->stop && *c->stop) {
+      res->stopped = 1;
+      break;
+    }
+    if (t < c->start_steps) {
+      for (uint32_t j = 0; j < A; j++) l.action[j] = rng_uniformf(&act_rng, low[j], high[j]);
+    } else {
+      td3_act(l.td3, l.obs, 1, l.action);
+      for (uint32_t j = 0; j < A; j++) {
+        float half = 0.5f * (high[j] - low[j]);
+        float a = l.action[j] + c->expl_noise * half * (float)rng_normal(&act_rng);
+        l.action[j] = fminf(fmaxf(a, low[j]), high[j]);
+      }
+    }
+    float reward;
+    int terminal = 0;
+    int src = env_step(l.env, l.action, l.next, &reward, &terminal);
+    int episode_over;
+    if (src) {
+      /* A broken step (e.g. a simulator NaN) cuts the episode; nothing enters replay. */
+      env_errors++;
+      log_limited(&step_error_limit, 5000, LOG_WARN, "%s: step failed (%s); episode cut",
+                  info->id, td3_strerror(src));
+      episode_over = 1;
+    } else {
+      float term = terminal ? 1.0f : 0.0f;
+      replay_insert(l.replay, 1, l.obs, l.action, &reward, l.next, &term);
+      ep_return += reward;
+      ep_len++;
+      episode_over = terminal || ep_len >= info->max_episode_steps;
+    }
+
+    if (t >= c->start_steps) {
+      replay_sample(l.replay, &train_rng, tc.batch, &l.batch);
+      td3_batch_t b = {l.batch.obs, l.batch.action, l.batch.reward, l.batch.next_obs,
+                       l.batch.terminal};
+      td3_stats_t st;
+      if ((rc = td3_train(l.td3, &b, &train_rng, &st))) {
+        td3_err_set(err, rc,
+                    "training produced a non-finite loss or weight at update %llu (env step "
+                    "%llu); the update was rejected; try a smaller learning rate",
+                    (unsigned long long)td3_iterations(l.td3) + 1, (unsigned long long)t);
+        goto out;
+      }
+    }
+
+    if (episode_over) {
+      if (!src) {
+        train_sum += ep_return;
+        train_count++;
+      }
+      ep_return = 0;
+      ep_len = 0;
+      if ((rc = env_reset(l.env, rng_next_u64(&env_rng), l.obs))) {
+        td3_err_set(err, rc, "%s: reset failed: %s", info->id, td3_strerror(rc));
+        goto out;
+      }
+    } else {
+      float *tmp = l.obs;
+      l.obs = l.next;
+      l.next = tmp;
+    }
+
+    if ((t + 1) % c->eval_every == 0) {
+      double train_mean = train_count ? train_sum / train_count : NAN;
+      train_sum = 0;
+      train_count = 0;
+      if ((rc = evaluate_now(c, &l, &pr, t + 1, train_mean, res, err))) goto out;
+      last_eval_t = t + 1;
+      if (res->solved) {
+        t++;
+        break;
+      }
+    }
+    if ((t & 255) == 0) {
+      double wall = progress_elapsed(&pr);
+      progress_status_t s = {t + 1, c->steps, wall > 0 ? (double)(t + 1) / wall : 0,
+                             wall > 0 ? (double)td3_iterations(l.td3) / wall : 0,
+                             replay_size(l.replay), res->last_eval};
+      progress_update(&pr, &s);
+    }
+  }
+  res->env_steps = t;
+  if (t != last_eval_t && t > 0) {
+    double train_mean = train_count ? train_sum / train_count : NAN;
+    if ((rc = evaluate_now(c, &l, &pr, t, train_mean, res, err))) goto out;
+  }
+  if (env_errors) log_warn("%s: %llu steps failed and cut their episodes", info->id,
+                           (unsigned long long)env_errors);
+out:
+  progress_finish(&pr);
+  if (l.td3) res->updates = td3_iterations(l.td3);
+  res->wall_seconds = progress_elapsed(&pr);
+  loop_free(&l);
+  return rc;
+}

@@ -1,0 +1,36 @@
+# The td3d command line: help, version, unknown commands and options, and a short serial
+# run whose policy `td3d eval` then loads. Included from tests/CMakeLists.txt.
+
+# td3_cli_test(<name> RC <code> [ERR <text>] [OUT <regex>] ARGS <args...>)
+function(td3_cli_test name)
+  cmake_parse_arguments(T "" "RC;ERR;OUT" "ARGS" ${ARGN})
+  # The quoted "-DARGS=..." keeps the ;-list as one argument; run_expect.cmake expands it.
+  add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -DCMD=$<TARGET_FILE:td3d> "-DARGS=${T_ARGS}"
+           -DEXPECT_RC=${T_RC} "-DEXPECT_ERR=${T_ERR}" "-DEXPECT_OUT=${T_OUT}"
+           -P ${PROJECT_SOURCE_DIR}/cmake/run_expect.cmake)
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300)
+endfunction()
+
+td3_cli_test(cli_help RC 0 OUT "usage: td3d <command>" ARGS --help)
+td3_cli_test(cli_version RC 0 OUT "td3d [0-9]+\\.[0-9]+\\.[0-9]+" ARGS --version)
+td3_cli_test(cli_unknown RC 2 ERR "unknown command 'frobnicate'; valid commands: run, learner, actor, eval, envs" ARGS frobnicate)
+td3_cli_test(cli_run_help RC 0 OUT "--target-return R" ARGS run --help)
+td3_cli_test(cli_eval_help RC 0 OUT "--policy FILE" ARGS eval --help)
+td3_cli_test(cli_run_bad_flag RC 2 ERR "unknown option '--stepz'" ARGS run --serial --stepz 5)
+td3_cli_test(cli_run_bad_value RC 2 ERR "--steps: 'ten' is not a whole number" ARGS run --serial --steps ten)
+td3_cli_test(cli_run_bad_env RC 1 ERR "unknown environment 'Nope-v0'" ARGS run --serial --env Nope-v0 --out ${CMAKE_CURRENT_BINARY_DIR}/cli_bad_env)
+td3_cli_test(cli_eval_no_policy RC 2 ERR "--policy FILE is required" ARGS eval)
+td3_cli_test(cli_eval_missing_file RC 1 ERR "cannot open /nonexistent/p.td3p" ARGS eval --policy /nonexistent/p.td3p)
+
+set(cli_run_dir ${CMAKE_CURRENT_BINARY_DIR}/cli_run)
+td3_cli_test(cli_run_serial_short RC 0 OUT "eval  steps +400.*policy: "
+  ARGS run --serial --steps 400 --start-steps 100 --eval-every 200 --eval-episodes 2
+       --hidden 16,16 --batch 32 --out ${cli_run_dir} --overwrite)
+td3_cli_test(cli_run_refuses_existing RC 1 ERR "already holds a run"
+  ARGS run --serial --steps 10 --out ${cli_run_dir})
+td3_cli_test(cli_eval_policy RC 0 OUT "mean return -?[0-9.]+ \\+- [0-9.]+ over 3 episodes"
+  ARGS eval --policy ${cli_run_dir}/policy.td3p --episodes 3)
+td3_cli_test(cli_eval_wrong_env RC 1 ERR "unknown environment" ARGS eval --policy ${cli_run_dir}/policy.td3p --env Nope-v1)
+set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES DEPENDS cli_run_serial_short)
+set_tests_properties(cli_run_serial_short PROPERTIES FIXTURES_SETUP cli_run_dir)
+set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES FIXTURES_REQUIRED cli_run_dir)

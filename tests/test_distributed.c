@@ -1,0 +1,476 @@
+/* Tests for the distributed service on loopback: a learner with actors and an evaluator
+ * learns Pendulum and accounts for every transition; bad peers are refused and counted by
+ * reason while training goes on; the rate limiter holds the update/transition ratio with a
+ * slowed learner and four actors; actors started before the learner, a learner killed and
+ * restarted, and an actor killed with SIGKILL (real processes of the td3d binary).
+ * Budgets are env steps; the time limits are only there so that a hang fails the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "actor.h"
+#include "learner.h"
+#include "log.h"
+#include "wire.h"
+
+#include "td3d.pb-c.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static char tmp[256];
+
+static int setup(void **state) {
+  (void)state;
+  openblas_set_num_threads(1);
+  log_set_level(LOG_WARN);
+  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_dist_%ld", (long)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- threads running a learner or an actor in this process ---- */
+
+typedef struct learner_job {
+  learner_config_t cfg;
+  learner_stats_t stats;
+  learner_result_t res;
+  td3_err_t err;
+  int rc;
+  volatile sig_atomic_t stop;
+  pthread_t thread;
+  _Atomic int done;
+} learner_job_t;
+
+static void *learner_main(void *arg) {
+  learner_job_t *j = arg;
+  j->rc = learner_run(&j->cfg, &j->res, &j->err);
+  atomic_store(&j->done, 1);
+  return NULL;
+}
+
+typedef struct actor_job {
+  actor_config_t cfg;
+  actor_result_t res;
+  td3_err_t err;
+  int rc;
+  volatile sig_atomic_t stop;
+  pthread_t thread;
+  char name[32];
+} actor_job_t;
+
+static void *actor_main(void *arg) {
+  actor_job_t *j = arg;
+  j->rc = actor_run(&j->cfg, &j->res, &j->err);
+  return NULL;
+}
+
+static void learner_job_init(learner_job_t *j, unsigned port, const char *out, uint64_t steps) {
+  memset(j, 0, sizeof *j);
+  learner_config_default(&j->cfg);
+  j->cfg.env_id = "Pendulum-v1";
+  j->cfg.steps = steps;
+  j->cfg.start_steps = 1000;
+  j->cfg.eval_every = 1000;
+  j->cfg.eval_episodes = 5;
+  j->cfg.bind_host = "127.0.0.1";
+  j->cfg.experience_port = port;
+  j->cfg.weights_port = port + 1;
+  j->cfg.control_port = port + 2;
+  j->cfg.out_dir = out;
+  j->cfg.progress = 1;
+  j->cfg.stats_out = &j->stats;
+  j->cfg.stop = &j->stop;
+}
+
+static void actor_job_start(actor_job_t *j, unsigned port, const char *name, int eval,
+                            uint64_t max_steps) {
+  memset(j, 0, sizeof *j);
+  actor_config_default(&j->cfg);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  j->cfg.name = j->name;
+  j->cfg.env_id = "Pendulum-v1";
+  j->cfg.learner_host = "127.0.0.1";
+  j->cfg.experience_port = port;
+  j->cfg.weights_port = port + 1;
+  j->cfg.control_port = port + 2;
+  j->cfg.eval = eval;
+  j->cfg.max_env_steps = max_steps;
+  j->cfg.stop = &j->stop;
+  assert_int_equal(pthread_create(&j->thread, NULL, actor_main, j), 0);
+}
+
+/* Joins a learner thread, stopping it after limit_s seconds (which fails the test). */
+static void learner_join(learner_job_t *j, unsigned limit_s) {
+  for (unsigned i = 0; i < limit_s * 10; i++) {
+    if (atomic_load(&j->done)) {
+      pthread_join(j->thread, NULL);
+      return;
+    }
+    td3_sleep_ms(100);
+  }
+  j->stop = 1;
+  pthread_join(j->thread, NULL);
+  fail_msg("the learner did not finish its budget within %u s", limit_s);
+}
+
+static void actor_stop_join(actor_job_t *j) {
+  j->stop = 1;
+  uint64_t t0 = td3_now_ns();
+  pthread_join(j->thread, NULL);
+  /* no actor blocks for long once asked to stop */
+  assert_true(td3_now_ns() - t0 < 5000000000ULL);
+  assert_int_equal(j->rc, 0);
+}
+
+/* ---- 1. learning, accounting, versions, lag ---- */
+
+static void learns_and_accounts(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/learn", tmp);
+  learner_job_t L;
+  learner_job_init(&L, 38110, out, 10000);
+  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
+  actor_job_t a[2], ev;
+  /* each actor produces half the budget, so every transition is accounted for exactly */
+  actor_job_start(&a[0], 38110, "test/0", 0, 5000);
+  actor_job_start(&a[1], 38110, "test/1", 0, 5000);
+  actor_job_start(&ev, 38110, "test/eval", 1, 0);
+  learner_join(&L, 300);
+  assert_int_equal(L.rc, 0);
+  pthread_join(a[0].thread, NULL);
+  pthread_join(a[1].thread, NULL);
+  actor_stop_join(&ev);
+
+  uint64_t produced = a[0].res.env_steps + a[1].res.env_steps;
+  uint64_t dropped = a[0].res.dropped + a[1].res.dropped;
+  printf("learner: inserted %llu, over budget %llu, updates %llu, versions %llu, last eval %.1f; "
+         "actors: produced %llu, dropped %llu; lag mean %.2f max %llu\n",
+         (unsigned long long)L.stats.inserted, (unsigned long long)L.stats.over_budget,
+         (unsigned long long)L.stats.updates, (unsigned long long)L.stats.weights_version,
+         L.res.last_eval, (unsigned long long)produced, (unsigned long long)dropped,
+         L.stats.lag_count ? (double)L.stats.lag_sum / (double)L.stats.lag_count : 0.0,
+         (unsigned long long)L.stats.lag_max);
+  assert_int_equal(L.stats.inserted, 10000);
+  assert_int_equal(produced, L.stats.inserted + L.stats.over_budget + dropped);
+  assert_int_equal(L.stats.updates, 9000); /* ratio 1 after 1000 start steps, drained */
+  assert_true(L.stats.weights_version > 100);
+  assert_true(a[0].res.policy_version > 1 && a[1].res.policy_version > 1);
+  assert_true(ev.res.evaluations >= 3);
+  assert_true(L.stats.lag_count > 0);
+  assert_true(L.res.evaluations >= 4);
+  assert_true(L.res.last_eval >= -400.0);
+  /* the actor table knows every process and its counts */
+  int seen = 0;
+  for (uint32_t i = 0; i < L.stats.n_actors; i++)
+    if (strncmp(L.stats.actors[i].name, "test/", 5) == 0) seen++;
+  assert_int_equal(seen, 3);
+}
+
+/* ---- 2. bad peers ---- */
+
+static size_t pack_batch(Td3d__ExperienceBatch *m, uint8_t *buf) {
+  return td3d__experience_batch__pack(m, buf);
+}
+
+static void bad_peers_refused(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/bad", tmp);
+  learner_job_t L;
+  learner_job_init(&L, 38120, out, 3000);
+  L.cfg.start_steps = 500;
+  L.cfg.td3.n_hidden = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.cfg.max_frame = 1 << 20;
+  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
+
+  void *ctx = zmq_ctx_new();
+  void *dealer = zmq_socket(ctx, ZMQ_DEALER), *push = zmq_socket(ctx, ZMQ_PUSH);
+  int zero = 0;
+  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
+  assert_int_equal(zmq_connect(dealer, "tcp://127.0.0.1:38122"), 0);
+  assert_int_equal(zmq_connect(push, "tcp://127.0.0.1:38120"), 0);
+
+  /* register like an actor, to learn the run id and get a slot */
+  float lo = -2, hi = 2;
+  wire_control_t hello = {.type = WIRE_MSG_HELLO};
+  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "raw/0");
+  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "Pendulum-v1");
+  hello.u.hello.role = WIRE_ROLE_ACTOR;
+  hello.u.hello.obs_dim = 3;
+  hello.u.hello.act_dim = 1;
+  hello.u.hello.action_low = &lo;
+  hello.u.hello.action_high = &hi;
+  hello.u.hello.envs = 1;
+  wire_buf_t buf = {0};
+  assert_int_equal(wire_control_encode(&hello, &buf), 0);
+  assert_true(zmq_send(dealer, buf.data, buf.len, 0) >= 0);
+  zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
+  assert_int_equal(zmq_poll(&item, 1, 10000), 1);
+  uint8_t reply[4096];
+  int n = zmq_recv(dealer, reply, sizeof reply, 0);
+  assert_true(n > 0);
+  wire_control_t welcome;
+  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &welcome), WIRE_OK);
+  assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
+  uint64_t run_id = welcome.u.welcome.run_id;
+  uint32_t slot = welcome.u.welcome.slot;
+  wire_control_release(&welcome);
+
+  /* a Hello for another environment gets a Reject */
+  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "MountainCarContinuous-v0");
+  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "raw/1");
+  wire_control_encode(&hello, &buf);
+  zmq_send(dealer, buf.data, buf.len, 0);
+  assert_int_equal(zmq_poll(&item, 1, 10000), 1);
+  n = zmq_recv(dealer, reply, sizeof reply, 0);
+  wire_control_t rej;
+  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &rej), WIRE_OK);
+  assert_int_equal(rej.type, WIRE_MSG_REJECT);
+  assert_int_equal(rej.u.reject.reason, WIRE_REJECT_ENV);
+  wire_control_release(&rej);
+
+  float obs[6] = {1, 0, 0, 1, 0, 0}, act[2] = {0.5f, -0.5f}, rew[2] = {-1, -1};
+  float next[6] = {1, 0, 0, 1, 0, 0}, term[2] = {0, 0};
+  Td3d__ExperienceBatch m = TD3D__EXPERIENCE_BATCH__INIT;
+  m.protocol_version = WIRE_PROTOCOL_VERSION;
+  m.run_id = run_id;
+  m.slot = slot;
+  m.n = 2;
+  m.obs_dim = 3;
+  m.act_dim = 1;
+  m.obs = (ProtobufCBinaryData){sizeof obs, (uint8_t *)obs};
+  m.action = (ProtobufCBinaryData){sizeof act, (uint8_t *)act};
+  m.reward = (ProtobufCBinaryData){sizeof rew, (uint8_t *)rew};
+  m.next_obs = (ProtobufCBinaryData){sizeof next, (uint8_t *)next};
+  m.terminal = (ProtobufCBinaryData){sizeof term, (uint8_t *)term};
+  m.end_mark = WIRE_END_MARK;
+  uint8_t frame[512];
+
+  zmq_send(push, "garbage, not protobuf \xff\xff\xff", 25, 0);          /* decode */
+  m.protocol_version = 2;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* version */
+  m.protocol_version = WIRE_PROTOCOL_VERSION;
+  m.obs_dim = 2;
+  m.obs.len = m.next_obs.len = 4 * 2 * 2;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* dims */
+  m.obs_dim = 3;
+  m.obs.len = m.next_obs.len = sizeof obs;
+  rew[1] = NAN;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* nonfinite */
+  rew[1] = -1;
+  m.n = 3;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* length */
+  m.n = 2;
+  size_t full = pack_batch(&m, frame);
+  zmq_send(push, frame, full - 3, 0);                                   /* cut: truncated/decode */
+  m.slot = slot + 17;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* unregistered slot */
+  m.slot = slot;
+  m.run_id = run_id + 1;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* run id */
+  size_t big = (1 << 20) + 100;
+  uint8_t *huge = calloc(1, big);
+  zmq_send(push, huge, big, 0);                                         /* oversize */
+  free(huge);
+  zmq_send(dealer, "\x08\x01\x12", 3, 0);                               /* control garbage */
+
+  /* and now a real actor does the work: training goes on */
+  actor_job_t a;
+  actor_job_start(&a, 38120, "test/0", 0, 0);
+  learner_join(&L, 300);
+  actor_stop_join(&a);
+  assert_int_equal(L.rc, 0);
+  const learner_stats_t *s = &L.stats;
+  printf("rejected: decode %llu, version %llu, truncated %llu, run_id %llu, dims %llu, length %llu, "
+         "nonfinite %llu, oversize %llu, unregistered %llu\n",
+         (unsigned long long)s->rejected[WIRE_DECODE], (unsigned long long)s->rejected[WIRE_VERSION],
+         (unsigned long long)s->rejected[WIRE_TRUNCATED], (unsigned long long)s->rejected[WIRE_RUN_ID],
+         (unsigned long long)s->rejected[WIRE_DIMS], (unsigned long long)s->rejected[WIRE_LENGTH],
+         (unsigned long long)s->rejected[WIRE_NONFINITE], (unsigned long long)s->rejected[WIRE_OVERSIZE],
+         (unsigned long long)s->rejected_unregistered);
+  assert_true(s->rejected[WIRE_DECODE] + s->rejected[WIRE_TRUNCATED] >= 3); /* garbage, cut, control */
+  assert_int_equal(s->rejected[WIRE_VERSION], 1);
+  assert_int_equal(s->rejected[WIRE_DIMS], 1);
+  assert_int_equal(s->rejected[WIRE_NONFINITE], 1);
+  assert_int_equal(s->rejected[WIRE_LENGTH], 1);
+  assert_int_equal(s->rejected[WIRE_RUN_ID], 1);
+  assert_int_equal(s->rejected[WIRE_OVERSIZE], 1);
+  assert_int_equal(s->rejected_unregistered, 1);
+  assert_int_equal(s->inserted, 3000);
+  assert_int_equal(s->updates, 2500);
+  wire_buf_free(&buf);
+  zmq_close(dealer);
+  zmq_close(push);
+  zmq_ctx_term(ctx);
+}
+
+/* ---- 3. the rate limiter with four actors and a slowed learner ---- */
+
+static void rate_limiter_holds_ratio(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/ratio", tmp);
+  learner_job_t L;
+  learner_job_init(&L, 38130, out, 6000);
+  L.cfg.start_steps = 200;
+  L.cfg.max_lead = 100;
+  L.cfg.td3.n_hidden = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.cfg.train_delay_us = 1000; /* about 1000 updates/s at most */
+  L.cfg.eval_every = 100000;
+  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
+  actor_job_t a[4];
+  for (int i = 0; i < 4; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "rl/%d", i);
+    actor_job_start(&a[i], 38130, name, 0, 0);
+  }
+  learner_join(&L, 300);
+  for (int i = 0; i < 4; i++) actor_stop_join(&a[i]);
+  assert_int_equal(L.rc, 0);
+  printf("ratio sampled between %.3f and %.3f; updates %llu for %llu transitions\n",
+         L.stats.ratio_min, L.stats.ratio_max, (unsigned long long)L.stats.updates,
+         (unsigned long long)L.stats.inserted);
+  assert_false(isnan(L.stats.ratio_min));
+  assert_true(L.stats.ratio_min >= 0.9 && L.stats.ratio_max <= 1.1);
+  assert_int_equal(L.stats.updates, L.stats.inserted - 200);
+  uint64_t blocked = 0;
+  for (int i = 0; i < 4; i++) blocked += a[i].res.blocked_us;
+  assert_true(blocked > 0); /* the actors felt the slowed learner */
+}
+
+/* ---- 4. processes: actor before learner, learner restart, actor SIGKILL ---- */
+
+static pid_t spawn(const char *log, char *const argv[]) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *f = freopen(log, "w", stderr);
+    (void)f;
+    if (!freopen("/dev/null", "w", stdout)) _exit(126);
+    execv(TD3D_BINARY, argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Waits until file contains text at least `count` times; returns 1, or 0 after limit_s. */
+static int wait_for_text(const char *file, const char *text, int count, unsigned limit_s) {
+  for (unsigned i = 0; i < limit_s * 10; i++) {
+    FILE *f = fopen(file, "r");
+    if (f) {
+      char line[1024];
+      int seen = 0;
+      while (fgets(line, sizeof line, f)) seen += strstr(line, text) != NULL;
+      fclose(f);
+      if (seen >= count) return 1;
+    }
+    td3_sleep_ms(100);
+  }
+  return 0;
+}
+
+static int wait_exit(pid_t pid, unsigned limit_s) {
+  for (unsigned i = 0; i < limit_s * 10; i++) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    td3_sleep_ms(100);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
+}
+
+static void print_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[1024];
+  printf("---- %s\n", path);
+  while (fgets(line, sizeof line, f)) fputs(line, stdout);
+  fclose(f);
+}
+
+static void processes_survive_failures(void **state) {
+  (void)state;
+  char la[512], lb[512], l1[512], l2[512], d1[512], d2[512];
+  snprintf(la, sizeof la, "%s/actor_a.log", tmp);
+  snprintf(lb, sizeof lb, "%s/actor_b.log", tmp);
+  snprintf(l1, sizeof l1, "%s/learner1.log", tmp);
+  snprintf(l2, sizeof l2, "%s/learner2.log", tmp);
+  snprintf(d1, sizeof d1, "--out=%s/run1", tmp);
+  snprintf(d2, sizeof d2, "--out=%s/run2", tmp);
+  char *actor_a[] = {"td3d", "actor", "--experience-port=38140", "--weights-port=38141",
+                     "--control-port=38142", "--name=proc/a", "--log-level=info",
+                     "--learner-timeout-ms=2000", NULL};
+  char *actor_b[] = {"td3d", "actor", "--experience-port=38140", "--weights-port=38141",
+                     "--control-port=38142", "--name=proc/b", "--log-level=info", NULL};
+  char *learner1[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
+                      "--weights-port=38141", "--control-port=38142", "--steps=1000000",
+                      "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
+                      "--eval-every=100000", d1, "--quiet", NULL};
+  char *learner2[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
+                      "--weights-port=38141", "--control-port=38142", "--steps=3000",
+                      "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
+                      "--eval-every=100000", "--eval-episodes=2", d2, "--quiet", NULL};
+
+  /* an actor started before any learner waits for it */
+  pid_t a = spawn(la, actor_a);
+  td3_sleep_ms(1500);
+  pid_t L1 = spawn(l1, learner1);
+  pid_t b = spawn(lb, actor_b);
+  assert_true(wait_for_text(l1, "joined as slot", 2, 30));
+
+  /* an actor killed with SIGKILL: its lease expires, training goes on */
+  kill(b, SIGKILL);
+  waitpid(b, NULL, 0);
+  assert_true(wait_for_text(l1, "lease expired", 1, 20));
+
+  /* the learner killed and restarted: the actor rejoins by itself and the new run finishes */
+  kill(L1, SIGKILL);
+  waitpid(L1, NULL, 0);
+  pid_t L2 = spawn(l2, learner2);
+  int rc2 = wait_exit(L2, 120);
+  if (rc2 != 0) {
+    print_file(la);
+    print_file(l2);
+  }
+  assert_int_equal(rc2, 0);
+  assert_true(wait_for_text(la, "registering again", 1, 1));
+  assert_true(wait_for_text(la, "joined run", 2, 1));
+  kill(a, SIGTERM);
+  assert_int_equal(wait_exit(a, 10), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bad_peers_refused),
+      cmocka_unit_test(rate_limiter_holds_ratio),
+      cmocka_unit_test(processes_survive_failures),
+      cmocka_unit_test(learns_and_accounts),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,109 @@
+/* `td3d eval`: runs a saved policy deterministically on its environment and prints the
+ * returns. Flags and wiring only: the policy network is common/nn.h's nn_policy, the episodes
+ * are common/evaluate.h's. */
+#include "env.h"
+#include "evaluate.h"
+#include "flags.h"
+#include "nn.h"
+#include "policy_file.h"
+#include "xalloc.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void act_policy(void *ctx, const float *obs, float *action) {
+  nn_policy_act((nn_policy_t *)ctx, obs, 1, action);
+}
+
+int cmd_eval_main(int argc, char **argv) {
+  const char *policy_path = NULL, *env_id = NULL;
+  uint32_t episodes = 10;
+  uint64_t seed = 100;
+  int json = 0;
+  env_options_t opts = {0};
+  flag_spec_t specs[] = {
+      {"policy", FLAG_STRING, &policy_path, "FILE", "policy file (policy.td3p of a run directory); required", 0, 0, NULL},
+      {"env", FLAG_STRING, &env_id, "ID", "environment; default the one the policy was trained on", 0, 0, NULL},
+      {"episodes", FLAG_U32, &episodes, "N", "deterministic episodes; default 10", 1, 100000, NULL},
+      {"seed", FLAG_U64, &seed, "S", "evaluation seed; default 100 (a run with seed S evaluates with S+100)", 0, 1.8e19, NULL},
+      {"json", FLAG_BOOL, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
+      {"model", FLAG_STRING, &opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
+      {"mujoco-assets", FLAG_STRING, &opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
+  };
+  const flag_program_t prog = {
+      "td3d eval --policy FILE [--env ID] [--episodes N] [options]",
+      "Runs a trained policy without exploration noise and prints each episode's\n"
+      "undiscounted return, then their mean and standard deviation.",
+      NULL};
+  td3_err_t err = {0};
+  int rc = flags_parse(specs, sizeof specs / sizeof specs[0], &prog, argc, argv, NULL, 0, NULL,
+                       &err);
+  if (rc == 1) return 0;
+  if (rc < 0) {
+    fprintf(stderr, "td3d eval: %s\n", err.msg);
+    return 2;
+  }
+  if (!policy_path) {
+    fprintf(stderr, "td3d eval: --policy FILE is required (see --help)\n");
+    return 2;
+  }
+  openblas_set_num_threads(1);
+  policy_file_t pf;
+  if (policy_file_load(policy_path, &pf, &err) != 0) {
+    fprintf(stderr, "td3d eval: %s\n", err.msg);
+    return 1;
+  }
+  if (!env_id) env_id = pf.env_id;
+  int status = 1;
+  nn_policy_t *policy = NULL;
+  double *returns = NULL;
+  env_t *env = env_create(env_id, &opts, &err);
+  if (!env) {
+    fprintf(stderr, "td3d eval: %s\n", err.msg);
+    goto out;
+  }
+  uint32_t obs = pf.layers[0], act = pf.layers[pf.n_layers - 1];
+  if (env->info.obs_dim != obs || env->info.act_dim != act) {
+    fprintf(stderr,
+            "td3d eval: the policy maps %u observations to %u actions but %s has %u and %u; "
+            "pass the --env it was trained on (%s)\n",
+            obs, act, env_id, env->info.obs_dim, env->info.act_dim, pf.env_id);
+    goto out;
+  }
+  if (memcmp(env->info.action_low, pf.action_low, act * sizeof(float)) != 0 ||
+      memcmp(env->info.action_high, pf.action_high, act * sizeof(float)) != 0)
+    fprintf(stderr, "td3d eval: warning: %s's action bounds differ from the policy's\n", env_id);
+  policy = nn_policy_new(pf.layers, pf.n_layers, pf.action_low, pf.action_high, 1);
+  if (!policy) {
+    fprintf(stderr, "td3d eval: %s: unusable network shape\n", policy_path);
+    goto out;
+  }
+  nn_policy_set_params(policy, pf.params);
+  returns = xmalloc(episodes * sizeof *returns);
+  if (evaluate_episodes(env, seed, episodes, act_policy, policy, returns, &err) != 0) {
+    fprintf(stderr, "td3d eval: %s\n", err.msg);
+    goto out;
+  }
+  double mean, sd, lo, hi;
+  evaluate_stats(returns, episodes, &mean, &sd, &lo, &hi);
+  if (json) {
+    printf("{\"policy\": \"%s\", \"env\": \"%s\", \"episodes\": %u, \"mean\": %.6f, "
+           "\"std\": %.6f, \"min\": %.6f, \"max\": %.6f, \"returns\": [",
+           policy_path, env_id, episodes, mean, sd, lo, hi);
+    for (uint32_t i = 0; i < episodes; i++) printf("%s%.6f", i ? ", " : "", returns[i]);
+    printf("]}\n");
+  } else {
+    for (uint32_t i = 0; i < episodes; i++) printf("episode %u: return %.3f\n", i + 1, returns[i]);
+    printf("%s on %s: mean return %.3f +- %.3f over %u episodes (min %.3f, max %.3f)\n",
+           policy_path, env_id, mean, sd, episodes, lo, hi);
+  }
+  status = 0;
+out:
+  free(returns);
+  nn_policy_destroy(&policy);
+  env_destroy(&env);
+  policy_file_free(&pf);
+  return status;
+}

@@ -1,0 +1,77 @@
+/* `td3d learner`: the learner process of a distributed run (learner/learner.h). Flags and
+ * wiring only. */
+#include "learner_flags.h"
+#include "log.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+int cmd_learner_main(int argc, char **argv) {
+  learner_cli_t cli;
+  learner_cli_init(&cli);
+  int quiet = 0;
+  char default_out[256];
+  flag_spec_t specs[LEARNER_MAX_FLAGS + 1];
+  size_t n = learner_flag_specs(&cli, specs);
+  specs[n++] = (flag_spec_t){"quiet", FLAG_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL};
+  const flag_program_t prog = {
+      "td3d learner [options]",
+      "Runs the learner of a distributed run: it binds the experience (PULL), weights (PUB)\n"
+      "and control (ROUTER) sockets, accepts actors (`td3d actor`) and an evaluator\n"
+      "(`td3d actor --eval`), keeps the replay buffer, trains TD3 under the rate limiter and\n"
+      "broadcasts the actor's weights. It ends when --steps transitions have been inserted and\n"
+      "trained on (then it evaluates the final policy itself), when an evaluation reaches\n"
+      "--target-return, or on SIGINT/SIGTERM; the run directory gets config.json,\n"
+      "progress.csv, curve.svg and policy.td3p.",
+      NULL};
+  td3_err_t err = {0};
+  int rc = flags_parse(specs, n, &prog, argc, argv, NULL, 0, NULL, &err);
+  if (rc == 1) return 0;
+  if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {
+    fprintf(stderr, "td3d learner: %s\n", err.msg);
+    return 2;
+  }
+  learner_config_t *c = &cli.cfg;
+  if (!c->out_dir) {
+    snprintf(default_out, sizeof default_out, "runs/%s-seed%llu", c->env_id,
+             (unsigned long long)c->seed);
+    c->out_dir = default_out;
+  }
+  c->progress = quiet ? 0 : 2;
+  openblas_set_num_threads((int)cli.threads);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  c->stop = &g_stop;
+
+  learner_result_t res;
+  rc = learner_run(c, &res, &err);
+  if (rc) {
+    fprintf(stderr, "td3d learner: %s\n", err.msg);
+    return 1;
+  }
+  if (!quiet) {
+    printf("done: %llu transitions, %llu updates, weights version %llu in %.1fs; last eval %.2f, "
+           "best %.2f",
+           (unsigned long long)res.inserted, (unsigned long long)res.updates,
+           (unsigned long long)res.weights_version, res.wall_seconds, res.last_eval,
+           res.best_eval);
+    if (isfinite(c->target_return))
+      printf(res.solved ? "; target %.2f reached at %llu steps (%.1fs)" : "; target %.2f not reached",
+             c->target_return, (unsigned long long)res.solved_at, res.solved_seconds);
+    printf("%s\npolicy: %s/policy.td3p\n", g_stop ? " (stopped early)" : "", c->out_dir);
+  }
+  return 0;
+}
