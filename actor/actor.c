@@ -462,8 +462,10 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
 
   char ep[160];
   a.zctx = zmq_ctx_new();
+  /* immediate: no queueing of Hellos while the learner is away (a queue would deliver a
+   * burst of stale Hellos when it comes back) */
   zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20, .reconnect_ivl_ms = 100,
-                     .reconnect_ivl_max_ms = 2000};
+                     .reconnect_ivl_max_ms = 2000, .immediate = 1};
   zsock_opts_t ow = {.rcvhwm = 1, .conflate = 1, .subscribe_all = 1,
                      .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000};

@@ -176,6 +176,11 @@ static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) 
 static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbeat_t *hb) {
   learner_t *l = ct->l;
   uint64_t accepted = 0;
+  if (hb->run_id != l->run_id) {
+    reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "run %016llx is over; this is run %016llx: say Hello",
+           (unsigned long long)hb->run_id, (unsigned long long)l->run_id);
+    return;
+  }
   if (actors_heartbeat(l->actors, hb, td3_now_ns(), &accepted) != 0) {
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "slot %u has no lease; say Hello again", hb->slot);
     return;
@@ -226,6 +231,10 @@ static void record_eval(control_t *ct, uint64_t env_steps, const double *returns
 }
 
 static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
+  if (e->run_id != ct->l->run_id) {
+    atomic_fetch_add(&ct->l->rejected[WIRE_RUN_ID], 1);
+    return;
+  }
   double *r = xmalloc(e->n_returns * sizeof *r);
   for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
   record_eval(ct, e->env_steps, r, e->n_returns, 0);
@@ -253,6 +262,7 @@ static void control_recv(control_t *ct) {
   }
   wire_control_t m;
   wire_limits_t lim = l->limits;
+  lim.run_id = 0; /* a heartbeat from an earlier run is answered below, not dropped */
   wire_reason_t r = wire_control_decode(zmq_msg_data(&body), zmq_msg_size(&body), &lim, &m);
   if (r != WIRE_OK) {
     atomic_fetch_add(&l->rejected[r], 1);
@@ -355,9 +365,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   double ratio_min = NAN, ratio_max = NAN; /* sampled update/transition ratio */
 
   if (c->publish_every == 0 || c->batch_steps == 0 || c->eval_episodes == 0 ||
-      !(c->replay_ratio > 0)) {
+      !(c->replay_ratio >= 0)) {
     rc = td3_err_set(err, TD3_EINVAL,
-                     "publish_every, batch_steps, eval_episodes and replay_ratio must be positive");
+                     "publish_every, batch_steps and eval_episodes must be positive, replay_ratio "
+                     "not negative");
     goto out;
   }
   if (!(l.env = env_create(c->env_id, &c->env_opts, err))) {
@@ -452,7 +463,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     if (now - last_sample > 100000000ULL) {
       last_sample = now;
       uint64_t ins = atomic_load(&l.inserted), upd = atomic_load(&l.updates);
-      if (ins > l.rl.start && ins - l.rl.start >= 10 * l.rl.max_lead) {
+      if (l.rl.ratio > 0 && ins > l.rl.start && ins - l.rl.start >= 10 * l.rl.max_lead) {
         double ratio = (double)upd / (l.rl.ratio * (double)(ins - l.rl.start));
         ratio_min = isnan(ratio_min) ? ratio : fmin(ratio_min, ratio);
         ratio_max = isnan(ratio_max) ? ratio : fmax(ratio_max, ratio);
@@ -525,6 +536,10 @@ out:
     st->lag_sum = atomic_load(&l.lag_sum);
     st->lag_count = atomic_load(&l.lag_count);
     st->lag_max = atomic_load(&l.lag_max);
+    st->first_insert_ns = atomic_load(&l.first_insert_ns);
+    st->last_insert_ns = atomic_load(&l.last_insert_ns);
+    st->first_update_ns = atomic_load(&l.first_update_ns);
+    st->last_update_ns = atomic_load(&l.last_update_ns);
     st->ratio_min = ratio_min;
     st->ratio_max = ratio_max;
     if (l.actors) st->n_actors = actors_snapshot(l.actors, st->actors, 64);

@@ -35,6 +35,8 @@ typedef struct learner_stats {
   uint64_t rejected_unregistered;        /* batches from slots without a lease */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
+  uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */
+  uint64_t first_update_ns, last_update_ns;  /* and of the first and last TD3 update */
   double ratio_min, ratio_max;           /* updates / (ratio x (inserted - start)), sampled
                                             every 100 ms once past 10 x max_lead; NaN if never */
   uint32_t n_actors;
@@ -50,7 +52,7 @@ typedef struct learner_config {
   double target_return;       /* stop when an evaluation reaches it; NaN = never */
   td3_config_t td3;           /* dims and bounds come from the env */
   size_t replay_capacity;
-  double replay_ratio;        /* updates per inserted transition */
+  double replay_ratio;        /* updates per inserted transition; 0: no training (benchmarks) */
   uint64_t max_lead;          /* transitions data may run ahead of training */
   uint32_t publish_every;     /* updates between weight publishes */
   uint32_t batch_steps;       /* transitions per ExperienceBatch (told to actors) */

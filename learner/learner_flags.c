@@ -5,13 +5,14 @@
 #include "serial.h"
 
 #include <string.h>
+#include <unistd.h>
 
 void learner_cli_init(learner_cli_t *cli) {
   memset(cli, 0, sizeof *cli);
   learner_config_default(&cli->cfg);
   cli->hidden = (flag_u32_list_t){2, {256, 256}};
   cli->replay_capacity = cli->cfg.replay_capacity;
-  cli->threads = 1;
+  cli->threads = 0;
   cli->noise = "gaussian";
 }
 
@@ -50,7 +51,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"policy-noise", FLAG_FLOAT, &t->policy_noise, "X", "target smoothing std, fraction of half range; default 0.2", 0, 10, NULL},
       {"noise-clip", FLAG_FLOAT, &t->noise_clip, "X", "target smoothing clip, fraction of half range; default 0.5", 0, 10, NULL},
       {"policy-delay", FLAG_U32, &t->policy_delay, "N", "critic updates per actor update; default 2", 1, 1000, NULL},
-      {"threads", FLAG_U32, &cli->threads, "N", "OpenBLAS threads for training; default 1", 1, 64, NULL},
+      {"threads", FLAG_U32, &cli->threads, "N", "OpenBLAS threads for training; default 0 = one per CPU (at most 8)", 0, 64, NULL},
       {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind; default * (all)", 0, 0, NULL},
       {"experience-port", FLAG_U32, &c->experience_port, "PORT", "experience socket; default 5555", 1, 65535, NULL},
       {"weights-port", FLAG_U32, &c->weights_port, "PORT", "weights socket; default 5556", 1, 65535, NULL},
@@ -79,6 +80,10 @@ int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
   else return td3_err_set(err, TD3_EINVAL, "--noise: '%s' is not gaussian or ou", cli->noise);
   if (c->noise_spread && !(c->noise_min > 0 && c->noise_min <= c->noise_max))
     return td3_err_set(err, TD3_EINVAL, "--noise-min must be > 0 and <= --noise-max");
+  if (cli->threads == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cli->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (uint32_t)cpus;
+  }
   if (cli->log_level) {
     log_level_t lv;
     if (log_level_parse(cli->log_level, &lv) != 0)

@@ -12,7 +12,7 @@ typedef struct learner_cli {
   learner_config_t cfg;
   flag_u32_list_t hidden;
   uint64_t replay_capacity;
-  uint32_t threads;         /* OpenBLAS threads */
+  uint32_t threads;         /* OpenBLAS threads; 0 on the command line = one per CPU */
   const char *noise;        /* "gaussian" or "ou" */
   const char *log_level;
   int start_seen;           /* --start-steps given: else a per-env default */

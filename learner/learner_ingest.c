@@ -29,6 +29,9 @@ static void insert_batch(learner_t *l, const wire_batch_t *b) {
   if (n) {
     replay_insert(l->replay, (size_t)n, b->obs, b->action, b->reward, b->next_obs, b->terminal);
     atomic_fetch_add(&l->inserted, n);
+    uint64_t now = td3_now_ns(), zero = 0;
+    atomic_compare_exchange_strong(&l->first_insert_ns, &zero, now);
+    atomic_store(&l->last_insert_ns, now);
   }
   atomic_fetch_add(&l->batches, 1);
   uint64_t now_version = atomic_load(&l->weights_version);

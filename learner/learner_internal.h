@@ -40,6 +40,7 @@ typedef struct learner {
   _Atomic uint64_t weights_version;
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
+  _Atomic uint64_t first_insert_ns, last_insert_ns, first_update_ns, last_update_ns;
   _Atomic uint64_t trainer_wait_ns;/* time the trainer waited for data */
   _Atomic int stop;                /* threads exit */
   _Atomic int ingest_closed;       /* the budget is inserted */

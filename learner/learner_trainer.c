@@ -95,6 +95,9 @@ void *learner_trainer_thread(void *arg) {
         goto out;
       }
       uint64_t u = atomic_fetch_add(&l->updates, 1) + 1;
+      uint64_t now = td3_now_ns(), zero = 0;
+      atomic_compare_exchange_strong(&l->first_update_ns, &zero, now);
+      atomic_store(&l->last_update_ns, now);
       pthread_mutex_lock(&l->weights_lock);
       l->last_stats = st;
       pthread_mutex_unlock(&l->weights_lock);

@@ -10,6 +10,7 @@ static uint64_t owed(const ratelimit_t *rl, uint64_t inserted) {
 }
 
 uint64_t ratelimit_updates_allowed(const ratelimit_t *rl, uint64_t inserted, uint64_t updates) {
+  if (!(rl->ratio > 0)) return 0; /* training off */
   uint64_t o = owed(rl, inserted);
   return o > updates ? o - updates : 0;
 }
@@ -21,6 +22,7 @@ static double backlog(const ratelimit_t *rl, uint64_t inserted, uint64_t updates
 }
 
 int ratelimit_accept(const ratelimit_t *rl, uint64_t inserted, uint64_t updates, uint64_t n) {
+  if (!(rl->ratio > 0)) return 1; /* training off: ingest only */
   /* Accept when training has caught up completely, whatever n (a batch larger than
    * max_lead must not stall the run), or when the backlog after this batch stays within
    * max_lead. */

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 typedef struct ratelimit {
-  double ratio;        /* target updates per inserted transition (> 0) */
+  double ratio;        /* target updates per inserted transition; 0 turns training off and
+                          admits everything (ingest benchmarks) */
   uint64_t start;      /* transitions before training starts */
   uint64_t max_lead;   /* transitions the data may run ahead of training (>= 1 batch) */
 } ratelimit_t;

@@ -41,8 +41,11 @@ static int setup(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
+static void kill_children(void);
+
 static int teardown(void **state) {
   (void)state;
+  kill_children();
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   return system(cmd) == 0 ? 0 : -1;
@@ -366,8 +369,26 @@ static void rate_limiter_holds_ratio(void **state) {
 
 /* ---- 4. processes: actor before learner, learner restart, actor SIGKILL ---- */
 
+/* Children of this test, killed in teardown whatever happened (a failed assertion must not
+ * leave processes behind). */
+static pid_t children[8];
+static int n_children;
+
+/* Marks pid as reaped, so teardown never signals a recycled pid. */
+static void forget_child(pid_t pid) {
+  for (int i = 0; i < n_children; i++)
+    if (children[i] == pid) children[i] = 0;
+}
+
+static void kill_children(void) {
+  for (int i = 0; i < n_children; i++)
+    if (children[i] > 0 && kill(children[i], SIGKILL) == 0) waitpid(children[i], NULL, 0);
+  n_children = 0;
+}
+
 static pid_t spawn(const char *log, char *const argv[]) {
   pid_t pid = fork();
+  if (pid > 0 && n_children < 8) children[n_children++] = pid;
   if (pid == 0) {
     FILE *f = freopen(log, "w", stderr);
     (void)f;
@@ -397,11 +418,15 @@ static int wait_for_text(const char *file, const char *text, int count, unsigned
 static int wait_exit(pid_t pid, unsigned limit_s) {
   for (unsigned i = 0; i < limit_s * 10; i++) {
     int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      forget_child(pid);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    }
     td3_sleep_ms(100);
   }
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
+  forget_child(pid);
   return -1;
 }
 
@@ -431,11 +456,11 @@ static void processes_survive_failures(void **state) {
   char *learner1[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
                       "--weights-port=38141", "--control-port=38142", "--steps=1000000",
                       "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
-                      "--eval-every=100000", d1, "--quiet", NULL};
+                      "--eval-every=100000", d1, "--quiet", "--log-level=info", NULL};
   char *learner2[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
                       "--weights-port=38141", "--control-port=38142", "--steps=3000",
                       "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
-                      "--eval-every=100000", "--eval-episodes=2", d2, "--quiet", NULL};
+                      "--eval-every=100000", "--eval-episodes=2", d2, "--quiet", "--log-level=info", NULL};
 
   /* an actor started before any learner waits for it */
   pid_t a = spawn(la, actor_a);
@@ -447,11 +472,13 @@ static void processes_survive_failures(void **state) {
   /* an actor killed with SIGKILL: its lease expires, training goes on */
   kill(b, SIGKILL);
   waitpid(b, NULL, 0);
+  forget_child(b);
   assert_true(wait_for_text(l1, "lease expired", 1, 20));
 
   /* the learner killed and restarted: the actor rejoins by itself and the new run finishes */
   kill(L1, SIGKILL);
   waitpid(L1, NULL, 0);
+  forget_child(L1);
   pid_t L2 = spawn(l2, learner2);
   int rc2 = wait_exit(L2, 120);
   if (rc2 != 0) {

@@ -38,6 +38,9 @@ static void admission(void **state) {
   /* a batch bigger than max_lead gets in when training has caught up */
   assert_true(ratelimit_accept(&rl, 2000, 1000, 5000));
   assert_false(ratelimit_accept(&rl, 2000, 999, 5000));
+  ratelimit_t off = {0.0, 0, 10};
+  assert_true(ratelimit_accept(&off, 1000000, 0, 1000));
+  assert_int_equal(ratelimit_updates_allowed(&off, 1000000, 0), 0);
 }
 
 /* Simulates actors producing batches as fast as admission allows and a trainer with a

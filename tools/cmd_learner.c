@@ -48,6 +48,7 @@ int cmd_learner_main(int argc, char **argv) {
     c->out_dir = default_out;
   }
   c->progress = quiet ? 0 : 2;
+  if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   openblas_set_num_threads((int)cli.threads);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -222,6 +222,7 @@ int cmd_run_main(int argc, char **argv) {
              (unsigned long long)cli.cfg.seed);
     cli.cfg.out_dir = default_out;
   }
+  if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   install_signals();
   if (serial) return run_serial(&cli, quiet);
   return run_local(&cli, specs, n_learner, actors, envs, quiet);
