@@ -4,6 +4,7 @@
 #include "log.h"
 #include "serial.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,4 +93,12 @@ int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
     log_set_level(lv);
   }
   return 0;
+}
+
+void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap) {
+  char id[96];
+  snprintf(id, sizeof id, "%s", cli->cfg.env_id);
+  for (char *p = id; *p; p++)
+    if (*p == '/' || *p == ':' || *p == ' ') *p = '_';
+  snprintf(out, cap, "runs/%s-seed%llu", id, (unsigned long long)cli->cfg.seed);
 }

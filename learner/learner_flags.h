@@ -28,4 +28,8 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out);
  * log level); returns 0 or TD3_EINVAL with err filled. */
 int learner_cli_finish(learner_cli_t *cli, td3_err_t *err);
 
+/* The default run directory, runs/<env>-seed<S>, with the env id made safe for a path
+ * (a plugin id's '/' and ':' become '_'). */
+void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap);
+
 #endif

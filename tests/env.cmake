@@ -77,3 +77,20 @@ set_tests_properties(cli_envs_plugin PROPERTIES PASS_REGULAR_EXPRESSION "td3d-te
 add_test(NAME cli_envs_bad_flag COMMAND ${CMAKE_COMMAND} -DCMD=$<TARGET_FILE:td3d>
          "-DARGS=envs;--frobnicate" -DEXPECT_RC=2 "-DEXPECT_ERR=unknown option '--frobnicate'"
          -P ${PROJECT_SOURCE_DIR}/cmake/run_expect.cmake)
+
+# Training on a plugin environment: a few serial steps on the C and on the C++ plugin, then the
+# saved policy evaluated on the same plugin.
+foreach(kind c cpp)
+  if(kind STREQUAL "cpp" AND NOT TD3_TEST_HAVE_CXX_PLUGIN)
+    continue()
+  endif()
+  set(plugin_env "plugin:${TD3_TEST_PLUGIN_DIR}/td3d_test_plugin_${kind}.so")
+  set(plugin_out ${CMAKE_CURRENT_BINARY_DIR}/plugin_run_${kind})
+  td3_cli_test(plugin_train_${kind} RC 0 OUT "done: 400 env steps, 300 updates"
+    ARGS run --serial --env ${plugin_env} --steps 400 --start-steps 100 --eval-every 200
+         --eval-episodes 2 --hidden 16,16 --batch 32 --out ${plugin_out} --overwrite)
+  td3_cli_test(plugin_eval_${kind} RC 0 OUT "mean return -?[0-9.]+"
+    ARGS eval --policy ${plugin_out}/policy.td3p --env ${plugin_env} --episodes 2)
+  set_tests_properties(plugin_train_${kind} PROPERTIES FIXTURES_SETUP plugin_run_${kind})
+  set_tests_properties(plugin_eval_${kind} PROPERTIES FIXTURES_REQUIRED plugin_run_${kind})
+endforeach()

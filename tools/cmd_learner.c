@@ -43,8 +43,7 @@ int cmd_learner_main(int argc, char **argv) {
   }
   learner_config_t *c = &cli.cfg;
   if (!c->out_dir) {
-    snprintf(default_out, sizeof default_out, "runs/%s-seed%llu", c->env_id,
-             (unsigned long long)c->seed);
+    learner_cli_default_out(&cli, default_out, sizeof default_out);
     c->out_dir = default_out;
   }
   c->progress = quiet ? 0 : 2;

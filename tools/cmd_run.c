@@ -218,8 +218,7 @@ int cmd_run_main(int argc, char **argv) {
     return 2;
   }
   if (!cli.cfg.out_dir) {
-    snprintf(default_out, sizeof default_out, "runs/%s-seed%llu", cli.cfg.env_id,
-             (unsigned long long)cli.cfg.seed);
+    learner_cli_default_out(&cli, default_out, sizeof default_out);
     cli.cfg.out_dir = default_out;
   }
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
