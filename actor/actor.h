@@ -23,6 +23,7 @@
 #include "env.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct actor_config {
@@ -37,7 +38,7 @@ typedef struct actor_config {
   uint32_t learner_timeout_ms;
   uint32_t send_timeout_ms;
   uint64_t max_env_steps;            /* stop after this many env steps (0: never); for tests */
-  volatile sig_atomic_t *stop;
+  _Atomic int *stop;
 } actor_config_t;
 
 typedef struct actor_result {

@@ -131,7 +131,7 @@ typedef struct learner_job {
   learner_result_t res;
   td3_err_t err;
   int rc;
-  volatile sig_atomic_t stop;
+  _Atomic int stop;
 } learner_job_t;
 
 static void *learner_main(void *arg) {

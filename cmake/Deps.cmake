@@ -17,6 +17,7 @@ td3_require_pc(PROTOBUFC libprotobuf-c libprotobuf-c-dev)
 td3_require_pc(OPENBLAS openblas libopenblas-dev)
 td3_require_pc(LIBUV libuv libuv1-dev)
 td3_require_pc(ZLIB zlib zlib1g-dev)
+td3_require_pc(JANSSON jansson libjansson-dev)
 if(TD3_BUILD_TESTS)
   td3_require_pc(CMOCKA cmocka libcmocka-dev)
 endif()
@@ -31,6 +32,13 @@ find_library(MATH_LIB m)
 
 # MuJoCo (the locomotion tasks): Debian ships a header and a shared library but no pkg-config
 # file, so it is found by path.
+# libhttp-parser (the status server's request parser): no pkg-config file either.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h)
+find_library(HTTP_PARSER_LIBRARY http_parser)
+if(NOT HTTP_PARSER_INCLUDE_DIR OR NOT HTTP_PARSER_LIBRARY)
+  message(FATAL_ERROR "http_parser not found (http_parser.h, libhttp_parser): install the Debian package 'libhttp-parser-dev' (or run tools/deps.sh)")
+endif()
+
 find_path(MUJOCO_INCLUDE_DIR mujoco/mujoco.h)
 find_library(MUJOCO_LIBRARY mujoco)
 if(NOT MUJOCO_INCLUDE_DIR OR NOT MUJOCO_LIBRARY)

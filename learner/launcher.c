@@ -73,7 +73,7 @@ static int wait_exit(launch_child_t *ch, uint32_t n, uint32_t from, uint32_t to,
   }
 }
 
-int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, volatile sig_atomic_t *stop,
+int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *stop,
                  uint32_t grace_ms, launcher_result_t *res, td3_err_t *err) {
   memset(res, 0, sizeof *res);
   for (uint32_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include "error.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,7 +38,7 @@ typedef struct launcher_result {
  * primary gets SIGTERM and up to grace_ms to exit). Returns 0, or TD3_ESYS with err filled
  * when a child cannot be started at all. */
 int launcher_run(const char *exe, launch_child_t *children, uint32_t n,
-                 volatile sig_atomic_t *stop, uint32_t grace_ms, launcher_result_t *res,
+                 _Atomic int *stop, uint32_t grace_ms, launcher_result_t *res,
                  td3_err_t *err);
 
 #endif

@@ -99,6 +99,7 @@ typedef struct control {
   progress_t *pr;
   learner_result_t *res;
   int finish;             /* 1: the run is over (target reached) */
+  status_snapshot_t *snap;/* what the status server shows; the curve is appended here */
 } control_t;
 
 static log_limit_t control_reject_limit;
@@ -206,6 +207,12 @@ static void record_eval(control_t *ct, uint64_t env_steps, const double *returns
   res->last_eval = mean;
   res->best_eval = fmax(res->best_eval, mean);
   res->evaluations++;
+  status_snapshot_t *sn = ct->snap;
+  if (sn->n_curve == STATUS_MAX_CURVE) { /* keep the latest points */
+    memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
+    sn->n_curve--;
+  }
+  sn->curve[sn->n_curve++] = (status_point_t){env_steps, updates, wall, mean, sd};
   progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
                  (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall);
   if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
@@ -346,6 +353,79 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
   }
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Status snapshot                                                                          */
+
+/* Rates over about a second, from the counters' previous values. */
+typedef struct rate_state {
+  uint64_t ns, inserted, updates;
+  double env_steps_per_s, updates_per_s;
+} rate_state_t;
+
+static uint64_t resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long long size = 0, rss = 0;
+  if (!f) return 0;
+  int n = fscanf(f, "%llu %llu", &size, &rss);
+  fclose(f);
+  return n == 2 ? rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* Fills ct->snap from the learner's atomics and short locked copies (main thread). */
+static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int finished) {
+  learner_t *l = ct->l;
+  status_snapshot_t *s = ct->snap;
+  uint64_t now = td3_now_ns();
+  s->taken_ns = now;
+  s->start_ns = start_ns;
+  s->wall_seconds = progress_elapsed(ct->pr);
+  s->inserted = atomic_load(&l->inserted);
+  s->updates = atomic_load(&l->updates);
+  s->batches = atomic_load(&l->batches);
+  s->over_budget = atomic_load(&l->over_budget);
+  s->weights_version = atomic_load(&l->weights_version);
+  s->steps_budget = l->cfg->steps;
+  for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
+  s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
+  s->replay_size = replay_size(l->replay);
+  s->replay_capacity = replay_capacity(l->replay);
+  if (rs->ns == 0 || now - rs->ns >= 1000000000ULL) {
+    if (rs->ns) {
+      double dt = (double)(now - rs->ns) / 1e9;
+      rs->env_steps_per_s = (double)(s->inserted - rs->inserted) / dt;
+      rs->updates_per_s = (double)(s->updates - rs->updates) / dt;
+    }
+    rs->ns = now;
+    rs->inserted = s->inserted;
+    rs->updates = s->updates;
+  }
+  s->env_steps_per_s = rs->env_steps_per_s;
+  s->updates_per_s = rs->updates_per_s;
+  s->rl_state = (int)ratelimit_state(&l->rl, s->inserted, s->updates, l->cfg->batch_steps);
+  s->ingest_wait_s = (double)atomic_load(&l->ingest_wait_ns) / 1e9;
+  s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
+  pthread_mutex_lock(&l->weights_lock);
+  td3_stats_t st = l->last_stats;
+  pthread_mutex_unlock(&l->weights_lock);
+  s->have_stats = s->updates > 0;
+  s->critic_loss = st.critic_loss;
+  s->actor_loss = st.actor_loss;
+  s->mean_q = st.mean_q;
+  s->lag_sum = atomic_load(&l->lag_sum);
+  s->lag_count = atomic_load(&l->lag_count);
+  s->lag_max = atomic_load(&l->lag_max);
+  for (int i = 0; i <= STATUS_LAG_BUCKETS; i++) s->lag_hist[i] = atomic_load(&l->lag_hist[i]);
+  for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++)
+    s->update_hist[i] = atomic_load(&l->update_hist[i]);
+  s->update_seconds_sum = (double)atomic_load(&l->update_ns_sum) / 1e9;
+  s->last_update_ns = atomic_load(&l->last_update_ns);
+  s->fatal = atomic_load(&l->fatal);
+  if (s->fatal) snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", l->fatal_err.msg);
+  s->finished = finished;
+  s->rss_bytes = resident_bytes();
+  s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
+}
+
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err) {
   learner_t l;
   memset(&l, 0, sizeof l);
@@ -360,6 +440,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   progress_t pr;
   progress_init(&pr, c->progress);
   ct.pr = &pr;
+  ct.snap = xcalloc(1, sizeof *ct.snap);
+  status_server_t *status = NULL;
+  rate_state_t rates = {0};
+  uint64_t start_ns = td3_now_ns(), last_status = 0;
   pthread_t ingest, trainer;
   int have_ingest = 0, have_trainer = 0, rc = 0;
   double ratio_min = NAN, ratio_max = NAN; /* sampled update/transition ratio */
@@ -417,10 +501,19 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     rc = err ? err->code : TD3_ESYS;
     goto out;
   }
+  config_json(c, &l, ct.snap->config_json, sizeof ct.snap->config_json);
+  snprintf(ct.snap->run_id, sizeof ct.snap->run_id, "%016llx", (unsigned long long)l.run_id);
+  snprintf(ct.snap->env_id, sizeof ct.snap->env_id, "%.63s", l.info->id);
+  if (c->status_bind && strcmp(c->status_bind, "off") != 0) {
+    td3_err_t serr = {0};
+    /* The status server only observes: a taken port must not stop a training run. */
+    if (!(status = status_new(c->status_bind, &serr)))
+      log_warn("no status server: %s", serr.msg);
+    else
+      log_info("status server on http://%s/", c->status_bind);
+  }
   if (c->out_dir) {
-    char json[4096];
-    config_json(c, &l, json, sizeof json);
-    if (!(ct.dir = rundir_open(c->out_dir, json, c->overwrite, err))) {
+    if (!(ct.dir = rundir_open(c->out_dir, ct.snap->config_json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
       goto out;
     }
@@ -480,6 +573,11 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
                            wall > 0 ? (double)atomic_load(&l.updates) / wall : 0,
                            replay_size(l.replay), res->last_eval};
     progress_update(&pr, &s);
+    if (status && now - last_status >= 250000000ULL) {
+      last_status = now;
+      status_fill(&ct, &rates, start_ns, 0);
+      status_publish(status, ct.snap);
+    }
   }
   atomic_store(&l.stop, 1);
   learner_wake(&l);
@@ -544,6 +642,14 @@ out:
     st->ratio_max = ratio_max;
     if (l.actors) st->n_actors = actors_snapshot(l.actors, st->actors, 64);
   }
+  if (status) {
+    if (l.actors) {
+      status_fill(&ct, &rates, start_ns, 1);
+      status_publish(status, ct.snap);
+    }
+    status_destroy(&status);
+  }
+  free(ct.snap);
   wire_buf_free(&ct.buf);
   zsock_close(&ct.router);
   rundir_close(&ct.dir);

@@ -20,6 +20,7 @@
 #include "wire.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,9 +72,11 @@ typedef struct learner_config {
   int overwrite;
   int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
   size_t max_frame;           /* largest experience frame accepted, bytes */
+  const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
+                                 none. A port that cannot be bound is a warning, not an error */
   uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
   learner_stats_t *stats_out; /* optional: filled when the run ends */
-  volatile sig_atomic_t *stop;
+  _Atomic int *stop;
 } learner_config_t;
 
 typedef struct learner_result {

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "serial.h"
+#include "status.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ void learner_cli_init(learner_cli_t *cli) {
   cli->replay_capacity = cli->cfg.replay_capacity;
   cli->threads = 0;
   cli->noise = "gaussian";
+  cli->cfg.status_bind = STATUS_DEFAULT_BIND;
 }
 
 size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
@@ -61,6 +63,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"lease-ms", FLAG_U32, &c->lease_ms, "MS", "an actor silent this long loses its lease; default 5000", 100, 3600000, NULL},
       {"model", FLAG_STRING, &c->env_opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
       {"mujoco-assets", FLAG_STRING, &c->env_opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
+      {"status-bind", FLAG_STRING, &c->status_bind, "HOST:PORT", "status server (/, /metrics, /status, /healthz); default 127.0.0.1:9100, off for none", 0, 0, NULL},
       {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
   };
   size_t n = sizeof specs / sizeof specs[0];
@@ -84,6 +87,11 @@ int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
   if (cli->threads == 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cli->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (uint32_t)cpus;
+  }
+  if (c->status_bind && strcmp(c->status_bind, "off") != 0) {
+    char host[128];
+    unsigned port;
+    if (status_parse_bind(c->status_bind, host, sizeof host, &port, err) != 0) return err->code;
   }
   if (cli->log_level) {
     log_level_t lv;

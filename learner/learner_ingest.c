@@ -39,6 +39,9 @@ static void insert_batch(learner_t *l, const wire_batch_t *b) {
     uint64_t lag = now_version - b->policy_version, max = atomic_load(&l->lag_max);
     atomic_fetch_add(&l->lag_sum, lag);
     atomic_fetch_add(&l->lag_count, 1);
+    int bucket = 0;
+    while (bucket < STATUS_LAG_BUCKETS && (double)lag > status_lag_bounds[bucket]) bucket++;
+    atomic_fetch_add(&l->lag_hist[bucket], 1);
     while (lag > max && !atomic_compare_exchange_weak(&l->lag_max, &max, lag)) {
     }
   }

@@ -86,7 +86,14 @@ void *learner_trainer_thread(void *arg) {
       replay_sample(l->replay, &rng, tc->batch, &rb);
       td3_batch_t b = {rb.obs, rb.action, rb.reward, rb.next_obs, rb.terminal};
       td3_stats_t st;
+      uint64_t t_start = td3_now_ns();
       int rc = td3_train(l->td3, &b, &rng, &st);
+      uint64_t took = td3_now_ns() - t_start;
+      int bucket = 0;
+      while (bucket < STATUS_UPDATE_BUCKETS && (double)took > status_update_bounds[bucket] * 1e9)
+        bucket++;
+      atomic_fetch_add(&l->update_hist[bucket], 1);
+      atomic_fetch_add(&l->update_ns_sum, took);
       if (rc) {
         learner_fail(l, rc,
                      "training produced a non-finite loss or weight at update %llu; the update "

@@ -16,6 +16,7 @@
 #include "td3.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct serial_config {
@@ -33,7 +34,7 @@ typedef struct serial_config {
   int overwrite;            /* allow an out_dir that already holds a run */
   int progress;             /* 0 quiet, 1 a line per evaluation, 2 also a live line */
   td3_config_t td3;         /* obs/act dims and bounds are filled from the env */
-  volatile sig_atomic_t *stop;  /* optional: set by a signal handler to stop early */
+  _Atomic int *stop;   /* optional: set (by a signal handler or another thread) to stop early */
 } serial_config_t;
 
 typedef struct serial_result {

@@ -59,7 +59,7 @@ typedef struct learner_job {
   learner_result_t res;
   td3_err_t err;
   int rc;
-  volatile sig_atomic_t stop;
+  _Atomic int stop;
   pthread_t thread;
   _Atomic int done;
 } learner_job_t;
@@ -76,7 +76,7 @@ typedef struct actor_job {
   actor_result_t res;
   td3_err_t err;
   int rc;
-  volatile sig_atomic_t stop;
+  _Atomic int stop;
   pthread_t thread;
   char name[32];
 } actor_job_t;

@@ -126,7 +126,7 @@ static void target_stops_early(void **state) {
   assert_int_equal(r.env_steps, 0);
   assert_int_equal(r.updates, 0);
 
-  volatile sig_atomic_t stop = 1;
+  _Atomic int stop = 1;
   small_config(&c, "s", 1);
   c.stop = &stop;
   assert_int_equal(serial_run(&c, &r, &err), 0);

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop = 0;
+static _Atomic int g_stop = 0;
 
 static void on_signal(int sig) {
   (void)sig;

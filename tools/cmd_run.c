@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t g_stop = 0;
+static _Atomic int g_stop = 0;
 
 static void on_signal(int sig) {
   (void)sig;

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
 libopenblas-dev libuv1-dev libcmocka-dev libmujoco-dev
-libhttp-parser-dev libjansson-dev zlib1g-dev
+libhttp-parser-dev libjansson-dev zlib1g-dev prometheus
 clang libclang-rt-14-dev"
 
 missing=""

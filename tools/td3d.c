@@ -27,6 +27,7 @@ int cmd_eval_main(int argc, char **argv);
 int cmd_learner_main(int argc, char **argv);
 int cmd_actor_main(int argc, char **argv);
 int cmd_envs_main(int argc, char **argv);
+int cmd_status_main(int argc, char **argv);
 
 static const subcommand_t commands[] = {
     {"run", "train a policy: a local learner + actors + evaluator (--serial: one process)", cmd_run_main},
@@ -34,6 +35,7 @@ static const subcommand_t commands[] = {
     {"actor", "an actor of a distributed run (--eval: the evaluator)", cmd_actor_main},
     {"eval", "run a saved policy deterministically and print its returns", cmd_eval_main},
     {"envs", "list the environments with their dimensions, bounds and step limits", cmd_envs_main},
+    {"status", "show a running learner's state from its status server (--json, --watch)", cmd_status_main},
     {"version", "print the version and exit", version_main},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];

@@ -1,0 +1,126 @@
+/* The learner's status server: an HTTP/1.1 endpoint for people and Prometheus.
+ *
+ *   GET /         a self-contained dashboard (inline JS and CSS) that polls /status
+ *   GET /metrics  Prometheus text exposition 0.0.4
+ *   GET /status   the same figures as JSON, with the run's configuration and eval curve
+ *   GET /healthz  200 "ok" while the trainer makes progress (or legitimately waits), else 503
+ *
+ * The server runs a libuv loop in a thread of its own (status_http.c; requests parsed by
+ * libhttp-parser). It never reads the learner's state: the learner's main thread fills a
+ * status_snapshot_t every ~250 ms and hands it over with status_publish (one copy under a
+ * short mutex, then uv_async_send); the server renders from its own copy (status_render.c).
+ *
+ * Limits (each refusal is counted and logged at debug level, the server keeps serving):
+ * request headers STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431),
+ * bodies STATUS_MAX_BODY_BYTES (413), STATUS_IDLE_MS without a byte closes a connection,
+ * beyond STATUS_MAX_CONNS open connections a new one is closed at once. */
+#ifndef TD3_STATUS_H
+#define TD3_STATUS_H
+
+#include "actors.h"
+#include "error.h"
+#include "wire.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATUS_DEFAULT_BIND "127.0.0.1:9100"
+#define STATUS_MAX_HEADER_BYTES 8192
+#define STATUS_MAX_HEADERS 64
+#define STATUS_MAX_BODY_BYTES 65536
+#define STATUS_IDLE_MS 30000
+#define STATUS_MAX_CONNS 256
+#define STATUS_MAX_ACTORS 64
+#define STATUS_MAX_CURVE 1024
+/* A trainer that is allowed to update but has not for this long is unhealthy. */
+#define STATUS_STALL_NS 30000000000ULL
+
+/* Histogram bucket upper bounds (the +Inf bucket is implicit, the last count). */
+#define STATUS_LAG_BUCKETS 9
+#define STATUS_UPDATE_BUCKETS 10
+extern const double status_lag_bounds[STATUS_LAG_BUCKETS];      /* weights versions */
+extern const double status_update_bounds[STATUS_UPDATE_BUCKETS]; /* seconds */
+
+typedef struct status_point {
+  uint64_t env_steps;
+  uint64_t updates;
+  double wall_seconds;
+  double mean_return;
+  double std_return;
+} status_point_t;
+
+/* Everything the server shows: plain data, copied whole. */
+typedef struct status_snapshot {
+  uint64_t taken_ns;              /* monotonic time the learner filled it */
+  char run_id[17];                /* hex */
+  char env_id[64];
+  char config_json[4096];         /* the run's configuration (config.json's text) */
+  double wall_seconds;            /* since the learner started */
+  uint64_t inserted, updates, batches, over_budget, weights_version;
+  uint64_t steps_budget;          /* 0: no limit */
+  uint64_t rejected[WIRE_REASON_COUNT];
+  uint64_t rejected_unregistered;
+  uint64_t replay_size, replay_capacity;   /* transitions */
+  double env_steps_per_s, updates_per_s;   /* over the last second or so */
+  int rl_state;                   /* ratelimit_state_t */
+  double ingest_wait_s, trainer_wait_s;    /* cumulative seconds each side was held back */
+  int have_stats;                 /* the fields below hold a TD3 update's figures */
+  double critic_loss, actor_loss, mean_q;
+  uint64_t lag_sum, lag_count, lag_max;
+  uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* per bucket (not cumulative) */
+  uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* per bucket (not cumulative) */
+  double update_seconds_sum;
+  uint64_t last_update_ns;        /* monotonic; 0 before the first update */
+  uint64_t start_ns;              /* monotonic time the learner started */
+  int fatal;                      /* the run failed: fatal_msg says why */
+  char fatal_msg[512];
+  int finished;                   /* the run is over (final figures) */
+  uint64_t rss_bytes;
+  uint32_t n_actors;
+  actor_info_t actors[STATUS_MAX_ACTORS];
+  uint32_t n_curve;               /* evaluations, oldest first (the latest STATUS_MAX_CURVE) */
+  status_point_t curve[STATUS_MAX_CURVE];
+} status_snapshot_t;
+
+typedef struct status_server status_server_t;
+
+/* Parses "HOST:PORT" (an IPv4 address or "localhost"). Returns 0, or TD3_EINVAL with err
+ * filled. host receives at most hcap bytes. */
+int status_parse_bind(const char *s, char *host, size_t hcap, unsigned *port, td3_err_t *err);
+
+/* Binds bind ("HOST:PORT") and starts the server thread. Returns the server (the caller owns
+ * it: status_destroy), or NULL with err filled when the address is invalid or taken.
+ * Thread: any; the server's thread is its own. */
+status_server_t *status_new(const char *bind, td3_err_t *err);
+
+/* Stops the thread, closes every connection and frees the server. NULL-safe, sets *p = NULL. */
+void status_destroy(status_server_t **p);
+
+/* Hands a snapshot to the server (copied; snap stays the caller's). Thread: any one thread
+ * at a time (the learner's main thread). */
+void status_publish(status_server_t *s, const status_snapshot_t *snap);
+
+/* The port actually bound (useful with port 0). */
+unsigned status_port(const status_server_t *s);
+
+/* ---- rendering (status_render.c): pure functions of a snapshot ---- */
+
+/* Growable byte buffer for rendered documents. */
+typedef struct status_buf {
+  char *data;
+  size_t len, cap;
+} status_buf_t;
+
+void status_buf_printf(status_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void status_buf_free(status_buf_t *b);
+
+/* Appends the Prometheus exposition (format 0.0.4) of snap to out. now_ns: monotonic now. */
+void status_render_metrics(const status_snapshot_t *snap, uint64_t now_ns, status_buf_t *out);
+/* Appends the JSON document of /status. */
+void status_render_json(const status_snapshot_t *snap, uint64_t now_ns, status_buf_t *out);
+/* The dashboard page (static, borrowed). */
+const char *status_dashboard_html(void);
+/* Health: returns 1 if healthy, else 0 with why filled. */
+int status_health(const status_snapshot_t *snap, uint64_t now_ns, char *why, size_t cap);
+
+#endif

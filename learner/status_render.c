@@ -1,0 +1,341 @@
+/* The status server's documents, rendered from a snapshot: the Prometheus exposition, the
+ * JSON of /status, the health verdict and the dashboard page. Pure functions of their
+ * arguments (no shared state), called on the server's thread. */
+#include "status.h"
+
+#include "ratelimit.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const double status_lag_bounds[STATUS_LAG_BUCKETS] = {0, 1, 2, 5, 10, 20, 50, 100, 1000};
+const double status_update_bounds[STATUS_UPDATE_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                            0.02,   0.05,  0.1,   0.25,  1.0};
+
+void status_buf_printf(status_buf_t *b, const char *fmt, ...) {
+  for (;;) {
+    size_t room = b->cap - b->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < room) {
+      b->len += (size_t)n;
+      return;
+    }
+    b->cap = (b->cap ? 2 * b->cap : 4096) + (size_t)n;
+    b->data = xrealloc(b->data, b->cap);
+  }
+}
+
+void status_buf_free(status_buf_t *b) {
+  free(b->data);
+  memset(b, 0, sizeof *b);
+}
+
+static double age_s(uint64_t now_ns, uint64_t then_ns) {
+  return then_ns && now_ns > then_ns ? (double)(now_ns - then_ns) / 1e9 : 0.0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Prometheus text exposition 0.0.4                                                         */
+
+static void head(status_buf_t *b, const char *name, const char *type, const char *help) {
+  status_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_u(status_buf_t *b, const char *name, uint64_t v) {
+  status_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A float sample: NaN and infinities spelled as Prometheus wants them. */
+static void fmt_double(char *out, size_t cap, double v) {
+  if (isnan(v)) snprintf(out, cap, "NaN");
+  else if (isinf(v)) snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+  else snprintf(out, cap, "%.17g", v);
+}
+
+static void sample_d(status_buf_t *b, const char *name, double v) {
+  char s[64];
+  fmt_double(s, sizeof s, v);
+  status_buf_printf(b, "%s %s\n", name, s);
+}
+
+/* Label value escaping of the text format: backslash, double quote and line feed. */
+static void escape_label(const char *in, char *out, size_t cap) {
+  size_t j = 0;
+  for (size_t i = 0; in[i] && j + 3 < cap; i++) {
+    char c = in[i];
+    if (c == '\\' || c == '"') {
+      out[j++] = '\\';
+      out[j++] = c;
+    } else if (c == '\n') {
+      out[j++] = '\\';
+      out[j++] = 'n';
+    } else {
+      out[j++] = c;
+    }
+  }
+  out[j] = 0;
+}
+
+static void histogram(status_buf_t *b, const char *name, const char *help, const double *bounds,
+                      size_t nb, const uint64_t *counts, double sum) {
+  head(b, name, "histogram", help);
+  uint64_t cum = 0;
+  char le[64];
+  for (size_t i = 0; i < nb; i++) {
+    cum += counts[i];
+    fmt_double(le, sizeof le, bounds[i]);
+    status_buf_printf(b, "%s_bucket{le=\"%s\"} %llu\n", name, le, (unsigned long long)cum);
+  }
+  cum += counts[nb];
+  status_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+  char s[64];
+  fmt_double(s, sizeof s, sum);
+  status_buf_printf(b, "%s_sum %s\n%s_count %llu\n", name, s, name, (unsigned long long)cum);
+}
+
+void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *b) {
+  char name[2 * WIRE_MAX_NAME + 8];
+  head(b, "td3d_run_info", "gauge", "Constant 1, labelled with the run id and environment.");
+  escape_label(s->env_id, name, sizeof name);
+  status_buf_printf(b, "td3d_run_info{run_id=\"%s\",env=\"%s\"} 1\n", s->run_id, name);
+  head(b, "td3d_uptime_seconds", "gauge", "Seconds since the learner started.");
+  sample_d(b, "td3d_uptime_seconds", age_s(now_ns, s->start_ns));
+  head(b, "td3d_env_steps_total", "counter", "Environment steps of the run (transitions inserted into replay).");
+  sample_u(b, "td3d_env_steps_total", s->inserted);
+  head(b, "td3d_env_steps_budget", "gauge", "The run's environment step budget (0: no limit).");
+  sample_u(b, "td3d_env_steps_budget", s->steps_budget);
+  head(b, "td3d_transitions_inserted_total", "counter", "Transitions inserted into replay.");
+  sample_u(b, "td3d_transitions_inserted_total", s->inserted);
+  head(b, "td3d_transitions_dropped_total", "counter", "Transitions received but not inserted, by reason.");
+  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"over_budget\"} %llu\n",
+                    (unsigned long long)s->over_budget);
+  head(b, "td3d_experience_batches_total", "counter", "Experience messages accepted.");
+  sample_u(b, "td3d_experience_batches_total", s->batches);
+  head(b, "td3d_rejected_messages_total", "counter", "Experience and control messages refused, by reason.");
+  for (int r = 1; r < WIRE_REASON_COUNT; r++)
+    status_buf_printf(b, "td3d_rejected_messages_total{reason=\"%s\"} %llu\n",
+                      wire_reason_name((wire_reason_t)r), (unsigned long long)s->rejected[r]);
+  status_buf_printf(b, "td3d_rejected_messages_total{reason=\"unregistered\"} %llu\n",
+                    (unsigned long long)s->rejected_unregistered);
+  head(b, "td3d_updates_total", "counter", "TD3 iterations done.");
+  sample_u(b, "td3d_updates_total", s->updates);
+  head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
+  sample_u(b, "td3d_weights_version", s->weights_version);
+  head(b, "td3d_replay_size_transitions", "gauge", "Transitions held in replay.");
+  sample_u(b, "td3d_replay_size_transitions", s->replay_size);
+  head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
+  sample_u(b, "td3d_replay_capacity_transitions", s->replay_capacity);
+  head(b, "td3d_env_steps_per_second", "gauge", "Environment steps inserted per second, recent.");
+  sample_d(b, "td3d_env_steps_per_second", s->env_steps_per_s);
+  head(b, "td3d_updates_per_second", "gauge", "TD3 iterations per second, recent.");
+  sample_d(b, "td3d_updates_per_second", s->updates_per_s);
+  head(b, "td3d_critic_loss", "gauge", "Critic loss of the latest update (NaN before the first).");
+  sample_d(b, "td3d_critic_loss", s->have_stats ? s->critic_loss : NAN);
+  head(b, "td3d_actor_loss", "gauge", "Actor loss of the latest actor update (NaN before the first).");
+  sample_d(b, "td3d_actor_loss", s->have_stats ? s->actor_loss : NAN);
+  head(b, "td3d_mean_q", "gauge", "Mean Q1 over the latest update's batch (NaN before the first).");
+  sample_d(b, "td3d_mean_q", s->have_stats ? s->mean_q : NAN);
+  head(b, "td3d_evaluations_total", "counter", "Evaluations recorded.");
+  sample_u(b, "td3d_evaluations_total", s->n_curve);
+  head(b, "td3d_eval_return_last", "gauge", "Mean return of the latest evaluation (NaN before the first).");
+  sample_d(b, "td3d_eval_return_last", s->n_curve ? s->curve[s->n_curve - 1].mean_return : NAN);
+  head(b, "td3d_ratelimit_state", "gauge", "1 for the rate limiter's current state, 0 for the others.");
+  for (int st = RL_COLLECTING; st <= RL_WAIT_TRAINER; st++)
+    status_buf_printf(b, "td3d_ratelimit_state{state=\"%s\"} %d\n",
+                      ratelimit_state_name((ratelimit_state_t)st), st == s->rl_state);
+  head(b, "td3d_ratelimit_blocked_seconds_total", "counter", "Seconds each side waited on the rate limiter.");
+  char v[64];
+  fmt_double(v, sizeof v, s->ingest_wait_s);
+  status_buf_printf(b, "td3d_ratelimit_blocked_seconds_total{side=\"ingest\"} %s\n", v);
+  fmt_double(v, sizeof v, s->trainer_wait_s);
+  status_buf_printf(b, "td3d_ratelimit_blocked_seconds_total{side=\"trainer\"} %s\n", v);
+  histogram(b, "td3d_policy_lag_versions", "Weights versions between an accepted batch's policy and the latest.",
+            status_lag_bounds, STATUS_LAG_BUCKETS, s->lag_hist, (double)s->lag_sum);
+  head(b, "td3d_policy_lag_max_versions", "gauge", "Largest policy lag seen.");
+  sample_u(b, "td3d_policy_lag_max_versions", s->lag_max);
+  histogram(b, "td3d_update_duration_seconds", "Time of one TD3 iteration in the trainer.",
+            status_update_bounds, STATUS_UPDATE_BUCKETS, s->update_hist, s->update_seconds_sum);
+  head(b, "td3d_process_resident_memory_bytes", "gauge", "Resident memory of the learner process.");
+  sample_u(b, "td3d_process_resident_memory_bytes", s->rss_bytes);
+
+  uint32_t connected = 0;
+  for (uint32_t i = 0; i < s->n_actors; i++) connected += s->actors[i].active != 0;
+  head(b, "td3d_actors_connected", "gauge", "Actors and evaluators holding a lease.");
+  sample_u(b, "td3d_actors_connected", connected);
+  static const struct {
+    const char *name, *type, *help;
+  } per_actor[] = {
+      {"td3d_actor_env_steps_total", "counter", "Environment steps an actor reported (since it started)."},
+      {"td3d_actor_transitions_total", "counter", "Transitions accepted from an actor's slot."},
+      {"td3d_actor_last_seen_seconds", "gauge", "Seconds since an actor's latest message."},
+      {"td3d_actor_active", "gauge", "1 if an actor's slot holds a lease."},
+      {"td3d_actor_policy_lag_versions", "gauge", "Weights versions an actor's policy is behind."},
+  };
+  for (size_t m = 0; m < sizeof per_actor / sizeof per_actor[0]; m++) {
+    if (s->n_actors == 0) continue;
+    head(b, per_actor[m].name, per_actor[m].type, per_actor[m].help);
+    for (uint32_t i = 0; i < s->n_actors; i++) {
+      const actor_info_t *a = &s->actors[i];
+      escape_label(a->name, name, sizeof name);
+      /* sample_u/sample_d with an empty name print " value" after the labels */
+      status_buf_printf(b, "%s{slot=\"%u\",name=\"%s\",role=\"%s\"}", per_actor[m].name, a->slot,
+                        name, a->role == WIRE_ROLE_EVALUATOR ? "evaluator" : "actor");
+      switch (m) {
+      case 0: sample_u(b, "", a->env_steps); break;
+      case 1: sample_u(b, "", a->transitions); break;
+      case 2: sample_d(b, "", age_s(now_ns, a->last_seen_ns)); break;
+      case 3: sample_u(b, "", (uint64_t)(a->active != 0)); break;
+      default:
+        sample_u(b, "", a->policy_version && s->weights_version > a->policy_version
+                            ? s->weights_version - a->policy_version : 0);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON                                                                                     */
+
+static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *ju64(uint64_t v) { return json_integer((json_int_t)v); }
+
+void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *out) {
+  json_t *root = json_object();
+  json_object_set_new(root, "run_id", json_string(s->run_id));
+  json_object_set_new(root, "env", json_string(s->env_id));
+  json_object_set_new(root, "wall_seconds", json_real(s->wall_seconds));
+  json_object_set_new(root, "snapshot_age_seconds", json_real(age_s(now_ns, s->taken_ns)));
+  json_object_set_new(root, "finished", json_boolean(s->finished));
+  char why[256];
+  int ok = status_health(s, now_ns, why, sizeof why);
+  json_t *h = json_object();
+  json_object_set_new(h, "ok", json_boolean(ok));
+  json_object_set_new(h, "reason", json_string(ok ? "ok" : why));
+  json_object_set_new(root, "health", h);
+  json_error_t jerr;
+  json_t *cfg = json_loads(s->config_json, 0, &jerr);
+  json_object_set_new(root, "config", cfg ? cfg : json_string(s->config_json));
+
+  json_t *c = json_object();
+  json_object_set_new(c, "env_steps", ju64(s->inserted));
+  json_object_set_new(c, "env_steps_budget", ju64(s->steps_budget));
+  json_object_set_new(c, "transitions_inserted", ju64(s->inserted));
+  json_object_set_new(c, "over_budget", ju64(s->over_budget));
+  json_object_set_new(c, "batches", ju64(s->batches));
+  json_object_set_new(c, "updates", ju64(s->updates));
+  json_object_set_new(c, "weights_version", ju64(s->weights_version));
+  json_object_set_new(c, "replay_size", ju64(s->replay_size));
+  json_object_set_new(c, "replay_capacity", ju64(s->replay_capacity));
+  json_t *rej = json_object();
+  for (int r = 1; r < WIRE_REASON_COUNT; r++)
+    json_object_set_new(rej, wire_reason_name((wire_reason_t)r), ju64(s->rejected[r]));
+  json_object_set_new(rej, "unregistered", ju64(s->rejected_unregistered));
+  json_object_set_new(c, "rejected", rej);
+  json_object_set_new(root, "counters", c);
+
+  json_t *t = json_object();
+  json_object_set_new(t, "env_steps_per_second", json_real(s->env_steps_per_s));
+  json_object_set_new(t, "updates_per_second", json_real(s->updates_per_s));
+  json_object_set_new(root, "throughput", t);
+
+  json_t *rl = json_object();
+  json_object_set_new(rl, "state", json_string(ratelimit_state_name((ratelimit_state_t)s->rl_state)));
+  json_object_set_new(rl, "ingest_blocked_seconds", json_real(s->ingest_wait_s));
+  json_object_set_new(rl, "trainer_blocked_seconds", json_real(s->trainer_wait_s));
+  json_object_set_new(root, "ratelimit", rl);
+
+  json_t *tr = json_object();
+  json_object_set_new(tr, "critic_loss", s->have_stats ? jreal(s->critic_loss) : json_null());
+  json_object_set_new(tr, "actor_loss", s->have_stats ? jreal(s->actor_loss) : json_null());
+  json_object_set_new(tr, "mean_q", s->have_stats ? jreal(s->mean_q) : json_null());
+  uint64_t n_upd = 0;
+  for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++) n_upd += s->update_hist[i];
+  json_object_set_new(tr, "update_seconds_mean",
+                      n_upd ? json_real(s->update_seconds_sum / (double)n_upd) : json_null());
+  json_object_set_new(root, "training", tr);
+
+  json_t *lag = json_object();
+  json_object_set_new(lag, "mean", s->lag_count ? json_real((double)s->lag_sum / (double)s->lag_count)
+                                                 : json_null());
+  json_object_set_new(lag, "max", ju64(s->lag_max));
+  json_object_set_new(lag, "count", ju64(s->lag_count));
+  json_t *bk = json_array();
+  for (int i = 0; i <= STATUS_LAG_BUCKETS; i++) {
+    json_t *e = json_object();
+    json_object_set_new(e, "le", i < STATUS_LAG_BUCKETS ? json_real(status_lag_bounds[i])
+                                                        : json_string("+Inf"));
+    json_object_set_new(e, "count", ju64(s->lag_hist[i]));
+    json_array_append_new(bk, e);
+  }
+  json_object_set_new(lag, "buckets", bk);
+  json_object_set_new(root, "policy_lag", lag);
+
+  json_t *actors = json_array();
+  for (uint32_t i = 0; i < s->n_actors; i++) {
+    const actor_info_t *a = &s->actors[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "slot", json_integer(a->slot));
+    json_object_set_new(e, "name", json_string(a->name));
+    json_object_set_new(e, "role", json_string(a->role == WIRE_ROLE_EVALUATOR ? "evaluator" : "actor"));
+    json_object_set_new(e, "active", json_boolean(a->active));
+    json_object_set_new(e, "envs", json_integer(a->envs));
+    json_object_set_new(e, "env_steps", ju64(a->env_steps));
+    json_object_set_new(e, "transitions", ju64(a->transitions));
+    json_object_set_new(e, "batches", ju64(a->batches));
+    json_object_set_new(e, "policy_version", ju64(a->policy_version));
+    json_object_set_new(e, "last_seen_seconds", json_real(age_s(now_ns, a->last_seen_ns)));
+    json_object_set_new(e, "blocked_seconds", json_real((double)a->blocked_us / 1e6));
+    json_object_set_new(e, "dropped", ju64(a->dropped));
+    json_object_set_new(e, "registrations", json_integer(a->registrations));
+    json_array_append_new(actors, e);
+  }
+  json_object_set_new(root, "actors", actors);
+
+  json_t *curve = json_array();
+  for (uint32_t i = 0; i < s->n_curve; i++) {
+    const status_point_t *p = &s->curve[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "env_steps", ju64(p->env_steps));
+    json_object_set_new(e, "updates", ju64(p->updates));
+    json_object_set_new(e, "wall_seconds", json_real(p->wall_seconds));
+    json_object_set_new(e, "mean_return", jreal(p->mean_return));
+    json_object_set_new(e, "std_return", jreal(p->std_return));
+    json_array_append_new(curve, e);
+  }
+  json_object_set_new(root, "curve", curve);
+  json_object_set_new(root, "process_resident_memory_bytes", ju64(s->rss_bytes));
+
+  char *text = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (text) {
+    status_buf_printf(out, "%s\n", text);
+    free(text);
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Health                                                                                   */
+
+int status_health(const status_snapshot_t *s, uint64_t now_ns, char *why, size_t cap) {
+  if (s->taken_ns == 0) return snprintf(why, cap, "the learner has not reported yet"), 0;
+  if (s->fatal) return snprintf(why, cap, "the run failed: %s", s->fatal_msg), 0;
+  if (s->finished) return 1;
+  double stale = age_s(now_ns, s->taken_ns);
+  if (stale > 5.0)
+    return snprintf(why, cap, "the learner's main loop has not reported for %.0f s", stale), 0;
+  /* Waiting for data or collecting is legitimate: the trainer is ready but has nothing to do. */
+  if (s->rl_state == RL_COLLECTING || s->rl_state == RL_WAIT_DATA) return 1;
+  uint64_t since = s->last_update_ns ? s->last_update_ns : s->start_ns;
+  if (now_ns > since && now_ns - since > STATUS_STALL_NS)
+    return snprintf(why, cap, "no TD3 update for %.0f s although the rate limiter allows them",
+                    age_s(now_ns, since)), 0;
+  return 1;
+}

@@ -1,0 +1,12 @@
+# The status server: promtool on the exposition test_status scraped (skipped without
+# promtool), and `td3d status` against an address where nothing listens. Included from
+# tests/CMakeLists.txt.
+add_test(NAME status_promtool
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/status_promtool.sh ${CMAKE_CURRENT_BINARY_DIR}/status_metrics.prom)
+set_tests_properties(status_promtool PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
+                     FIXTURES_REQUIRED status_scrape)
+set_tests_properties(test_status PROPERTIES FIXTURES_SETUP status_scrape)
+
+td3_cli_test(status_dead_address RC 1 ERR "cannot connect to the learner's status server at 127.0.0.1:38499"
+  ARGS status 127.0.0.1:38499)
+td3_cli_test(status_bad_address RC 2 ERR "is not HOST:PORT" ARGS status nowhere)

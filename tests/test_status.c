@@ -1,0 +1,496 @@
+/* Tests for the learner's status server (learner/status.h) against a live learner in this
+ * process (two actors and an evaluator on loopback ports 38400-38402, status on 38490):
+ * /metrics, /status, /, /healthz, errors (404, 405, 400, 431), keep-alive, and the limits
+ * (a huge header, 300 connections, a slow client) without the server going away. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "actor.h"
+#include "learner.h"
+#include "log.h"
+#include "status.h"
+
+#include <arpa/inet.h>
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PORT 38400u
+#define STATUS_PORT 38490u
+
+static char tmp[256];
+
+typedef struct learner_job {
+  learner_config_t cfg;
+  learner_result_t res;
+  td3_err_t err;
+  int rc;
+  _Atomic int stop;
+  pthread_t thread;
+} learner_job_t;
+
+typedef struct actor_job {
+  actor_config_t cfg;
+  actor_result_t res;
+  td3_err_t err;
+  int rc;
+  _Atomic int stop;
+  pthread_t thread;
+  char name[32];
+} actor_job_t;
+
+static learner_job_t L;
+static actor_job_t A[3];
+
+static void *learner_main(void *arg) {
+  learner_job_t *j = arg;
+  j->rc = learner_run(&j->cfg, &j->res, &j->err);
+  return NULL;
+}
+
+static void *actor_main(void *arg) {
+  actor_job_t *j = arg;
+  j->rc = actor_run(&j->cfg, &j->res, &j->err);
+  return NULL;
+}
+
+static void actor_start(actor_job_t *j, const char *name, int eval) {
+  memset(j, 0, sizeof *j);
+  actor_config_default(&j->cfg);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  j->cfg.name = j->name;
+  j->cfg.env_id = "Pendulum-v1";
+  j->cfg.learner_host = "127.0.0.1";
+  j->cfg.experience_port = PORT;
+  j->cfg.weights_port = PORT + 1;
+  j->cfg.control_port = PORT + 2;
+  j->cfg.eval = eval;
+  j->cfg.stop = &j->stop;
+  assert_int_equal(pthread_create(&j->thread, NULL, actor_main, j), 0);
+}
+
+/* ---- a minimal HTTP client ---- */
+
+static int connect_status(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(STATUS_PORT)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  struct timeval tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+/* Reads until EOF (or a reset); returns what arrived (caller frees). */
+static char *read_all(int fd, size_t *len_out) {
+  size_t len = 0, cap = 1 << 16;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (len + 1 >= cap) buf = realloc(buf, cap *= 2);
+    ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  buf[len] = 0;
+  if (len_out) *len_out = len;
+  return buf;
+}
+
+/* Sends raw bytes and returns the whole answer (the request should ask to close). */
+static char *exchange(const char *raw) {
+  int fd = connect_status();
+  assert_true(fd >= 0);
+  assert_int_equal(send(fd, raw, strlen(raw), MSG_NOSIGNAL), (ssize_t)strlen(raw));
+  char *out = read_all(fd, NULL);
+  close(fd);
+  return out;
+}
+
+static int status_code(const char *resp) {
+  int code = 0;
+  if (sscanf(resp, "HTTP/1.1 %d", &code) != 1) return 0;
+  return code;
+}
+
+static const char *body_of(const char *resp) {
+  const char *b = strstr(resp, "\r\n\r\n");
+  return b ? b + 4 : "";
+}
+
+static char *get(const char *method, const char *path) {
+  char req[512];
+  snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", method, path);
+  return exchange(req);
+}
+
+static double metric_value(const char *text, const char *name) {
+  char key[256];
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *p = strstr(text, key);
+  return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+/* ---- fixture: one learner for the whole file ---- */
+
+static int setup(void **state) {
+  (void)state;
+  openblas_set_num_threads(1);
+  log_set_level(LOG_WARN);
+  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_status_%ld", (long)getpid());
+  memset(&L, 0, sizeof L);
+  learner_config_default(&L.cfg);
+  L.cfg.env_id = "Pendulum-v1";
+  L.cfg.steps = 100000000;
+  L.cfg.start_steps = 500;
+  L.cfg.eval_every = 1000;
+  L.cfg.eval_episodes = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.cfg.bind_host = "127.0.0.1";
+  L.cfg.experience_port = PORT;
+  L.cfg.weights_port = PORT + 1;
+  L.cfg.control_port = PORT + 2;
+  L.cfg.out_dir = tmp;
+  L.cfg.overwrite = 1;
+  L.cfg.progress = 0;
+  L.cfg.status_bind = "127.0.0.1:38490";
+  L.cfg.stop = &L.stop;
+  if (pthread_create(&L.thread, NULL, learner_main, &L) != 0) return -1;
+  actor_start(&A[0], "status/0", 0);
+  actor_start(&A[1], "status/1", 0);
+  actor_start(&A[2], "status/eval", 1);
+  for (int i = 0; i < 100; i++) { /* the server is up within 10 s */
+    int fd = connect_status();
+    if (fd >= 0) {
+      close(fd);
+      return 0;
+    }
+    td3_sleep_ms(100);
+  }
+  return -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  L.stop = 1;
+  pthread_join(L.thread, NULL);
+  for (int i = 0; i < 3; i++) {
+    A[i].stop = 1;
+    pthread_join(A[i].thread, NULL);
+  }
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  return system(cmd) == 0 && L.rc == 0 ? 0 : -1;
+}
+
+/* ---- the documents ---- */
+
+static void metrics_served_and_move(void **state) {
+  (void)state;
+  double first = NAN, later = NAN;
+  for (int i = 0; i < 150 && !(later > first); i++) {
+    char *r = get("GET", "/metrics");
+    assert_int_equal(status_code(r), 200);
+    assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4"));
+    const char *b = body_of(r);
+    double v = metric_value(b, "td3d_updates_total");
+    if (isnan(first)) first = v;
+    else later = v;
+    if (i == 0) {
+      /* kept for tests/status.cmake, which runs promtool check metrics on it */
+      FILE *f = fopen("status_metrics.prom", "w");
+      if (f) {
+        fputs(b, f);
+        fclose(f);
+      }
+      const char *must[] = {"td3d_env_steps_total", "td3d_transitions_inserted_total",
+                            "td3d_transitions_dropped_total{reason=\"over_budget\"}",
+                            "td3d_weights_version", "td3d_replay_size_transitions",
+                            "td3d_replay_capacity_transitions", "td3d_actors_connected",
+                            "td3d_policy_lag_versions_bucket{le=\"+Inf\"}",
+                            "td3d_update_duration_seconds_count", "td3d_updates_per_second",
+                            "td3d_env_steps_per_second", "td3d_critic_loss", "td3d_mean_q",
+                            "td3d_eval_return_last", "td3d_ratelimit_state{state=\"collecting\"}",
+                            "td3d_ratelimit_blocked_seconds_total{side=\"trainer\"}",
+                            "td3d_rejected_messages_total{reason=\"truncated\"}",
+                            "td3d_rejected_messages_total{reason=\"unregistered\"}",
+                            "td3d_process_resident_memory_bytes"};
+      for (size_t k = 0; k < sizeof must / sizeof must[0]; k++)
+        if (!strstr(b, must[k])) fail_msg("/metrics lacks %s", must[k]);
+      /* every sample line has a HELP and TYPE; every counter ends in _total */
+      for (const char *p = strstr(b, "# TYPE "); p; p = strstr(p + 1, "# TYPE ")) {
+        char name[128], type[32];
+        assert_int_equal(sscanf(p, "# TYPE %127s %31s", name, type), 2);
+        if (!strcmp(type, "counter")) {
+          size_t n = strlen(name);
+          if (n < 6 || strcmp(name + n - 6, "_total") != 0) fail_msg("counter %s lacks _total", name);
+        }
+        char help[160];
+        snprintf(help, sizeof help, "# HELP %s ", name);
+        if (!strstr(b, help)) fail_msg("%s has no HELP", name);
+      }
+    }
+    free(r);
+    if (!(later > first)) td3_sleep_ms(200);
+  }
+  printf("td3d_updates_total %.0f then %.0f\n", first, later);
+  assert_true(later > first);
+}
+
+static void status_json_with_curve(void **state) {
+  (void)state;
+  for (int i = 0; i < 600; i++) { /* an evaluation arrives within 60 s */
+    char *r = get("GET", "/status");
+    assert_int_equal(status_code(r), 200);
+    json_error_t jerr;
+    json_t *s = json_loads(body_of(r), 0, &jerr);
+    if (!s) fail_msg("/status is not JSON: %s", jerr.text);
+    assert_non_null(json_object_get(s, "config"));
+    assert_true(json_is_object(json_object_get(json_object_get(s, "config"), "ports")));
+    assert_non_null(json_object_get(json_object_get(s, "counters"), "updates"));
+    assert_true(json_array_size(json_object_get(s, "actors")) >= 2);
+    json_t *curve = json_object_get(s, "curve");
+    assert_true(json_is_array(curve));
+    size_t n = json_array_size(curve);
+    if (n) {
+      json_t *p = json_array_get(curve, 0);
+      assert_true(json_integer_value(json_object_get(p, "env_steps")) > 0);
+      assert_true(json_is_number(json_object_get(p, "mean_return")));
+    }
+    json_decref(s);
+    free(r);
+    if (n) return;
+    td3_sleep_ms(100);
+  }
+  fail_msg("no evaluation in the curve after 60 s");
+}
+
+static void dashboard_self_contained(void **state) {
+  (void)state;
+  char *r = get("GET", "/");
+  assert_int_equal(status_code(r), 200);
+  assert_non_null(strstr(r, "Content-Type: text/html"));
+  const char *b = body_of(r);
+  assert_non_null(strstr(b, "<svg"));
+  assert_non_null(strstr(b, "fetch('status'"));
+  assert_null(strstr(b, "http://"));
+  assert_null(strstr(b, "https://"));
+  assert_null(strstr(b, "src=")); /* no external script, image or font */
+  free(r);
+  r = get("HEAD", "/");
+  assert_int_equal(status_code(r), 200);
+  assert_string_equal(body_of(r), ""); /* HEAD: the headers only */
+  free(r);
+}
+
+static void healthz_ok(void **state) {
+  (void)state;
+  char *r = get("GET", "/healthz");
+  assert_int_equal(status_code(r), 200);
+  assert_string_equal(body_of(r), "ok\n");
+  free(r);
+}
+
+/* ---- errors ---- */
+
+static void errors_404_405_400(void **state) {
+  (void)state;
+  char *r = get("GET", "/nope");
+  assert_int_equal(status_code(r), 404);
+  free(r);
+  r = exchange("POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+  assert_int_equal(status_code(r), 405);
+  assert_non_null(strstr(r, "Allow: GET, HEAD\r\n"));
+  free(r);
+  r = exchange("\x01\x02garbage\xff\r\n\r\n");
+  assert_int_equal(status_code(r), 400);
+  free(r);
+  r = exchange("GET /healthz HTTP/9.9.9\r\n\r\n");
+  assert_int_equal(status_code(r), 400);
+  free(r);
+  healthz_ok(state); /* still serving */
+}
+
+static void keep_alive_pipelined(void **state) {
+  (void)state;
+  char *r = exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  int n = 0;
+  for (const char *p = strstr(r, "HTTP/1.1 200"); p; p = strstr(p + 1, "HTTP/1.1 200")) n++;
+  assert_int_equal(n, 3);
+  assert_non_null(strstr(r, "Connection: keep-alive"));
+  free(r);
+}
+
+static void huge_header_refused(void **state) {
+  (void)state;
+  int fd = connect_status();
+  assert_true(fd >= 0);
+  const char *start = "GET /metrics HTTP/1.1\r\nHost: t\r\nX-Big: ";
+  send(fd, start, strlen(start), MSG_NOSIGNAL);
+  char chunk[16384];
+  memset(chunk, 'a', sizeof chunk);
+  size_t sent = 0;
+  while (sent < (1u << 20)) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) break; /* the server answered (and is closing) */
+    ssize_t w = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL);
+    if (w <= 0) break;
+    sent += (size_t)w;
+  }
+  char *r = read_all(fd, NULL);
+  close(fd);
+  printf("sent %zu header bytes before the answer: %.40s\n", sent, r);
+  /* the answer, unless the reset of the closing connection overtook it, is a refusal */
+  if (*r) assert_true(status_code(r) == 431 || status_code(r) == 400);
+  free(r);
+  healthz_ok(state);
+}
+
+static void many_connections(void **state) {
+  (void)state;
+  enum { N = 300 };
+  int fds[N];
+  for (int i = 0; i < N; i++) {
+    fds[i] = connect_status();
+    assert_true(fds[i] >= 0);
+  }
+  td3_sleep_ms(300);
+  /* the server closed those beyond its limit at once */
+  int closed = 0;
+  for (int i = 0; i < N; i++) {
+    struct pollfd p = {fds[i], POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      char c;
+      if (recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0) closed++;
+    }
+  }
+  printf("%d of %d connections closed by the server\n", closed, N);
+  assert_true(closed >= N - STATUS_MAX_CONNS);
+  /* one of the first, accepted connections is served while the server is full */
+  const char *req = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  assert_int_equal(send(fds[0], req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+  char *r = read_all(fds[0], NULL);
+  assert_int_equal(status_code(r), 200);
+  free(r);
+  for (int i = 0; i < N; i++) close(fds[i]);
+  td3_sleep_ms(200);
+  healthz_ok(state);
+}
+
+static void slow_client_blocks_nobody(void **state) {
+  (void)state;
+  int slow = connect_status();
+  assert_true(slow >= 0);
+  const char *req = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  size_t n = strlen(req);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(send(slow, req + i, 1, MSG_NOSIGNAL), 1);
+    if (i < 6) {
+      td3_sleep_ms(100);
+      uint64_t t0 = td3_now_ns();
+      char *r = get("GET", "/status");
+      double ms = (double)(td3_now_ns() - t0) / 1e6;
+      assert_int_equal(status_code(r), 200);
+      assert_true(ms < 1000.0);
+      free(r);
+    }
+  }
+  char *r = read_all(slow, NULL);
+  close(slow);
+  assert_int_equal(status_code(r), 200);
+  free(r);
+}
+
+/* ---- the command ---- */
+
+static void td3d_status_command(void **state) {
+  (void)state;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s status 127.0.0.1:%u", TD3D_BINARY, STATUS_PORT);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char buf[65536];
+  size_t len = fread(buf, 1, sizeof buf - 1, p);
+  buf[len] = 0;
+  int rc = pclose(p);
+  assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+  assert_non_null(strstr(buf, "env steps"));
+  assert_non_null(strstr(buf, "status/0"));
+  snprintf(cmd, sizeof cmd, "%s status 127.0.0.1:%u --json", TD3D_BINARY, STATUS_PORT);
+  p = popen(cmd, "r");
+  len = fread(buf, 1, sizeof buf - 1, p);
+  buf[len] = 0;
+  rc = pclose(p);
+  assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+  json_error_t jerr;
+  json_t *s = json_loads(buf, 0, &jerr);
+  assert_non_null(s);
+  json_decref(s);
+}
+
+/* ---- rendering of a synthetic snapshot ---- */
+
+static void render_escapes_and_histograms(void **state) {
+  (void)state;
+  status_snapshot_t *s = calloc(1, sizeof *s);
+  s->n_actors = 1;
+  snprintf(s->actors[0].name, sizeof s->actors[0].name, "a\"b\\c");
+  s->lag_hist[0] = 2;
+  s->lag_hist[STATUS_LAG_BUCKETS] = 3;
+  s->lag_sum = 5000;
+  status_buf_t b = {0};
+  status_render_metrics(s, 1, &b);
+  assert_non_null(strstr(b.data, "name=\"a\\\"b\\\\c\""));
+  assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"0\"} 2\n"));
+  assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"+Inf\"} 5\n"));
+  assert_non_null(strstr(b.data, "td3d_policy_lag_versions_count 5\n"));
+  assert_non_null(strstr(b.data, "td3d_critic_loss NaN\n")); /* no update yet */
+  char why[256];
+  assert_int_equal(status_health(s, 1, why, sizeof why), 0); /* never reported */
+  s->taken_ns = 1000;
+  s->start_ns = 1000;
+  s->rl_state = 1; /* balanced, but no update for 40 s */
+  assert_int_equal(status_health(s, 1000 + 40000000000ULL, why, sizeof why), 0);
+  assert_int_equal(status_health(s, 1000 + 1000000000ULL, why, sizeof why), 1);
+  status_buf_free(&b);
+  free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(render_escapes_and_histograms),
+      cmocka_unit_test(metrics_served_and_move),
+      cmocka_unit_test(status_json_with_curve),
+      cmocka_unit_test(dashboard_self_contained),
+      cmocka_unit_test(healthz_ok),
+      cmocka_unit_test(errors_404_405_400),
+      cmocka_unit_test(keep_alive_pipelined),
+      cmocka_unit_test(huge_header_refused),
+      cmocka_unit_test(many_connections),
+      cmocka_unit_test(slow_client_blocks_nobody),
+      cmocka_unit_test(td3d_status_command),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
