@@ -376,14 +376,23 @@ static void many_connections(void **state) {
     fds[i] = connect_status();
     assert_true(fds[i] >= 0);
   }
-  td3_sleep_ms(300);
-  /* the server closed those beyond its limit at once */
+  /* the server closes those beyond its limit as it accepts them (within a few seconds even
+   * on a loaded machine) */
   int closed = 0;
-  for (int i = 0; i < N; i++) {
-    struct pollfd p = {fds[i], POLLIN, 0};
-    if (poll(&p, 1, 0) > 0) {
-      char c;
-      if (recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0) closed++;
+  int gone[N];
+  memset(gone, 0, sizeof gone);
+  for (int round = 0; round < 100 && closed < N - STATUS_MAX_CONNS; round++) {
+    td3_sleep_ms(100);
+    for (int i = 0; i < N; i++) {
+      if (gone[i]) continue;
+      struct pollfd p = {fds[i], POLLIN, 0};
+      if (poll(&p, 1, 0) > 0) {
+        char c;
+        if (recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0) {
+          gone[i] = 1;
+          closed++;
+        }
+      }
     }
   }
   printf("%d of %d connections closed by the server\n", closed, N);
@@ -413,7 +422,7 @@ static void slow_client_blocks_nobody(void **state) {
       char *r = get("GET", "/status");
       double ms = (double)(td3_now_ns() - t0) / 1e6;
       assert_int_equal(status_code(r), 200);
-      assert_true(ms < 1000.0);
+      assert_true(ms < 5000.0); /* a server blocked by the slow client would not answer */
       free(r);
     }
   }
