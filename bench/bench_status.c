@@ -83,7 +83,21 @@ static uint64_t updates_now(void) {
 }
 
 int main(int argc, char **argv) {
-  unsigned phase_s = argc > 1 ? (unsigned)atoi(argv[1]) : 4;
+  unsigned phase_s = 4;
+  if (argc > 1) {
+    char *end;
+    unsigned long v = strtoul(argv[1], &end, 10);
+    if (strcmp(argv[1], "--help") == 0 || argc > 2 || *end || v == 0 || v > 600) {
+      fprintf(strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+              "usage: bench_status [SECONDS]\n"
+              "Runs a learner with two actors (Pendulum, hidden 64,64) and alternates phases of\n"
+              "SECONDS (default 4, 1..600) without and with a client requesting /status and\n"
+              "/metrics 100 times a second; prints each phase's update rate and, last, one JSON\n"
+              "object with the loaded/unloaded ratio (target >= 0.98).\n");
+      return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    phase_s = (unsigned)v;
+  }
   openblas_set_num_threads(1);
   log_set_level(LOG_ERROR);
   learner_config_default(&lc);
