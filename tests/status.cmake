@@ -10,3 +10,8 @@ set_tests_properties(test_status PROPERTIES FIXTURES_SETUP status_scrape)
 td3_cli_test(status_dead_address RC 1 ERR "cannot connect to the learner's status server at 127.0.0.1:38499"
   ARGS status 127.0.0.1:38499)
 td3_cli_test(status_bad_address RC 2 ERR "is not HOST:PORT" ARGS status nowhere)
+
+# A real Prometheus (Debian's package) scrapes a live learner: up == 1, updates counter > 0.
+add_test(NAME status_prometheus_scrape
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_prometheus.sh $<TARGET_FILE:td3d>)
+set_tests_properties(status_prometheus_scrape PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
