@@ -15,3 +15,10 @@ td3_cli_test(status_bad_address RC 2 ERR "is not HOST:PORT" ARGS status nowhere)
 add_test(NAME status_prometheus_scrape
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_prometheus.sh $<TARGET_FILE:td3d>)
 set_tests_properties(status_prometheus_scrape PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# The dashboard in headless Chromium: no failed request, one curve point per evaluation;
+# the screenshot stays in the build tree (tests/artifacts/dashboard.png).
+add_test(NAME status_dashboard
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_dashboard.sh $<TARGET_FILE:td3d>
+                 ${CMAKE_CURRENT_BINARY_DIR}/artifacts)
+set_tests_properties(status_dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)

@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
 libopenblas-dev libuv1-dev libcmocka-dev libmujoco-dev
 libhttp-parser-dev libjansson-dev zlib1g-dev prometheus
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev chromium"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,75 @@
+#!/bin/bash
+# The dashboard in headless Chromium (Debian's package) against a live learner with an actor
+# and an evaluator: the page loads with no failed request, and the rendered DOM holds one
+# curve point per evaluation the learner had reported (counted from /status before and after
+# the page was rendered). A screenshot is kept as a test artifact.
+# usage: status_dashboard.sh TD3D_BINARY ARTIFACT_DIR   (exit 77: skipped, chromium not installed)
+set -u
+td3d=$1 artifacts=$2
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$browser" ]; then
+  echo "chromium not found (Debian package 'chromium'): skipping the dashboard test"
+  exit 77
+fi
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+ports="--experience-port=38680 --weights-port=38681 --control-port=38682"
+# shellcheck disable=SC2086
+"$td3d" learner $ports --bind=127.0.0.1 --status-bind=127.0.0.1:38690 --steps=100000000 \
+  --start-steps=200 --hidden=32,32 --batch=32 --eval-every=400 --eval-episodes=2 \
+  --out="$dir/run" --quiet >"$dir/learner.log" 2>&1 &
+pids+=($!)
+# shellcheck disable=SC2086
+"$td3d" actor $ports --name=dash/0 --log-level=warn >"$dir/actor.log" 2>&1 &
+pids+=($!)
+# shellcheck disable=SC2086
+"$td3d" actor $ports --eval --name=dash/eval --log-level=warn >"$dir/eval.log" 2>&1 &
+pids+=($!)
+
+# evaluations in the learner's curve, from /status (bash's /dev/tcp: no HTTP client needed)
+evaluations() {
+  local reply
+  exec 3<>/dev/tcp/127.0.0.1/38690 || { echo 0; return; }
+  printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  reply=$(cat <&3)
+  exec 3<&-
+  printf '%s' "$reply" | grep -o '"mean_return"' | wc -l
+}
+
+before=0
+for _ in $(seq 1 60); do
+  sleep 1
+  before=$(evaluations)
+  [ "$before" -ge 2 ] && break
+done
+if [ "$before" -lt 2 ]; then
+  echo "the learner reported fewer than 2 evaluations in 60 s"; tail -5 "$dir"/*.log; exit 1
+fi
+
+flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic --no-first-run
+       --disable-background-networking --disable-component-update --disable-sync
+       --user-data-dir="$dir/profile" --virtual-time-budget=4000 --enable-logging=stderr --v=0)
+"${browser}" "${flags[@]}" --dump-dom http://127.0.0.1:38690/ >"$dir/dom.html" 2>"$dir/chromium.log"
+after=$(evaluations)
+points=$(grep -o 'class="point"' "$dir/dom.html" | wc -l)
+mkdir -p "$artifacts"
+"${browser}" "${flags[@]}" --window-size=1100,1000 --screenshot="$artifacts/dashboard.png" \
+  http://127.0.0.1:38690/ >/dev/null 2>>"$dir/chromium.log"
+
+echo "evaluations before rendering: $before, after: $after; curve points in the DOM: $points"
+failed=$(grep -E 'Failed to load resource|net::ERR_' "$dir/chromium.log" || true)
+if [ -n "$failed" ]; then
+  echo "failed requests:"; echo "$failed"; exit 1
+fi
+if [ "$points" -lt "$before" ] || [ "$points" -gt "$after" ]; then
+  echo "the dashboard shows $points points, the learner had $before..$after evaluations"; exit 1
+fi
+[ -s "$artifacts/dashboard.png" ] && echo "screenshot: $artifacts/dashboard.png"
+exit 0
