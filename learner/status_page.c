@@ -1,6 +1,7 @@
 /* The status server's dashboard: one self-contained page (inline CSS and JS, nothing loaded
  * from elsewhere) that fetches /status every 2 s and draws the learning curve as SVG (one
- * circle of class "point" per evaluation), throughput, the rate limiter and the actor table. */
+ * circle of class "point" per evaluation), throughput over time (kept by the page since it
+ * opened, the last 10 minutes), the rate limiter and the actor table. */
 #include "status.h"
 
 static const char page[] =
@@ -19,6 +20,7 @@ static const char page[] =
     ".ok{color:#1a7f37}.bad{color:#c62828}\n"
     "svg .point{fill:#1565c0}svg path{fill:none;stroke:#1565c0;stroke-width:1.5}\n"
     "svg text{font-size:11px;fill:#555}svg line{stroke:#ccc}\n"
+    "svg path.sps{stroke:#2e7d32}svg path.ups{stroke:#ef6c00}\n"
     "</style></head><body>\n"
     "<h1>td3d learner <span id=\"run\"></span></h1>\n"
     "<div id=\"health\"></div>\n"
@@ -31,6 +33,9 @@ static const char page[] =
     "</div>\n"
     "<h2>learning curve</h2>\n"
     "<svg id=\"curve\" width=\"640\" height=\"280\" viewBox=\"0 0 640 280\"></svg>\n"
+    "<h2>throughput <small>(<span style=\"color:#2e7d32\">env steps/s</span>, "
+    "<span style=\"color:#ef6c00\">updates/s</span>, since this page opened)</small></h2>\n"
+    "<svg id=\"tput\" width=\"640\" height=\"200\" viewBox=\"0 0 640 200\"></svg>\n"
     "<h2>actors</h2>\n"
     "<table id=\"actors\"><thead><tr><th>slot</th><th>name</th><th>role</th><th>active</th>"
     "<th>env steps</th><th>transitions</th><th>policy</th><th>last seen s</th></tr></thead>"
@@ -58,6 +63,20 @@ static const char page[] =
     " [[y0,Y(y0)],[y1,Y(y1)]].forEach(function(a){var t=el('text',{x:4,y:a[1]+4});t.textContent=fmt(a[0],1);svg.appendChild(t);});\n"
     " var t=el('text',{x:W-R-80,y:H-8});t.textContent=x1+' steps';svg.appendChild(t);\n"
     "}\n"
+    "var hist=[],t0=Date.now();\n"
+    "function tput(){\n"
+    " var svg=$('tput');while(svg.firstChild)svg.removeChild(svg.firstChild);\n"
+    " var W=640,H=200,L=55,R=10,T=10,B=25;\n"
+    " svg.appendChild(el('line',{x1:L,y1:H-B,x2:W-R,y2:H-B}));svg.appendChild(el('line',{x1:L,y1:T,x2:L,y2:H-B}));\n"
+    " if(hist.length<2)return;\n"
+    " var x0=hist[0].t,x1=hist[hist.length-1].t,y1=1;\n"
+    " hist.forEach(function(h){y1=Math.max(y1,h.sps||0,h.ups||0);});\n"
+    " function X(v){return L+(W-L-R)*(v-x0)/(x1-x0||1);}function Y(v){return H-B-(H-T-B)*(v||0)/y1;}\n"
+    " ['sps','ups'].forEach(function(k){var d='';hist.forEach(function(h,i){d+=(i?'L':'M')+X(h.t).toFixed(1)+' '+Y(h[k]).toFixed(1);});\n"
+    "  svg.appendChild(el('path',{d:d,'class':'rate '+k}));});\n"
+    " var t=el('text',{x:4,y:T+8});t.textContent=fmt(y1,0)+' /s';svg.appendChild(t);\n"
+    " t=el('text',{x:W-R-60,y:H-6});t.textContent=fmt(x1-x0,0)+' s';svg.appendChild(t);\n"
+    "}\n"
     "function show(s){\n"
     " $('run').textContent=s.env+' '+s.run_id;\n"
     " var h=$('health');h.textContent=s.health.ok?'healthy':'unhealthy: '+s.health.reason;h.className=s.health.ok?'ok':'bad';\n"
@@ -71,6 +90,9 @@ static const char page[] =
     "  '</td><td>'+a.env_steps+'</td><td>'+a.transitions+'</td><td>'+a.policy_version+'</td><td>'+fmt(a.last_seen_seconds,1)+'</td></tr>';});\n"
     " $('actors').tBodies[0].innerHTML=rows;\n"
     " curve(s.curve);\n"
+    " hist.push({t:(Date.now()-t0)/1000,sps:s.throughput.env_steps_per_second,ups:s.throughput.updates_per_second});\n"
+    " if(hist.length>300)hist.shift();\n"
+    " tput();\n"
     "}\n"
     "function poll(){fetch('status',{cache:'no-store'}).then(function(r){return r.json();}).then(show)\n"
     " .catch(function(e){var h=$('health');h.textContent='learner unreachable: '+e;h.className='bad';});}\n"

@@ -2,7 +2,8 @@
 # The dashboard in headless Chromium (Debian's package) against a live learner with an actor
 # and an evaluator: the page loads with no failed request, and the rendered DOM holds one
 # curve point per evaluation the learner had reported (counted from /status before and after
-# the page was rendered). A screenshot is kept as a test artifact.
+# the page was rendered), and the throughput chart holds its two series (the page polls for
+# several seconds of virtual time). A screenshot is kept as a test artifact.
 # usage: status_dashboard.sh TD3D_BINARY ARTIFACT_DIR   (exit 77: skipped, chromium not installed)
 set -u
 td3d=$1 artifacts=$2
@@ -55,21 +56,25 @@ fi
 
 flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic --no-first-run
        --disable-background-networking --disable-component-update --disable-sync
-       --user-data-dir="$dir/profile" --virtual-time-budget=4000 --enable-logging=stderr --v=0)
+       --user-data-dir="$dir/profile" --virtual-time-budget=7000 --enable-logging=stderr --v=0)
 "${browser}" "${flags[@]}" --dump-dom http://127.0.0.1:38690/ >"$dir/dom.html" 2>"$dir/chromium.log"
 after=$(evaluations)
 points=$(grep -o 'class="point"' "$dir/dom.html" | wc -l)
+rates=$(grep -o 'class="rate ' "$dir/dom.html" | wc -l)
 mkdir -p "$artifacts"
 "${browser}" "${flags[@]}" --window-size=1100,1000 --screenshot="$artifacts/dashboard.png" \
   http://127.0.0.1:38690/ >/dev/null 2>>"$dir/chromium.log"
 
-echo "evaluations before rendering: $before, after: $after; curve points in the DOM: $points"
+echo "evaluations before rendering: $before, after: $after; curve points in the DOM: $points; throughput series: $rates"
 failed=$(grep -E 'Failed to load resource|net::ERR_' "$dir/chromium.log" || true)
 if [ -n "$failed" ]; then
   echo "failed requests:"; echo "$failed"; exit 1
 fi
 if [ "$points" -lt "$before" ] || [ "$points" -gt "$after" ]; then
   echo "the dashboard shows $points points, the learner had $before..$after evaluations"; exit 1
+fi
+if [ "$rates" -ne 2 ]; then
+  echo "the throughput chart shows $rates series instead of 2 (env steps/s, updates/s)"; exit 1
 fi
 [ -s "$artifacts/dashboard.png" ] && echo "screenshot: $artifacts/dashboard.png"
 exit 0
