@@ -12,37 +12,15 @@ if [ -z "$browser" ]; then
   echo "chromium not found (Debian package 'chromium'): skipping the dashboard test"
   exit 77
 fi
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+# shellcheck source=status_lib.sh
+. "$(dirname "$0")/status_lib.sh"
+status_lib_init
+start_learner 38680 38690 --eval-every=400 --eval-episodes=2
+start_actor 38680 --name=dash/0
+start_actor 38680 --eval --name=dash/eval
 
-ports="--experience-port=38680 --weights-port=38681 --control-port=38682"
-# shellcheck disable=SC2086
-"$td3d" learner $ports --bind=127.0.0.1 --status-bind=127.0.0.1:38690 --steps=100000000 \
-  --start-steps=200 --hidden=32,32 --batch=32 --eval-every=400 --eval-episodes=2 \
-  --out="$dir/run" --quiet >"$dir/learner.log" 2>&1 &
-pids+=($!)
-# shellcheck disable=SC2086
-"$td3d" actor $ports --name=dash/0 --log-level=warn >"$dir/actor.log" 2>&1 &
-pids+=($!)
-# shellcheck disable=SC2086
-"$td3d" actor $ports --eval --name=dash/eval --log-level=warn >"$dir/eval.log" 2>&1 &
-pids+=($!)
-
-# evaluations in the learner's curve, from /status (bash's /dev/tcp: no HTTP client needed)
-evaluations() {
-  local reply
-  exec 3<>/dev/tcp/127.0.0.1/38690 || { echo 0; return; }
-  printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-  reply=$(cat <&3)
-  exec 3<&-
-  printf '%s' "$reply" | grep -o '"mean_return"' | wc -l
-}
+# evaluations in the learner's curve, from /status
+evaluations() { http_get 38690 /status | grep -o '"mean_return"' | wc -l; }
 
 before=0
 for _ in $(seq 1 60); do

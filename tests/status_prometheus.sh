@@ -10,24 +10,11 @@ if ! command -v prometheus >/dev/null 2>&1; then
   echo "prometheus not found (Debian package 'prometheus'): skipping the scrape test"
   exit 77
 fi
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-ports="--experience-port=38580 --weights-port=38581 --control-port=38582"
-# shellcheck disable=SC2086
-"$td3d" learner $ports --bind=127.0.0.1 --status-bind=127.0.0.1:38590 --steps=100000000 \
-  --start-steps=200 --hidden=32,32 --batch=32 --eval-every=100000000 --out="$dir/run" --quiet \
-  >"$dir/learner.log" 2>&1 &
-pids+=($!)
-# shellcheck disable=SC2086
-"$td3d" actor $ports --name=prom/0 --log-level=warn >"$dir/actor.log" 2>&1 &
-pids+=($!)
+# shellcheck source=status_lib.sh
+. "$(dirname "$0")/status_lib.sh"
+status_lib_init
+start_learner 38580 38590 --eval-every=100000000
+start_actor 38580 --name=prom/0
 
 cat >"$dir/prometheus.yml" <<YML
 global:
@@ -37,19 +24,10 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:38590']
 YML
-prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-  --web.listen-address=127.0.0.1:38591 >"$dir/prometheus.log" 2>&1 &
-pids+=($!)
+start_bg "$dir/prometheus.log" prometheus --config.file="$dir/prometheus.yml" \
+  --storage.tsdb.path="$dir/data" --web.listen-address=127.0.0.1:38591
 
-# GET path from Prometheus's HTTP API with bash's /dev/tcp (no HTTP client needed)
-query() {
-  local reply
-  exec 3<>/dev/tcp/127.0.0.1/38591 || return 1
-  printf 'GET /api/v1/query?query=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3
-  reply=$(cat <&3)
-  exec 3<&-
-  printf '%s' "${reply#*$'\r\n\r\n'}"
-}
+query() { http_get 38591 "/api/v1/query?query=$1"; }
 
 up="" updates=""
 for _ in $(seq 1 60); do
@@ -65,5 +43,5 @@ done
 echo "prometheus never saw the learner up with updates"
 echo "up: $up"
 echo "updates: $updates"
-tail -5 "$dir/prometheus.log" "$dir/learner.log" "$dir/actor.log"
+tail -5 "$dir"/*.log
 exit 1
