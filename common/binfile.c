@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static uint32_t crc_of(const uint8_t *p, size_t n) {
-  uLong c = crc32(0L, Z_NULL, 0);
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
+  uLong c = crc;
   while (n > 0) { /* zlib takes uInt lengths */
     uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
     c = crc32(c, p, chunk);
@@ -22,6 +22,10 @@ static uint32_t crc_of(const uint8_t *p, size_t n) {
     n -= chunk;
   }
   return (uint32_t)c;
+}
+
+static uint32_t crc_of(const uint8_t *p, size_t n) {
+  return crc_update((uint32_t)crc32(0L, Z_NULL, 0), p, n);
 }
 
 void binw_bytes(binw_t *w, const void *p, size_t n) {
@@ -82,45 +86,177 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
-int binw_commit(binw_t *w, const char *path, td3_err_t *err) {
-  binw_u32(w, crc_of(w->data, w->len));
+int binf_open(binf_t *f, const char *path, td3_err_t *err) {
+  memset(f, 0, sizeof *f);
+  f->fd = -1;
   size_t plen = strlen(path);
-  char *tmp = xmalloc(plen + 32);
-  snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+  f->path = xstrdup(path);
+  f->tmp = xmalloc(plen + 32);
+  snprintf(f->tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+  f->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f->fd < 0) {
+    int rc = td3_err_set(err, TD3_EIO, "cannot create %s: %s", f->tmp, strerror(errno));
+    free(f->tmp);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    return rc;
+  }
+  return 0;
+}
+
+/* Buffered so that many small writes make few system calls. */
+static void binf_flush(binf_t *f) {
+  if (f->n_buf == 0) return;
+  if (!f->errno_ && write_all(f->fd, f->buf, f->n_buf) != 0) f->errno_ = errno ? errno : EIO;
+  f->n_buf = 0;
+}
+
+void binf_write(binf_t *f, const void *p, size_t n) {
+  const uint8_t *b = p;
+  f->crc = crc_update(f->crc, b, n);
+  f->written += n;
+  while (n > 0) {
+    if (f->n_buf == sizeof f->buf) binf_flush(f);
+    size_t k = sizeof f->buf - f->n_buf;
+    if (k > n) k = n;
+    memcpy(f->buf + f->n_buf, b, k);
+    f->n_buf += k;
+    b += k;
+    n -= k;
+  }
+}
+
+void binf_abort(binf_t *f) {
+  if (f->fd >= 0) {
+    close(f->fd);
+    unlink(f->tmp);
+  }
+  free(f->tmp);
+  free(f->path);
+  memset(f, 0, sizeof *f);
+  f->fd = -1;
+}
+
+int binf_commit(binf_t *f, td3_err_t *err) {
+  uint32_t c = f->crc;
+  uint8_t tail[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24)};
+  binf_write(f, tail, 4);
+  binf_flush(f);
   int rc = 0;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    rc = td3_err_set(err, TD3_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    goto out;
+  if (f->errno_ || fsync(f->fd) != 0) {
+    rc = td3_err_set(err, TD3_EIO, "cannot write %s: %s", f->tmp,
+                     strerror(f->errno_ ? f->errno_ : errno));
+    binf_abort(f);
+    return rc;
   }
-  if (write_all(fd, w->data, w->len) != 0 || fsync(fd) != 0) {
-    rc = td3_err_set(err, TD3_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    goto out;
-  }
+  int fd = f->fd;
+  f->fd = -1;
   if (close(fd) != 0) {
-    rc = td3_err_set(err, TD3_EIO, "cannot write %s: %s", tmp, strerror(errno));
-    unlink(tmp);
-    goto out;
+    rc = td3_err_set(err, TD3_EIO, "cannot write %s: %s", f->tmp, strerror(errno));
+    unlink(f->tmp);
+    binf_abort(f);
+    return rc;
   }
-  if (rename(tmp, path) != 0) {
-    rc = td3_err_set(err, TD3_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    unlink(tmp);
-    goto out;
+  if (rename(f->tmp, f->path) != 0) {
+    rc = td3_err_set(err, TD3_EIO, "cannot rename %s to %s: %s", f->tmp, f->path,
+                     strerror(errno));
+    unlink(f->tmp);
+    binf_abort(f);
+    return rc;
   }
   /* make the rename itself durable */
-  char *dir_copy = xstrdup(path);
+  char *dir_copy = xstrdup(f->path);
   int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
   }
   free(dir_copy);
-out:
-  free(tmp);
+  binf_abort(f); /* frees the names; the file is in place */
+  return 0;
+}
+
+int binw_commit(binw_t *w, const char *path, td3_err_t *err) {
+  binf_t f;
+  int rc = binf_open(&f, path, err);
+  if (rc == 0) {
+    binf_write(&f, w->data, w->len);
+    rc = binf_commit(&f, err);
+  }
   binw_free(w);
   return rc;
+}
+
+int binfr_open(binfr_t *r, const char *path, td3_err_t *err) {
+  memset(r, 0, sizeof *r);
+  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0)
+    return td3_err_set(err, errno == ENOENT ? TD3_ENOTFOUND : TD3_EIO, "cannot open %s: %s",
+                       path, strerror(errno));
+  struct stat st;
+  if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 4) {
+    close(r->fd);
+    r->fd = -1;
+    return td3_err_set(err, TD3_EFORMAT, "%s is not a td3d file (not a regular file of 4 bytes "
+                       "or more)", path);
+  }
+  r->left = (uint64_t)st.st_size - 4;
+  r->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  r->path = xstrdup(path);
+  return 0;
+}
+
+static int read_all(int fd, uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = read(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+int binfr_read(binfr_t *r, void *p, size_t n) {
+  if (r->bad || n > r->left || read_all(r->fd, p, n) != 0) {
+    r->bad = 1;
+    memset(p, 0, n);
+    return -1;
+  }
+  r->left -= n;
+  r->crc = crc_update(r->crc, p, n);
+  return 0;
+}
+
+int binfr_finish(binfr_t *r, td3_err_t *err) {
+  int rc = 0;
+  uint8_t tail[4];
+  if (r->bad || r->left != 0) {
+    rc = td3_err_set(err, TD3_EFORMAT, "%s: %s", r->path,
+                     r->bad ? "ends before its content does (cut short?)"
+                            : "has bytes after its content");
+  } else if (read_all(r->fd, tail, 4) != 0) {
+    rc = td3_err_set(err, TD3_EIO, "cannot read %s: %s", r->path, strerror(errno));
+  } else {
+    uint32_t stored = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
+                      (uint32_t)tail[3] << 24;
+    if (stored != r->crc)
+      rc = td3_err_set(err, TD3_ECHECKSUM,
+                       "%s is damaged (checksum mismatch): it was cut short or changed after it "
+                       "was written",
+                       r->path);
+  }
+  binfr_close(r);
+  return rc;
+}
+
+void binfr_close(binfr_t *r) {
+  if (r->fd >= 0 && r->path) close(r->fd);
+  free(r->path);
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
 }
 
 int binr_load(binr_t *r, const char *path, size_t max_bytes, td3_err_t *err) {

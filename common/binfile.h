@@ -35,6 +35,47 @@ void binw_str(binw_t *w, const char *s, size_t width);
 int binw_commit(binw_t *w, const char *path, td3_err_t *err);
 void binw_free(binw_t *w);
 
+/* A file written as it goes (for content too large to assemble in memory, like a replay
+ * buffer): the same format and the same atomic replacement as binw_commit. Write errors are
+ * remembered and reported by binf_commit. */
+typedef struct binf {
+  int fd;
+  char *path, *tmp;
+  uint32_t crc;
+  int errno_;        /* first write error */
+  uint64_t written;  /* content bytes so far */
+  size_t n_buf;
+  uint8_t buf[65536];
+} binf_t;
+
+/* Creates PATH.tmp.<pid>. Returns 0 or TD3_EIO with err filled. */
+int binf_open(binf_t *f, const char *path, td3_err_t *err);
+void binf_write(binf_t *f, const void *p, size_t n);
+/* Appends the CRC, fsyncs, renames onto PATH, fsyncs the directory. 0 or TD3_EIO. The
+ * object is released either way. */
+int binf_commit(binf_t *f, td3_err_t *err);
+/* Drops the temporary file (nothing replaces PATH). */
+void binf_abort(binf_t *f);
+
+/* The matching streaming reader: content is checked against the CRC at binfr_finish, so a
+ * caller must not trust what it read (and must undo it) unless binfr_finish returns 0. */
+typedef struct binfr {
+  int fd;
+  char *path;
+  uint64_t left;  /* content bytes not read yet */
+  uint32_t crc;
+  int bad;        /* a read failed or went past the content */
+} binfr_t;
+
+/* 0, TD3_ENOTFOUND/TD3_EIO (cannot open) or TD3_EFORMAT (shorter than a CRC). */
+int binfr_open(binfr_t *r, const char *path, td3_err_t *err);
+/* Reads n content bytes; -1 (and zeros in p) past the content or on a read error. */
+int binfr_read(binfr_t *r, void *p, size_t n);
+/* Checks that all content was read and matches the CRC, then closes: 0, TD3_EFORMAT,
+ * TD3_EIO or TD3_ECHECKSUM with err naming the file. */
+int binfr_finish(binfr_t *r, td3_err_t *err);
+void binfr_close(binfr_t *r);
+
 typedef struct binr {
   uint8_t *data;  /* whole file, CRC excluded from len */
   size_t len;

@@ -1,6 +1,7 @@
 /* Replay buffer (see replay.h). */
 #include "replay.h"
 
+#include "binfile.h"
 #include "xalloc.h"
 
 #include <pthread.h>
@@ -150,4 +151,151 @@ void replay_batch_free(replay_batch_t *b) {
   free(b->next_obs);
   free(b->terminal);
   memset(b, 0, sizeof *b);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Replay files                                                                             */
+
+#define REPLAY_MAGIC "td3drply"
+#define REPLAY_VERSION 1u
+#define REPLAY_CHUNK 4096u /* rows per block in the file */
+
+static void put_u32(binf_t *f, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  binf_write(f, b, 4);
+}
+
+static void put_u64(binf_t *f, uint64_t v) {
+  put_u32(f, (uint32_t)v);
+  put_u32(f, (uint32_t)(v >> 32));
+}
+
+/* Writes n rows of a (capacity, width) ring column from row on, wrapping at the end. */
+static void write_rows(binf_t *f, const float *col, size_t width, size_t row, size_t n,
+                       size_t capacity) {
+  size_t first = capacity - row < n ? capacity - row : n;
+  binf_write(f, col + row * width, first * width * sizeof(float));
+  if (n > first) binf_write(f, col, (n - first) * width * sizeof(float));
+}
+
+int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *err) {
+  binf_t *f = xmalloc(sizeof *f);
+  int rc = binf_open(f, path, err);
+  if (rc) {
+    free(f);
+    return rc;
+  }
+  const size_t od = r->obs_dim, ad = r->act_dim;
+  pthread_mutex_lock(&r->lock);
+  binf_write(f, REPLAY_MAGIC, 8);
+  put_u32(f, REPLAY_VERSION);
+  put_u32(f, r->obs_dim);
+  put_u32(f, r->act_dim);
+  put_u64(f, r->inserted);
+  put_u64(f, r->size);
+  put_u64(f, r->capacity);
+  put_u64(f, r->head);
+  /* oldest to newest, in blocks of REPLAY_CHUNK rows (the last one shorter) */
+  size_t row = (r->head + r->capacity - r->size) % r->capacity, left = r->size;
+  while (left > 0) {
+    size_t n = left > REPLAY_CHUNK ? REPLAY_CHUNK : left;
+    write_rows(f, r->obs, od, row, n, r->capacity);
+    write_rows(f, r->action, ad, row, n, r->capacity);
+    write_rows(f, r->reward, 1, row, n, r->capacity);
+    write_rows(f, r->next_obs, od, row, n, r->capacity);
+    write_rows(f, r->terminal, 1, row, n, r->capacity);
+    row = (row + n) % r->capacity;
+    left -= n;
+  }
+  if (inserted) *inserted = r->inserted;
+  pthread_mutex_unlock(&r->lock);
+  rc = binf_commit(f, err);
+  free(f);
+  return rc;
+}
+
+static uint64_t get_u64(binfr_t *f) {
+  uint8_t b[8];
+  binfr_read(f, b, 8);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+  return v;
+}
+
+static uint32_t get_u32(binfr_t *f) {
+  uint8_t b[4];
+  binfr_read(f, b, 4);
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+int replay_load(replay_t *r, const char *path, td3_err_t *err) {
+  binfr_t f;
+  int rc = binfr_open(&f, path, err);
+  if (rc) return rc;
+  char magic[8];
+  binfr_read(&f, magic, 8);
+  uint32_t version = get_u32(&f), od = get_u32(&f), ad = get_u32(&f);
+  uint64_t inserted = get_u64(&f), rows = get_u64(&f);
+  uint64_t ring_cap = get_u64(&f), ring_head = get_u64(&f);
+  if (f.bad || memcmp(magic, REPLAY_MAGIC, 8) != 0) {
+    binfr_close(&f);
+    return td3_err_set(err, TD3_EFORMAT, "%s is not a td3d replay file", path);
+  }
+  if (version != REPLAY_VERSION) {
+    binfr_close(&f);
+    return td3_err_set(err, TD3_EFORMAT, "%s has replay format version %u; this td3d reads %u",
+                       path, version, REPLAY_VERSION);
+  }
+  if (od != r->obs_dim || ad != r->act_dim || rows > inserted || rows > ring_cap ||
+      (ring_cap > 0 && ring_head >= ring_cap)) {
+    binfr_close(&f);
+    return td3_err_set(err, TD3_EFORMAT,
+                       "%s holds transitions with obs %u, act %u (%llu of %llu); this run has "
+                       "obs %u, act %u",
+                       path, od, ad, (unsigned long long)rows, (unsigned long long)inserted,
+                       r->obs_dim, r->act_dim);
+  }
+  if (rows > f.left / ((2ull * od + ad + 2) * sizeof(float))) {
+    binfr_close(&f);
+    return td3_err_set(err, TD3_EFORMAT, "%s is shorter than the %llu transitions it announces",
+                       path, (unsigned long long)rows);
+  }
+  float *obs = xmalloc(REPLAY_CHUNK * od * sizeof(float));
+  float *act = xmalloc(REPLAY_CHUNK * ad * sizeof(float));
+  float *rew = xmalloc(REPLAY_CHUNK * sizeof(float));
+  float *next = xmalloc(REPLAY_CHUNK * od * sizeof(float));
+  float *term = xmalloc(REPLAY_CHUNK * sizeof(float));
+  /* The same capacity: every row goes back to its own ring position, so sampling with the
+   * same RNG state draws the same transitions as before the save. */
+  if (ring_cap == r->capacity && rows > 0) {
+    pthread_mutex_lock(&r->lock);
+    r->head = (size_t)((ring_head + ring_cap - rows) % ring_cap);
+    pthread_mutex_unlock(&r->lock);
+  }
+  uint64_t left = rows;
+  while (left > 0 && !f.bad) {
+    size_t n = left > REPLAY_CHUNK ? REPLAY_CHUNK : (size_t)left;
+    binfr_read(&f, obs, n * od * sizeof(float));
+    binfr_read(&f, act, n * ad * sizeof(float));
+    binfr_read(&f, rew, n * sizeof(float));
+    binfr_read(&f, next, n * od * sizeof(float));
+    binfr_read(&f, term, n * sizeof(float));
+    replay_insert(r, n, obs, act, rew, next, term);
+    left -= n;
+  }
+  free(obs);
+  free(act);
+  free(rew);
+  free(next);
+  free(term);
+  rc = binfr_finish(&f, err);
+  pthread_mutex_lock(&r->lock);
+  if (rc == 0) {
+    r->inserted = inserted;
+  } else {
+    r->head = r->size = 0;
+    r->inserted = 0;
+  }
+  pthread_mutex_unlock(&r->lock);
+  return rc;
 }

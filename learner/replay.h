@@ -12,6 +12,7 @@
 #ifndef TD3_REPLAY_H
 #define TD3_REPLAY_H
 
+#include "error.h"
 #include "rng.h"
 
 #include <stddef.h>
@@ -48,6 +49,22 @@ void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out);
 size_t replay_size(replay_t *r);          /* transitions stored now */
 size_t replay_capacity(const replay_t *r);
 uint64_t replay_inserted(replay_t *r);    /* transitions inserted since creation */
+
+/* Replay files (checkpoints): magic "td3drply", format version, dims, transitions inserted
+ * in total, rows stored, the ring's capacity and next row, then the rows oldest first in blocks of 4096 (each block: obs,
+ * action, reward, next_obs, terminal columns of its rows), then a CRC-32 (common/binfile.h);
+ * written to a temporary name and renamed.
+ *
+ * replay_save writes the buffer as it is now, holding the lock for the copy (inserts wait),
+ * and reports the inserted count of that moment in *inserted (may be NULL). Returns 0 or
+ * TD3_EIO with err filled. */
+int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *err);
+
+/* Fills an empty buffer from a replay file: the rows (only the newest `capacity` if the
+ * file holds more; with the saved capacity, each at its saved ring position) and the
+ * inserted count. Dims must match. Returns 0, or TD3_ENOTFOUND,
+ * TD3_EIO, TD3_EFORMAT or TD3_ECHECKSUM with err filled; on error the buffer is empty. */
+int replay_load(replay_t *r, const char *path, td3_err_t *err);
 
 /* Allocates (and frees) the arrays of a sample batch for this buffer's dims. */
 void replay_batch_alloc(replay_batch_t *b, size_t cap, uint32_t obs_dim, uint32_t act_dim);
