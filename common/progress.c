@@ -16,7 +16,9 @@ void progress_init(progress_t *p, int level) {
   p->last_draw_ns = 0;
 }
 
-double progress_elapsed(const progress_t *p) { return (double)(td3_now_ns() - p->start_ns) * 1e-9; }
+double progress_elapsed(const progress_t *p) {
+  return p->offset_s + (double)(td3_now_ns() - p->start_ns) * 1e-9;
+}
 
 static void clear_line(progress_t *p) {
   if (p->line_shown) {

@@ -14,13 +14,14 @@ typedef struct progress {
   int live;           /* redraw a live line (stdout is a terminal) */
   int line_shown;     /* a live line is on screen now */
   uint64_t start_ns;
+  double offset_s;    /* seconds counted before start_ns (a resumed run's earlier time) */
   uint64_t last_draw_ns;
 } progress_t;
 
 /* level: 0 quiet, 1 persistent lines only, 2 persistent lines and a live line on a TTY. */
 void progress_init(progress_t *p, int level);
 
-/* Seconds since progress_init. */
+/* Seconds since progress_init, plus offset_s. */
 double progress_elapsed(const progress_t *p);
 
 typedef struct progress_status {

@@ -17,9 +17,10 @@ struct rundir {
   char *path;
   char file[4096];  /* scratch for rundir_file */
   FILE *progress;
-  double *x, *y;    /* curve points: env steps, eval mean */
+  rundir_row_t *rows; /* evaluations so far, oldest first */
   size_t n, cap;
   char title[128];
+  size_t dropped;     /* progress rows rundir_resume left out */
 };
 
 const char *rundir_file(rundir_t *d, const char *name) {
@@ -27,34 +28,75 @@ const char *rundir_file(rundir_t *d, const char *name) {
   return d->file;
 }
 
-rundir_t *rundir_open(const char *path, const char *config_json, int overwrite, td3_err_t *err) {
+static const char csv_header[] =
+    "env_steps,updates,wall_seconds,eval_return_mean,eval_return_std,eval_return_min,"
+    "eval_return_max,eval_episodes,train_return_mean,env_steps_per_second,updates_per_second";
+
+static int write_config(rundir_t *d, const char *config_json, td3_err_t *err) {
+  FILE *cf = fopen(rundir_file(d, "config.json"), "w");
+  if (!cf || fputs(config_json, cf) == EOF || fputc('\n', cf) == EOF || fclose(cf) != 0)
+    return td3_err_set(err, TD3_EIO, "cannot write %s: %s", rundir_file(d, "config.json"),
+                       strerror(errno));
+  return 0;
+}
+
+static void write_row(FILE *f, const rundir_row_t *r) {
+  char train[32] = "";
+  if (isfinite(r->train_return_mean)) snprintf(train, sizeof train, "%.4f", r->train_return_mean);
+  fprintf(f, "%llu,%llu,%.3f,%.4f,%.4f,%.4f,%.4f,%u,%s,%.1f,%.1f\n",
+          (unsigned long long)r->env_steps, (unsigned long long)r->updates, r->wall_seconds,
+          r->eval_mean, r->eval_std, r->eval_min, r->eval_max, r->eval_episodes, train,
+          r->env_steps_per_s, r->updates_per_s);
+}
+
+static void add_row(rundir_t *d, const rundir_row_t *r) {
+  if (d->n == d->cap) {
+    d->cap = d->cap ? 2 * d->cap : 64;
+    d->rows = xrealloc(d->rows, d->cap * sizeof *d->rows);
+  }
+  d->rows[d->n++] = *r;
+}
+
+static int draw_curve(rundir_t *d, td3_err_t *err) {
+  double *x = xmalloc((d->n + 1) * sizeof *x), *y = xmalloc((d->n + 1) * sizeof *y);
+  for (size_t i = 0; i < d->n; i++) {
+    x[i] = (double)d->rows[i].env_steps;
+    y[i] = d->rows[i].eval_mean;
+  }
+  int rc = svg_write_curve(rundir_file(d, "curve.svg"), d->title, "environment steps",
+                           "mean evaluation return", x, y, d->n, err);
+  free(x);
+  free(y);
+  return rc;
+}
+
+static rundir_t *rundir_new(const char *path, td3_err_t *err) {
   if (td3_mkdirs(path, err) != 0) return NULL;
   rundir_t *d = xcalloc(1, sizeof *d);
   d->path = xstrdup(path);
   snprintf(d->title, sizeof d->title, "evaluation return");
+  return d;
+}
+
+rundir_t *rundir_open(const char *path, const char *config_json, int overwrite, td3_err_t *err) {
+  rundir_t *d = rundir_new(path, err);
+  if (!d) return NULL;
   const char *csv = rundir_file(d, "progress.csv");
   if (!overwrite && access(csv, F_OK) == 0) {
     td3_err_set(err, TD3_EINVAL,
-                "%s already holds a run (progress.csv exists); choose another --out or "
-                "pass --overwrite",
-                path);
+                "%s already holds a run (progress.csv exists); choose another --out, pass "
+                "--overwrite, or continue it with --resume %s",
+                path, path);
     goto fail;
   }
-  FILE *cf = fopen(rundir_file(d, "config.json"), "w");
-  if (!cf || fputs(config_json, cf) == EOF || fputc('\n', cf) == EOF || fclose(cf) != 0) {
-    td3_err_set(err, TD3_EIO, "cannot write %s: %s", rundir_file(d, "config.json"),
-                strerror(errno));
-    goto fail;
-  }
+  if (write_config(d, config_json, err) != 0) goto fail;
   d->progress = fopen(rundir_file(d, "progress.csv"), "w");
   if (!d->progress) {
     td3_err_set(err, TD3_EIO, "cannot create %s: %s", rundir_file(d, "progress.csv"),
                 strerror(errno));
     goto fail;
   }
-  fprintf(d->progress, "env_steps,updates,wall_seconds,eval_return_mean,eval_return_std,"
-                       "eval_return_min,eval_return_max,eval_episodes,train_return_mean,"
-                       "env_steps_per_second,updates_per_second\n");
+  fprintf(d->progress, "%s\n", csv_header);
   fflush(d->progress);
   return d;
 fail:
@@ -62,26 +104,100 @@ fail:
   return NULL;
 }
 
+/* Parses one progress.csv line; 0 on success. */
+static int parse_row(const char *line, rundir_row_t *r) {
+  unsigned long long steps, updates;
+  char train[64] = "";
+  int used = 0;
+  memset(r, 0, sizeof *r);
+  if (sscanf(line, "%llu,%llu,%lf,%lf,%lf,%lf,%lf,%u,%n", &steps, &updates, &r->wall_seconds,
+             &r->eval_mean, &r->eval_std, &r->eval_min, &r->eval_max, &r->eval_episodes,
+             &used) != 8 || used == 0)
+    return -1;
+  const char *p = line + used, *comma = strchr(p, ',');
+  if (!comma || (size_t)(comma - p) >= sizeof train) return -1;
+  memcpy(train, p, (size_t)(comma - p));
+  r->train_return_mean = train[0] ? strtod(train, NULL) : NAN;
+  if (sscanf(comma + 1, "%lf,%lf", &r->env_steps_per_s, &r->updates_per_s) != 2) return -1;
+  r->env_steps = steps;
+  r->updates = updates;
+  return 0;
+}
+
+rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_env_steps,
+                        td3_err_t *err) {
+  rundir_t *d = rundir_new(path, err);
+  if (!d) return NULL;
+  if (write_config(d, config_json, err) != 0) goto fail;
+  char *csv = xstrdup(rundir_file(d, "progress.csv"));
+  FILE *in = fopen(csv, "r");
+  size_t dropped = 0, lineno = 0;
+  if (in) {
+    char line[1024];
+    while (fgets(line, sizeof line, in)) {
+      lineno++;
+      if (lineno == 1 && strncmp(line, "env_steps,", 10) == 0) continue;
+      rundir_row_t r;
+      if (parse_row(line, &r) != 0) { /* a line cut by a crash, or not ours: left out */
+        dropped++;
+        continue;
+      }
+      if (r.env_steps > max_env_steps) {
+        dropped++;
+        continue;
+      }
+      add_row(d, &r);
+    }
+    fclose(in);
+  }
+  /* rewrite the kept rows, then go on appending */
+  char *tmp = xmalloc(strlen(csv) + 32);
+  sprintf(tmp, "%s.tmp.%ld", csv, (long)getpid());
+  FILE *out = fopen(tmp, "w");
+  int ok = out != NULL;
+  if (ok) {
+    fprintf(out, "%s\n", csv_header);
+    for (size_t i = 0; i < d->n; i++) write_row(out, &d->rows[i]);
+    ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
+    ok = (fclose(out) == 0) && ok;
+  }
+  if (!ok || rename(tmp, csv) != 0) {
+    td3_err_set(err, TD3_EIO, "cannot rewrite %s: %s", csv, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    free(csv);
+    goto fail;
+  }
+  free(tmp);
+  d->progress = fopen(csv, "a");
+  if (!d->progress) {
+    td3_err_set(err, TD3_EIO, "cannot open %s: %s", csv, strerror(errno));
+    free(csv);
+    goto fail;
+  }
+  free(csv);
+  d->dropped = dropped;
+  if (d->n && draw_curve(d, err) != 0) goto fail;
+  return d;
+fail:
+  rundir_close(&d);
+  return NULL;
+}
+
+const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n) {
+  *n = d->n;
+  return d->rows;
+}
+
+size_t rundir_dropped(const rundir_t *d) { return d->dropped; }
+
 int rundir_eval(rundir_t *d, const rundir_row_t *r, td3_err_t *err) {
-  char train[32] = "";
-  if (isfinite(r->train_return_mean)) snprintf(train, sizeof train, "%.4f", r->train_return_mean);
-  fprintf(d->progress, "%llu,%llu,%.3f,%.4f,%.4f,%.4f,%.4f,%u,%s,%.1f,%.1f\n",
-          (unsigned long long)r->env_steps, (unsigned long long)r->updates, r->wall_seconds,
-          r->eval_mean, r->eval_std, r->eval_min, r->eval_max, r->eval_episodes, train,
-          r->env_steps_per_s, r->updates_per_s);
+  write_row(d->progress, r);
   if (fflush(d->progress) != 0 || ferror(d->progress))
     return td3_err_set(err, TD3_EIO, "cannot write %s: %s", rundir_file(d, "progress.csv"),
                        strerror(errno));
-  if (d->n == d->cap) {
-    d->cap = d->cap ? 2 * d->cap : 64;
-    d->x = xrealloc(d->x, d->cap * sizeof *d->x);
-    d->y = xrealloc(d->y, d->cap * sizeof *d->y);
-  }
-  d->x[d->n] = (double)r->env_steps;
-  d->y[d->n] = r->eval_mean;
-  d->n++;
-  return svg_write_curve(rundir_file(d, "curve.svg"), d->title, "environment steps",
-                         "mean evaluation return", d->x, d->y, d->n, err);
+  add_row(d, r);
+  return draw_curve(d, err);
 }
 
 int rundir_save_policy(rundir_t *d, const char *env_id, const uint32_t *layers,
@@ -95,8 +211,7 @@ void rundir_close(rundir_t **pd) {
   if (!pd || !*pd) return;
   rundir_t *d = *pd;
   if (d->progress) fclose(d->progress);
-  free(d->x);
-  free(d->y);
+  free(d->rows);
   free(d->path);
   free(d);
   *pd = NULL;

@@ -37,6 +37,20 @@ typedef struct rundir_row {
  * is set, so a finished run is never clobbered by accident. */
 rundir_t *rundir_open(const char *path, const char *config_json, int overwrite, td3_err_t *err);
 
+/* Opens a run directory to continue its run (after a checkpoint was restored): config.json
+ * is rewritten, progress.csv keeps its rows with env_steps <= max_env_steps (later rows
+ * describe training the checkpoint does not hold; a damaged line is dropped too) and new rows
+ * are appended; curve.svg is redrawn. A directory without progress.csv gets a new one. */
+rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_env_steps,
+                        td3_err_t *err);
+
+/* The evaluation rows so far (kept by rundir_resume, then appended), oldest first; borrowed,
+ * valid until the next rundir call. */
+const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n);
+
+/* Rows rundir_resume left out. */
+size_t rundir_dropped(const rundir_t *d);
+
 /* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
 int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
 

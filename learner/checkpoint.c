@@ -74,6 +74,13 @@ static void remove_stale(const char *dir, const char *keep) {
   closedir(d);
 }
 
+void checkpoint_remove(const char *dir) {
+  char *p = join(dir, CHECKPOINT_STATE);
+  unlink(p);
+  free(p);
+  remove_stale(dir, NULL);
+}
+
 int checkpoint_save(const char *dir, td3_t *t, replay_t *replay, checkpoint_meta_t *m,
                     const char *flags_text, td3_err_t *err) {
   int rc = td3_mkdirs(dir, err);

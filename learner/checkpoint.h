@@ -66,6 +66,10 @@ int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *rep
  * file. Returns 0 or a TD3_E* code with err filled. */
 int checkpoint_read_flags(const char *dir, char **text, td3_err_t *err);
 
+/* Removes dir's checkpoint files (a new run in the same directory must not be mistaken for
+ * the old one after a crash). Missing files are not an error. */
+void checkpoint_remove(const char *dir);
+
 /* 1 if dir holds a state.td3c (not checked). */
 int checkpoint_exists(const char *dir);
 

@@ -105,7 +105,8 @@ int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *s
     while ((i = reap(ch, n, &status)) >= 0) {
       char how[96];
       describe(status, how, sizeof how);
-      if (i == 0) {
+      if (i == 0 && (stopping || !WIFSIGNALED(status) || !ch[0].resume_argv ||
+                     ch[0].restarts >= ch[0].max_restarts)) {
         res->primary_status = exit_code(status);
         if (res->primary_status != 0) log_error("the %s %s", ch[0].role, how);
         primary_done = 1;
@@ -115,18 +116,29 @@ int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *s
       launch_child_t *c = &ch[i];
       uint64_t ran_ms = (td3_now_ns() - c->started_ns) / 1000000ULL;
       if (ran_ms > 60000) c->backoff_ms = 1000;
-      log_warn("the %s %s; restarting it in %u ms", c->role, how, c->backoff_ms);
+      const char *from = "";
+      if (i == 0) {
+        int resume = ch[0].resume_check && access(ch[0].resume_check, F_OK) == 0;
+        c->argv = resume ? ch[0].resume_argv : ch[0].fresh_argv;
+        from = resume ? " from its checkpoint" : " from the start (it had no checkpoint yet)";
+      }
+      log_warn("the %s %s; restarting it in %u ms%s", c->role, how, c->backoff_ms, from);
       c->restart_at_ns = td3_now_ns() + (uint64_t)c->backoff_ms * 1000000ULL;
       c->backoff_ms = c->backoff_ms * 2 > 30000 ? 30000 : c->backoff_ms * 2;
     }
     if (primary_done) break;
+    if (stopping && ch[0].pid == 0) { /* stopped while the primary waited for its restart */
+      res->primary_status = 0;
+      break;
+    }
     uint64_t now = td3_now_ns();
-    for (uint32_t k = 1; k < n && !stopping; k++)
+    for (uint32_t k = 0; k < n && !stopping; k++)
       if (ch[k].pid == 0 && ch[k].restart_at_ns && now >= ch[k].restart_at_ns) {
         td3_err_t e = {0};
         if (start(exe, &ch[k], &e) == 0) {
           ch[k].restarts++;
-          res->restarts++;
+          if (k == 0) res->primary_restarts++;
+          else res->restarts++;
         } else {
           log_error("%s", e.msg);
           ch[k].restart_at_ns = now + (uint64_t)ch[k].backoff_ms * 1000000ULL;

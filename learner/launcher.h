@@ -1,8 +1,8 @@
 /* The local launcher: runs a learner and its actors as child processes of one command and
  * supervises them.
  *
- * The first child is primary (the learner): when it exits, the run is over; the others are
- * asked to stop (SIGTERM, then SIGKILL after a grace period) and its exit status becomes the
+ * The first child is primary (the learner): when it exits, the run is over (unless it was
+ * killed and can resume from its checkpoint, see launch_child_t); the others are asked to stop (SIGTERM, then SIGKILL after a grace period) and its exit status becomes the
  * launcher's. Any other child that dies while the run goes on is restarted after a back-off
  * (1 s, doubling to 30 s; reset after a minute of good running). A stop request (the caller's
  * flag, set from SIGINT/SIGTERM) is passed on to the primary first, so it can finish its
@@ -27,11 +27,19 @@ typedef struct launch_child {
   uint64_t started_ns;
   uint64_t restart_at_ns;  /* when a dead child is due to start again (0: not waiting) */
   uint32_t backoff_ms;
+  /* The primary only: when it is killed by a signal the launcher did not send (a crash, the
+   * OOM killer, kill -9), it is started again after the back-off with resume_argv if the file
+   * resume_check exists (its checkpoint), else with fresh_argv; at most max_restarts times.
+   * NULL argvs: the run ends with the primary, as for any exit status. */
+  char **resume_argv, **fresh_argv;
+  const char *resume_check;
+  uint32_t max_restarts;
 } launch_child_t;
 
 typedef struct launcher_result {
   int primary_status;   /* exit code of the primary (128 + signal if killed) */
   uint32_t restarts;    /* restarts of the other children */
+  uint32_t primary_restarts;
 } launcher_result_t;
 
 /* Starts every child and supervises them until the primary exits or *stop is set (then the

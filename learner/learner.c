@@ -2,6 +2,7 @@
  * (see learner.h). */
 #include "learner_internal.h"
 
+#include "checkpoint.h"
 #include "evaluate.h"
 #include "log.h"
 #include "progress.h"
@@ -48,6 +49,8 @@ void learner_config_default(learner_config_t *c) {
   c->lease_ms = 5000;
   c->progress = 1;
   c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+  c->checkpoint_every = 60;
+  c->checkpoint_replay = 1;
 }
 
 float learner_slot_sigma(const learner_config_t *c, uint32_t slot) {
@@ -313,6 +316,7 @@ static void learner_free(learner_t *l) {
   replay_destroy(&l->replay);
   actors_destroy(&l->actors);
   free(l->weights_copy);
+  free(l->ckpt_dir);
   pthread_mutex_destroy(&l->weights_lock);
   pthread_mutex_destroy(&l->wake_lock);
   pthread_cond_destroy(&l->wake);
@@ -423,6 +427,11 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   if (s->fatal) snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", l->fatal_err.msg);
   s->finished = finished;
   s->rss_bytes = resident_bytes();
+  s->resumed = ct->res->resumed;
+  s->checkpoints = atomic_load(&l->checkpoints);
+  s->checkpoint_failures = atomic_load(&l->checkpoint_failures);
+  s->last_checkpoint_steps = atomic_load(&l->last_checkpoint_steps);
+  s->last_checkpoint_ns = atomic_load(&l->last_checkpoint_ns);
   s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
 }
 
@@ -455,6 +464,22 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
                      "not negative");
     goto out;
   }
+  if (c->resume_dir && c->out_dir && strcmp(c->resume_dir, c->out_dir) != 0) {
+    rc = td3_err_set(err, TD3_EINVAL,
+                     "--resume %s continues the run in that directory; --out %s names another",
+                     c->resume_dir, c->out_dir);
+    goto out;
+  }
+  if (!(c->checkpoint_every >= 0)) {
+    rc = td3_err_set(err, TD3_EINVAL, "checkpoint_every must be 0 or more seconds");
+    goto out;
+  }
+  const char *run_dir = c->resume_dir ? c->resume_dir : c->out_dir;
+  if (run_dir) {
+    size_t len = strlen(run_dir) + sizeof CHECKPOINT_DIR + 2;
+    l.ckpt_dir = xmalloc(len);
+    snprintf(l.ckpt_dir, len, "%s/%s", run_dir, CHECKPOINT_DIR);
+  }
   if (!(l.env = env_create(c->env_id, &c->env_opts, err))) {
     rc = err ? err->code : TD3_EINVAL;
     goto out;
@@ -482,6 +507,28 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     goto out;
   }
   l.run_id = make_run_id(c->seed);
+  rng_init(&l.trainer_rng, c->seed, rng_stream_id(RNG_PURPOSE_TRAINER, 0));
+  checkpoint_meta_t resumed = {0};
+  if (c->resume_dir) {
+    if ((rc = checkpoint_load(l.ckpt_dir, l.info->id, l.td3, l.replay, &resumed, err)) != 0)
+      goto out;
+    l.run_id = resumed.run_id;
+    l.trainer_rng = resumed.trainer_rng;
+    l.wall_offset = resumed.wall_seconds;
+    pr.offset_s = resumed.wall_seconds;
+    atomic_store(&l.inserted, resumed.inserted);
+    atomic_store(&l.updates, resumed.updates);
+    atomic_store(&l.weights_version, resumed.weights_version);
+    atomic_store(&l.last_checkpoint_steps, resumed.inserted);
+    res->resumed = 1;
+    if (c->steps && resumed.inserted >= c->steps)
+      log_warn("the checkpoint already has the whole budget of %llu env steps; give a larger "
+               "--steps to train on",
+               (unsigned long long)c->steps);
+  } else if (l.ckpt_dir && checkpoint_exists(l.ckpt_dir)) {
+    /* a new run here: the old run's checkpoint must not be resumed by mistake */
+    checkpoint_remove(l.ckpt_dir);
+  }
   res->run_id = l.run_id;
   l.rl = (ratelimit_t){c->replay_ratio, c->start_steps,
                        c->max_lead > tc.batch ? c->max_lead : tc.batch};
@@ -512,7 +559,36 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     else
       log_info("status server on http://%s/", c->status_bind);
   }
-  if (c->out_dir) {
+  if (c->resume_dir) {
+    if (!(ct.dir = rundir_resume(run_dir, ct.snap->config_json, resumed.inserted, err))) {
+      rc = err ? err->code : TD3_EIO;
+      goto out;
+    }
+    size_t n_rows;
+    const rundir_row_t *rows = rundir_rows(ct.dir, &n_rows);
+    for (size_t i = 0; i < n_rows; i++) {
+      const rundir_row_t *r = &rows[i];
+      status_snapshot_t *sn = ct.snap;
+      if (sn->n_curve == STATUS_MAX_CURVE) {
+        memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
+        sn->n_curve--;
+      }
+      sn->curve[sn->n_curve++] = (status_point_t){r->env_steps, r->updates, r->wall_seconds,
+                                                  r->eval_mean, r->eval_std};
+      res->last_eval = r->eval_mean;
+      res->best_eval = fmax(res->best_eval, r->eval_mean);
+      res->evaluations++;
+    }
+    log_info("resumed run %016llx from %s: %llu env steps, %llu updates, weights version %llu, "
+             "%llu transitions in replay%s, %zu evaluations kept",
+             (unsigned long long)l.run_id, l.ckpt_dir, (unsigned long long)resumed.inserted,
+             (unsigned long long)resumed.updates, (unsigned long long)resumed.weights_version,
+             (unsigned long long)resumed.replay_rows,
+             resumed.has_replay ? "" : " (the checkpoint holds no replay buffer)", n_rows);
+    if (rundir_dropped(ct.dir))
+      log_info("progress.csv: %zu row%s after the checkpoint dropped", rundir_dropped(ct.dir),
+               rundir_dropped(ct.dir) == 1 ? "" : "s");
+  } else if (c->out_dir) {
     if (!(ct.dir = rundir_open(c->out_dir, ct.snap->config_json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
       goto out;
@@ -523,6 +599,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
            (unsigned long long)l.run_id, l.info->id, l.info->obs_dim, l.info->act_dim, cap,
            (double)replay_bytes(cap, l.info->obs_dim, l.info->act_dim) / 1048576.0,
            c->experience_port, c->weights_port, c->control_port);
+  l.start_ns = td3_now_ns();
   if (pthread_create(&ingest, NULL, learner_ingest_thread, &l) != 0) {
     rc = td3_err_set(err, TD3_ESYS, "cannot start the ingest thread");
     goto out;
@@ -588,6 +665,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     rc = td3_err_set(err, l.fatal_err.code, "%s", l.fatal_err.msg);
     goto out;
   }
+  if (l.ckpt_dir) { /* the run as it ends: `--resume` goes on from here */
+    td3_err_t cerr = {0};
+    if (learner_checkpoint(&l, &cerr) != 0) log_error("final checkpoint failed: %s", cerr.msg);
+  }
   /* A run that spent its budget ends with the learner's own evaluation of the final policy. */
   if (atomic_load(&l.trainer_drained) && !res->solved) {
     double *r = xmalloc(c->eval_episodes * sizeof *r);
@@ -618,6 +699,7 @@ out:
   res->updates = atomic_load(&l.updates);
   res->weights_version = atomic_load(&l.weights_version);
   res->over_budget = atomic_load(&l.over_budget);
+  res->checkpoints = atomic_load(&l.checkpoints);
   for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l.rejected[r]);
   res->rejected_frames += atomic_load(&l.rejected_unregistered);
   res->wall_seconds = progress_elapsed(&pr);

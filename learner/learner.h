@@ -8,6 +8,12 @@
  *   trainer  TD3 iterations under the rate limiter; weights socket (PUB): publishes the actor
  *            every publish_every updates, and at least every 200 ms (so actors learn the
  *            run's env step count even while nothing trains).
+ * Checkpoints (learner/checkpoint.h) go to <out_dir>/checkpoint: from the trainer thread every
+ * checkpoint_every seconds, and from the main thread when the run ends or is stopped (not
+ * after a fatal error: the last good checkpoint stays). resume_dir restores one: networks,
+ * Adam state, counters, weights version, run id, the trainer's RNG and the replay buffer;
+ * actors of the run reconnect by themselves.
+ *
  * The run ends when the env step budget is inserted and the updates it owes are done (then the
  * learner evaluates the final policy itself), when an evaluation reaches the target return,
  * on a stop request (SIGINT/SIGTERM), or on a fatal error (a non-finite update). */
@@ -74,6 +80,13 @@ typedef struct learner_config {
   size_t max_frame;           /* largest experience frame accepted, bytes */
   const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
                                  none. A port that cannot be bound is a warning, not an error */
+  const char *resume_dir;     /* continue the run in this run directory from its checkpoint/;
+                                 out_dir must be NULL or the same directory */
+  double checkpoint_every;    /* seconds between checkpoints into out_dir/checkpoint while
+                                 training; 0: only when the learner stops. No out_dir: none */
+  int checkpoint_replay;      /* checkpoints include the replay buffer (default 1) */
+  const char *flags_text;     /* the run's flags, "--name=value" lines, kept in checkpoints so
+                                 `--resume` can start the same run again; may be NULL */
   uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
   learner_stats_t *stats_out; /* optional: filled when the run ends */
   _Atomic int *stop;
@@ -92,6 +105,8 @@ typedef struct learner_result {
   uint64_t solved_at;
   double solved_seconds;
   uint32_t evaluations;
+  uint64_t checkpoints;       /* checkpoints written */
+  int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
 
 void learner_config_default(learner_config_t *c);

@@ -5,7 +5,11 @@
 #include "serial.h"
 #include "status.h"
 
+#include "checkpoint.h"
+#include "xalloc.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +69,9 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"mujoco-assets", FLAG_STRING, &c->env_opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
       {"status-bind", FLAG_STRING, &c->status_bind, "HOST:PORT", "status server (/, /metrics, /status, /healthz); default 127.0.0.1:9100, off for none", 0, 0, NULL},
       {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
+      {"resume", FLAG_STRING, &c->resume_dir, "DIR", "continue the run in run directory DIR from its checkpoint (its flags apply, the command line's on top)", 0, 0, NULL},
+      {"checkpoint-every", FLAG_DOUBLE, &c->checkpoint_every, "S", "seconds between checkpoints into DIR/checkpoint; 0 = only when the learner stops; default 60", 0, 1e9, NULL},
+      {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (default; =0 to leave it out)", 0, 0, NULL},
   };
   size_t n = sizeof specs / sizeof specs[0];
   memcpy(out, specs, sizeof specs);
@@ -109,4 +116,83 @@ void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap) {
   for (char *p = id; *p; p++)
     if (*p == '/' || *p == ':' || *p == ' ') *p = '_';
   snprintf(out, cap, "runs/%s-seed%llu", id, (unsigned long long)cli->cfg.seed);
+}
+
+/* Flags that describe one invocation rather than the run: not stored in checkpoints. */
+static int per_invocation(const char *name) {
+  return strcmp(name, "resume") == 0 || strcmp(name, "overwrite") == 0 ||
+         strcmp(name, "out") == 0;
+}
+
+char *learner_cli_flags_text(const flag_spec_t *specs, size_t n) {
+  size_t cap = 256, len = 0;
+  char *text = xmalloc(cap), line[1100];
+  text[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    if (per_invocation(specs[i].name) || flags_format(&specs[i], line, sizeof line) != 0)
+      continue;
+    size_t k = strlen(line);
+    if (strchr(line, '\n')) continue; /* cannot be stored as one line */
+    while (len + k + 2 > cap) text = xrealloc(text, cap *= 2);
+    memcpy(text + len, line, k);
+    len += k;
+    text[len++] = '\n';
+    text[len] = '\0';
+  }
+  return text;
+}
+
+int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
+                      const flag_program_t *prog, int argc, char **argv, td3_err_t *err) {
+  int rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err);
+  if (rc != 0) return rc;
+  const char *resume = cli->cfg.resume_dir;
+  if (resume) {
+    char ckpt[4096];
+    snprintf(ckpt, sizeof ckpt, "%s/%s", resume, CHECKPOINT_DIR);
+    char *text = NULL;
+    if ((rc = checkpoint_read_flags(ckpt, &text, err)) != 0) {
+      if (rc == TD3_ENOTFOUND)
+        td3_err_set(err, rc, "--resume %s: no checkpoint there (%s/%s is missing)", resume,
+                    ckpt, CHECKPOINT_STATE);
+      return rc;
+    }
+    /* the stored flags as an argv; the strings live as long as the program */
+    size_t cap = 16, k = 1;
+    char **av = xmalloc(cap * sizeof *av);
+    av[0] = argv[0];
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+      if (k + 2 > cap) av = xrealloc(av, (cap *= 2) * sizeof *av);
+      av[k++] = line;
+    }
+    av[k] = NULL;
+    cli->stored_flags = text;
+    cli->stored_argv = av;
+    /* stored values first, then the command line again on top */
+    if ((rc = flags_parse(specs, n, prog, (int)k, av, NULL, 0, NULL, err)) != 0) {
+      if (rc < 0) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        td3_err_set(err, rc, "the flags stored in %s's checkpoint: %s", resume, msg);
+      }
+      return rc < 0 ? rc : TD3_EINVAL;
+    }
+    if ((rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err)) != 0) return rc;
+    if (cli->cfg.out_dir && strcmp(cli->cfg.out_dir, resume) != 0)
+      return td3_err_set(err, TD3_EINVAL,
+                         "--resume %s continues the run in that directory; --out %s names another",
+                         resume, cli->cfg.out_dir);
+    cli->cfg.out_dir = resume;
+    cli->start_seen = 1; /* the stored value stands */
+  }
+  return 0;
+}
+
+void learner_cli_free(learner_cli_t *cli) {
+  free(cli->stored_flags);
+  free(cli->stored_argv);
+  free(cli->flags_text);
+  cli->stored_flags = NULL;
+  cli->stored_argv = NULL;
+  cli->flags_text = NULL;
 }

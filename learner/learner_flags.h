@@ -6,7 +6,7 @@
 #include "flags.h"
 #include "learner.h"
 
-#define LEARNER_MAX_FLAGS 48
+#define LEARNER_MAX_FLAGS 52
 
 typedef struct learner_cli {
   learner_config_t cfg;
@@ -16,6 +16,9 @@ typedef struct learner_cli {
   const char *noise;        /* "gaussian" or "ou" */
   const char *log_level;
   int start_seen;           /* --start-steps given: else a per-env default */
+  char *stored_flags;       /* --resume: the checkpoint's flags text (argv strings point in) */
+  char **stored_argv;
+  char *flags_text;         /* this run's flags for its checkpoints (learner_cli_flags_text) */
 } learner_cli_t;
 
 /* Fills defaults. */
@@ -23,6 +26,20 @@ void learner_cli_init(learner_cli_t *cli);
 
 /* Writes the flag table into out (at least LEARNER_MAX_FLAGS entries); returns its length. */
 size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out);
+
+/* flags_parse for a table that holds the learner's flags, with --resume DIR handled: the
+ * flags stored in DIR's checkpoint are applied first and the command line (and TD3D_*
+ * variables) again on top, and --out becomes DIR. Returns as flags_parse does (1: --help
+ * was printed); a missing or damaged checkpoint is an error naming the file. */
+int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
+                      const flag_program_t *prog, int argc, char **argv, td3_err_t *err);
+
+/* The run's flags as "--name=value" lines (all of the table except --resume, --out and
+ * --overwrite), for learner_config.flags_text. malloc'd. */
+char *learner_cli_flags_text(const flag_spec_t *specs, size_t n);
+
+/* Frees what learner_cli_parse and the caller stored in cli. */
+void learner_cli_free(learner_cli_t *cli);
 
 /* Applies what the table cannot express (hidden sizes, noise kind, per-env start steps,
  * log level); returns 0 or TD3_EINVAL with err filled. */

@@ -46,6 +46,14 @@ typedef struct learner {
   _Atomic uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* accepted batches by policy lag */
   _Atomic uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* td3_train calls by duration */
   _Atomic uint64_t update_ns_sum;  /* total time in td3_train */
+  rng_t trainer_rng;               /* the trainer's stream (checkpointed by the trainer) */
+  char *ckpt_dir;                  /* <out>/checkpoint, NULL: no checkpoints */
+  uint64_t start_ns;               /* monotonic start of this process's run */
+  double wall_offset;              /* seconds the run had before a resume */
+  _Atomic uint64_t checkpoints;    /* written */
+  _Atomic uint64_t checkpoint_failures;
+  _Atomic uint64_t last_checkpoint_steps;  /* env steps in the latest checkpoint */
+  _Atomic uint64_t last_checkpoint_ns;     /* monotonic time of it (0: none yet) */
   _Atomic int stop;                /* threads exit */
   _Atomic int ingest_closed;       /* the budget is inserted */
   _Atomic int trainer_drained;     /* ingest closed and every owed update done */
@@ -68,6 +76,13 @@ void *learner_trainer_thread(void *arg);
 
 /* Records a fatal error once (the first one wins) and asks every thread to stop. */
 void learner_fail(learner_t *l, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes a checkpoint of the learner as it is now (the caller owns td3: the trainer thread
+ * while it runs, main otherwise). 0, or an error code with err filled (logged by caller). */
+int learner_checkpoint(learner_t *l, td3_err_t *err);
+
+/* Run seconds so far, including those before a resume. */
+double learner_wall(const learner_t *l);
 
 /* Wakes threads waiting on l->wake. */
 void learner_wake(learner_t *l);

@@ -4,7 +4,9 @@
  * It runs updates while the rate limiter allows (at most 8 between checks of the stop flag
  * and the publish clock), otherwise waits for data with a 20 ms timeout. The actor's weights
  * are published with an increasing version every publish_every updates, and re-sent (same
- * version, fresh env step count) at least every 200 ms. A non-finite update is fatal: td3
+ * version, fresh env step count) at least every 200 ms. Every checkpoint_every seconds it
+ * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
+ * training goes on. A non-finite update is fatal: td3
  * leaves the networks as they were, nothing more is published, and the run stops with the
  * reason. */
 #include "learner_internal.h"
@@ -63,13 +65,22 @@ void *learner_trainer_thread(void *arg) {
   const td3_config_t *tc = td3_config(l->td3);
   replay_batch_t rb;
   replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
-  rng_t rng;
-  rng_init(&rng, c->seed, rng_stream_id(RNG_PURPOSE_TRAINER, 0));
+  t.version = atomic_load(&l->weights_version); /* a resumed run goes on from its version */
   publish(&t, 1);
+  uint64_t every_ns = (uint64_t)(c->checkpoint_every * 1e9);
+  uint64_t next_ckpt = td3_now_ns() + every_ns;
 
   while (!atomic_load(&l->stop)) {
+    if (l->ckpt_dir && every_ns && td3_now_ns() >= next_ckpt) {
+      if (learner_checkpoint(l, &err) != 0)
+        log_error("checkpoint failed (training goes on; the previous checkpoint stays): %s",
+                  err.msg);
+      next_ckpt = td3_now_ns() + every_ns;
+    }
     uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
     uint64_t allowed = ratelimit_updates_allowed(&l->rl, ins, upd);
+    /* a run resumed without its replay buffer trains once new transitions arrive */
+    if (allowed && replay_size(l->replay) == 0) allowed = 0;
     if (allowed == 0) {
       if (atomic_load(&l->ingest_closed) && !atomic_load(&l->trainer_drained)) {
         publish(&t, 1); /* the final weights, whatever publish_every says */
@@ -83,11 +94,11 @@ void *learner_trainer_thread(void *arg) {
     }
     if (allowed > 8) allowed = 8;
     for (uint64_t k = 0; k < allowed; k++) {
-      replay_sample(l->replay, &rng, tc->batch, &rb);
+      replay_sample(l->replay, &l->trainer_rng, tc->batch, &rb);
       td3_batch_t b = {rb.obs, rb.action, rb.reward, rb.next_obs, rb.terminal};
       td3_stats_t st;
       uint64_t t_start = td3_now_ns();
-      int rc = td3_train(l->td3, &b, &rng, &st);
+      int rc = td3_train(l->td3, &b, &l->trainer_rng, &st);
       uint64_t took = td3_now_ns() - t_start;
       int bucket = 0;
       while (bucket < STATUS_UPDATE_BUCKETS && (double)took > status_update_bounds[bucket] * 1e9)

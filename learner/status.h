@@ -76,6 +76,10 @@ typedef struct status_snapshot {
   char fatal_msg[512];
   int finished;                   /* the run is over (final figures) */
   uint64_t rss_bytes;
+  int resumed;                    /* the run continued from a checkpoint */
+  uint64_t checkpoints, checkpoint_failures;  /* written (by this learner process), failed */
+  uint64_t last_checkpoint_steps; /* env steps in the latest checkpoint (0: none) */
+  uint64_t last_checkpoint_ns;    /* monotonic time of it (0: none by this process) */
   uint32_t n_actors;
   actor_info_t actors[STATUS_MAX_ACTORS];
   uint32_t n_curve;               /* evaluations, oldest first (the latest STATUS_MAX_CURVE) */

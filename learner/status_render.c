@@ -129,6 +129,12 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_updates_total", s->updates);
   head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
   sample_u(b, "td3d_weights_version", s->weights_version);
+  head(b, "td3d_checkpoints_total", "counter", "Checkpoints written by this learner process.");
+  sample_u(b, "td3d_checkpoints_total", s->checkpoints);
+  head(b, "td3d_checkpoint_failures_total", "counter", "Checkpoints that could not be written.");
+  sample_u(b, "td3d_checkpoint_failures_total", s->checkpoint_failures);
+  head(b, "td3d_checkpoint_env_steps", "gauge", "Environment steps held by the latest checkpoint (0: none).");
+  sample_u(b, "td3d_checkpoint_env_steps", s->last_checkpoint_steps);
   head(b, "td3d_replay_size_transitions", "gauge", "Transitions held in replay.");
   sample_u(b, "td3d_replay_size_transitions", s->replay_size);
   head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
@@ -240,6 +246,16 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(rej, "unregistered", ju64(s->rejected_unregistered));
   json_object_set_new(c, "rejected", rej);
   json_object_set_new(root, "counters", c);
+
+  json_t *ck = json_object();
+  json_object_set_new(ck, "resumed", json_boolean(s->resumed));
+  json_object_set_new(ck, "written", ju64(s->checkpoints));
+  json_object_set_new(ck, "failed", ju64(s->checkpoint_failures));
+  json_object_set_new(ck, "env_steps", ju64(s->last_checkpoint_steps));
+  json_object_set_new(ck, "age_seconds", s->last_checkpoint_ns
+                                             ? json_real(age_s(now_ns, s->last_checkpoint_ns))
+                                             : json_null());
+  json_object_set_new(root, "checkpoint", ck);
 
   json_t *t = json_object();
   json_object_set_new(t, "env_steps_per_second", json_real(s->env_steps_per_s));

@@ -34,3 +34,12 @@ td3_cli_test(cli_eval_wrong_env RC 1 ERR "unknown environment" ARGS eval --polic
 set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES DEPENDS cli_run_serial_short)
 set_tests_properties(cli_run_serial_short PROPERTIES FIXTURES_SETUP cli_run_dir)
 set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES FIXTURES_REQUIRED cli_run_dir)
+
+# Checkpoint flags: a directory without a checkpoint, a bad interval, --resume with --serial
+# (the serial run above leaves a run directory without checkpoint/), --out against --resume.
+td3_cli_test(cli_resume_missing RC 2 ERR "--resume /nonexistent/run: no checkpoint there"
+  ARGS learner --resume /nonexistent/run)
+td3_cli_test(cli_run_resume_missing RC 2 ERR "no checkpoint there" ARGS run --resume ${cli_run_dir})
+td3_cli_test(cli_checkpoint_every_bad RC 2 ERR "--checkpoint-every" ARGS learner --checkpoint-every -1)
+set_tests_properties(cli_run_resume_missing PROPERTIES DEPENDS cli_run_serial_short
+                     FIXTURES_REQUIRED cli_run_dir)

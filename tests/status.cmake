@@ -22,3 +22,9 @@ add_test(NAME status_dashboard
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_dashboard.sh $<TARGET_FILE:td3d>
                  ${CMAKE_CURRENT_BINARY_DIR}/artifacts)
 set_tests_properties(status_dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+
+# Checkpoints with real processes: SIGTERM and --resume, a damaged checkpoint refused, and
+# `td3d run` restarting a learner killed with SIGKILL from its checkpoint.
+add_test(NAME checkpoint_resume
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/checkpoint_resume.sh $<TARGET_FILE:td3d>)
+set_tests_properties(checkpoint_resume PROPERTIES TIMEOUT 240)

@@ -32,10 +32,12 @@ int cmd_learner_main(int argc, char **argv) {
       "broadcasts the actor's weights. It ends when --steps transitions have been inserted and\n"
       "trained on (then it evaluates the final policy itself), when an evaluation reaches\n"
       "--target-return, or on SIGINT/SIGTERM; the run directory gets config.json,\n"
-      "progress.csv, curve.svg and policy.td3p.",
+      "progress.csv, curve.svg, policy.td3p and checkpoint/ (written every\n"
+      "--checkpoint-every seconds and when the learner stops). --resume DIR continues a run\n"
+      "from its checkpoint: counters, weights version and replay as they were.",
       NULL};
   td3_err_t err = {0};
-  int rc = flags_parse(specs, n, &prog, argc, argv, NULL, 0, NULL, &err);
+  int rc = learner_cli_parse(&cli, specs, n, &prog, argc, argv, &err);
   if (rc == 1) return 0;
   if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {
     fprintf(stderr, "td3d learner: %s\n", err.msg);
@@ -46,6 +48,8 @@ int cmd_learner_main(int argc, char **argv) {
     learner_cli_default_out(&cli, default_out, sizeof default_out);
     c->out_dir = default_out;
   }
+  cli.flags_text = learner_cli_flags_text(specs, n - 1);
+  c->flags_text = cli.flags_text;
   c->progress = quiet ? 0 : 2;
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   openblas_set_num_threads((int)cli.threads);
@@ -60,6 +64,7 @@ int cmd_learner_main(int argc, char **argv) {
   rc = learner_run(c, &res, &err);
   if (rc) {
     fprintf(stderr, "td3d learner: %s\n", err.msg);
+    learner_cli_free(&cli);
     return 1;
   }
   if (!quiet) {
@@ -72,6 +77,9 @@ int cmd_learner_main(int argc, char **argv) {
       printf(res.solved ? "; target %.2f reached at %llu steps (%.1fs)" : "; target %.2f not reached",
              c->target_return, (unsigned long long)res.solved_at, res.solved_seconds);
     printf("%s\npolicy: %s/policy.td3p\n", g_stop ? " (stopped early)" : "", c->out_dir);
+    if (res.checkpoints)
+      printf("checkpoint: %s/checkpoint (continue with --resume %s)\n", c->out_dir, c->out_dir);
   }
+  learner_cli_free(&cli);
   return 0;
 }

@@ -3,6 +3,7 @@
  * learner/launcher.h); with --serial, one process steps the environment and trains
  * (learner/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
+#include "checkpoint.h"
 #include "launcher.h"
 #include "learner_flags.h"
 #include "log.h"
@@ -148,6 +149,22 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
   for (size_t i = 0; i < n_lspecs; i++) args_add_flag(&args[0], &lspecs[i]);
   if (quiet) args_add(&args[0], "--quiet");
   snprintf(roles[0], sizeof roles[0], "learner");
+  /* A learner that is killed comes back: from its checkpoint when it has one, otherwise as
+   * a new run in the same directory (nothing was checkpointed, so nothing is lost). */
+  args_t resume_args = {0}, fresh_args = {0};
+  char flag[PATH_MAX + 16], check[PATH_MAX + 64];
+  for (size_t i = 0; i < args[0].n; i++) {
+    args_add(&resume_args, args[0].v[i]);
+    args_add(&fresh_args, args[0].v[i]);
+  }
+  snprintf(flag, sizeof flag, "--resume=%s", l->out_dir);
+  args_add(&resume_args, flag);
+  args_add(&fresh_args, "--overwrite");
+  snprintf(check, sizeof check, "%s/%s/%s", l->out_dir, CHECKPOINT_DIR, CHECKPOINT_STATE);
+  ch[0].resume_argv = resume_args.v;
+  ch[0].fresh_argv = l->resume_dir ? resume_args.v : fresh_args.v;
+  ch[0].resume_check = check;
+  ch[0].max_restarts = 10;
   for (uint32_t i = 0; i < actors; i++) {
     char name[WIRE_MAX_NAME + 1];
     snprintf(name, sizeof name, "%.40s/%u", host, i);
@@ -180,7 +197,12 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
   } else {
     status = res.primary_status;
     if (res.restarts) log_warn("%u actor restart%s during the run", res.restarts, res.restarts == 1 ? "" : "s");
+    if (res.primary_restarts)
+      log_warn("%u learner restart%s during the run", res.primary_restarts,
+               res.primary_restarts == 1 ? "" : "s");
   }
+  args_free(&resume_args);
+  args_free(&fresh_args);
   for (uint32_t i = 0; i < n; i++) args_free(&args[i]);
   free(args);
   free(ch);
@@ -207,14 +229,22 @@ int cmd_run_main(int argc, char **argv) {
       "back-off and stopping everything on Ctrl-C, at the step budget or at --target-return.\n"
       "--serial runs the authors' loop in one process instead (bit-reproducible for a seed).\n"
       "Progress shows on the terminal (a live line, and a line per evaluation); the run\n"
-      "directory receives config.json, progress.csv, curve.svg and policy.td3p (load it\n"
-      "with `td3d eval`).",
+      "directory receives config.json, progress.csv, curve.svg, policy.td3p (load it\n"
+      "with `td3d eval`) and the learner's checkpoint/. A learner that dies is restarted\n"
+      "from its checkpoint; --resume DIR continues a stopped run.",
       NULL};
   td3_err_t err = {0};
-  int rc = flags_parse(specs, n, &prog, argc, argv, NULL, 0, NULL, &err);
+  int rc = learner_cli_parse(&cli, specs, n, &prog, argc, argv, &err);
   if (rc == 1) return 0;
   if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {
     fprintf(stderr, "td3d run: %s\n", err.msg);
+    learner_cli_free(&cli);
+    return 2;
+  }
+  if (serial && cli.cfg.resume_dir) {
+    fprintf(stderr, "td3d run: --resume continues a distributed run; --serial runs have no "
+                    "checkpoints\n");
+    learner_cli_free(&cli);
     return 2;
   }
   if (!cli.cfg.out_dir) {
@@ -223,6 +253,8 @@ int cmd_run_main(int argc, char **argv) {
   }
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   install_signals();
-  if (serial) return run_serial(&cli, quiet);
-  return run_local(&cli, specs, n_learner, actors, envs, quiet);
+  if (serial) rc = run_serial(&cli, quiet);
+  else rc = run_local(&cli, specs, n_learner, actors, envs, quiet);
+  learner_cli_free(&cli);
+  return rc;
 }

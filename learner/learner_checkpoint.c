@@ -1,0 +1,40 @@
+/* The learner's checkpoints: what goes into one, and when (see learner.h). */
+#include "learner_internal.h"
+
+#include "checkpoint.h"
+#include "log.h"
+
+#include <stdio.h>
+
+double learner_wall(const learner_t *l) {
+  return l->wall_offset + (double)(td3_now_ns() - l->start_ns) * 1e-9;
+}
+
+int learner_checkpoint(learner_t *l, td3_err_t *err) {
+  if (!l->ckpt_dir) return 0;
+  checkpoint_meta_t m = {0};
+  snprintf(m.env_id, sizeof m.env_id, "%s", l->info->id);
+  m.run_id = l->run_id;
+  m.seed = l->cfg->seed;
+  m.inserted = atomic_load(&l->inserted);
+  m.updates = atomic_load(&l->updates);
+  m.weights_version = atomic_load(&l->weights_version);
+  m.wall_seconds = learner_wall(l);
+  m.trainer_rng = l->trainer_rng;
+  uint64_t t0 = td3_now_ns();
+  int rc = checkpoint_save(l->ckpt_dir, l->td3, l->cfg->checkpoint_replay ? l->replay : NULL, &m,
+                           l->cfg->flags_text, err);
+  if (rc) {
+    atomic_fetch_add(&l->checkpoint_failures, 1);
+    return rc;
+  }
+  uint64_t now = td3_now_ns();
+  atomic_fetch_add(&l->checkpoints, 1);
+  atomic_store(&l->last_checkpoint_steps, m.inserted);
+  atomic_store(&l->last_checkpoint_ns, now);
+  log_info("checkpoint: %llu env steps, %llu updates, weights version %llu%s in %s (%.2f s)",
+           (unsigned long long)m.inserted, (unsigned long long)m.updates,
+           (unsigned long long)m.weights_version, m.has_replay ? ", replay" : "", l->ckpt_dir,
+           (double)(now - t0) * 1e-9);
+  return 0;
+}

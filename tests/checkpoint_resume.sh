@@ -1,0 +1,106 @@
+#!/bin/bash
+# Checkpoints with real processes.
+#  1. `td3d learner` stopped with SIGTERM writes a checkpoint and exits 0; started again with
+#     --resume it has the same run id, at least the checkpoint's env steps, updates and
+#     weights version (read from its /metrics), and its actor (left running) rejoins and
+#     training goes on. A damaged checkpoint is refused with a message and exit status 2.
+#  2. `td3d run`: the learner is killed with SIGKILL after its first checkpoint; the launcher
+#     restarts it from the checkpoint and the run finishes its step budget (exit 0), with a
+#     progress.csv whose env steps never go back and a loadable policy.
+# usage: checkpoint_resume.sh TD3D_BINARY
+set -u
+td3d=$1
+# shellcheck source=status_lib.sh
+. "$(dirname "$0")/status_lib.sh"
+status_lib_init
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$dir"/*.log; do echo "== $f"; tail -15 "$f"; done
+  exit 1
+}
+
+# metric NAME PORT: the value of an unlabelled sample
+metric() { http_get "$2" /metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
+run_id() { http_get "$1" /metrics 2>/dev/null | grep -o 'run_id="[0-9a-f]*"'; }
+
+# waits until metric $1 on port $2 is at least $3 (60 s at most)
+wait_metric() {
+  local v
+  for _ in $(seq 1 120); do
+    v=$(metric "$1" "$2")
+    [ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
+    sleep 0.5
+  done
+  fail "$1 did not reach $3 (last: ${v:-none})"
+}
+
+# --- 1. SIGTERM, then --resume ------------------------------------------------------------
+base=38720 status=38723
+start_learner $base $status --checkpoint-every=1 --log-level=info
+learner_pid=${pids[-1]}
+start_actor $base --name=ckpt/0
+wait_metric td3d_updates_total $status 300
+wait_metric td3d_checkpoints_total $status 1
+id_before=$(run_id $status)
+kill -TERM "$learner_pid"
+wait "$learner_pid"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the learner exited with $rc after SIGTERM"
+[ -f "$dir/run/checkpoint/state.td3c" ] || fail "no checkpoint after SIGTERM"
+line=$(grep 'checkpoint: ' "$dir/learner.log" | tail -1)
+read -r steps updates version < <(echo "$line" |
+  sed -E 's/.*checkpoint: ([0-9]+) env steps, ([0-9]+) updates, weights version ([0-9]+).*/\1 \2 \3/')
+[ -n "$version" ] || fail "no checkpoint line in the learner's log"
+echo "checkpoint at exit: $steps env steps, $updates updates, weights version $version"
+
+mv "$dir/learner.log" "$dir/learner-1.log"
+start_learner $base $status --checkpoint-every=1 --log-level=info --resume="$dir/run"
+wait_metric td3d_env_steps_total $status "$steps"
+[ "$(run_id $status)" = "$id_before" ] || fail "run id changed: $id_before -> $(run_id $status)"
+got_updates=$(metric td3d_updates_total $status)
+got_steps=$(metric td3d_env_steps_total $status)
+got_version=$(metric td3d_weights_version $status)
+[ "$got_updates" -ge "$updates" ] || fail "updates went back: $updates -> $got_updates"
+[ "$got_version" -gt "$version" ] || fail "weights version did not go on: $version -> $got_version"
+grep -q "resumed run" "$dir/learner.log" || fail "no 'resumed run' line"
+# the actor that stayed up rejoins and training continues past the checkpoint
+wait_metric td3d_updates_total $status $((got_updates + 300))
+wait_metric td3d_env_steps_total $status $((got_steps + 300))
+echo "resumed: updates $got_updates -> $(metric td3d_updates_total $status)"
+learner_pid=${pids[-1]}
+kill -TERM "$learner_pid"
+wait "$learner_pid" || fail "the resumed learner did not exit 0"
+
+# a damaged checkpoint is refused, naming the file
+printf 'XXXX' | dd of="$dir/run/checkpoint/state.td3c" bs=1 seek=100 conv=notrunc status=none
+"$td3d" learner --resume="$dir/run" --status-bind=off --quiet >"$dir/damaged.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "damaged checkpoint: exit $rc, expected 2"
+grep -q "damaged" "$dir/damaged.out" || fail "damaged checkpoint: $(cat "$dir/damaged.out")"
+
+# --- 2. the launcher brings a killed learner back from its checkpoint ----------------------
+base=38730 status=38733
+start_bg "$dir/run2.log" "$td3d" run --env=Pendulum-v1 --steps=4000 --start-steps=500 \
+  --hidden=32,32 --batch=32 --eval-every=1000 --eval-episodes=2 --actors=1 \
+  --checkpoint-every=1 --experience-port=$base --weights-port=$((base + 1)) \
+  --control-port=$((base + 2)) --bind=127.0.0.1 --status-bind=127.0.0.1:$status \
+  --out="$dir/run2" --quiet
+run_pid=${pids[-1]}
+wait_metric td3d_checkpoint_env_steps $status 1000
+learner=$(ps --ppid "$run_pid" -o pid=,args= | awk '$3 == "learner" { print $1 }')
+[ -n "$learner" ] || fail "no learner child of td3d run ($run_pid)"
+kill -KILL "$learner"
+wait "$run_pid"
+rc=$?
+[ "$rc" -eq 0 ] || fail "td3d run exited with $rc after its learner was killed"
+grep -q "restarting it in [0-9]* ms from its checkpoint" "$dir/run2.log" ||
+  fail "the launcher did not restart the learner from its checkpoint"
+awk -F, 'NR > 1 { if ($1 + 0 < last) bad = 1; last = $1 + 0 } END { exit bad }' \
+  "$dir/run2/progress.csv" || fail "progress.csv goes back: $(cat "$dir/run2/progress.csv")"
+final=$(tail -1 "$dir/run2/progress.csv" | cut -d, -f1)
+[ "$final" -ge 4000 ] || fail "the run ended at $final env steps, budget 4000"
+"$td3d" eval --policy="$dir/run2/policy.td3p" --env=Pendulum-v1 --episodes=1 >/dev/null ||
+  fail "the final policy does not load"
+echo "td3d run: learner killed, restarted from its checkpoint, finished at $final env steps"
+echo "PASS"

@@ -1,0 +1,121 @@
+/* Tests for common/rundir: a new run refuses a directory that holds one; a resumed run keeps
+ * the progress rows up to its checkpoint (dropping later and damaged ones), appends after
+ * them and redraws the curve. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "rundir.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char g_dir[256];
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static rundir_row_t row(uint64_t steps, double mean) {
+  return (rundir_row_t){.env_steps = steps, .updates = steps / 2, .wall_seconds = steps / 100.0,
+                        .eval_mean = mean, .eval_std = 1.5, .eval_min = mean - 2,
+                        .eval_max = mean + 2, .eval_episodes = 10,
+                        .train_return_mean = steps == 2000 ? NAN : mean - 10,
+                        .env_steps_per_s = 500, .updates_per_s = 250};
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static void test_resume_keeps_rows_up_to_checkpoint(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_rundir_%ld", (long)getpid());
+  td3_err_t err = {0};
+  rundir_t *d = rundir_open(g_dir, "{}", 0, &err);
+  assert_non_null(d);
+  for (uint64_t s = 1000; s <= 4000; s += 1000) {
+    rundir_row_t r = row(s, -1000.0 + (double)s / 10);
+    assert_int_equal(rundir_eval(d, &r, &err), 0);
+  }
+  rundir_close(&d);
+  /* a crash cut the last line short */
+  char csv[400];
+  snprintf(csv, sizeof csv, "%s/progress.csv", g_dir);
+  FILE *f = fopen(csv, "a");
+  fputs("5000,2500,50.0", f);
+  fclose(f);
+
+  /* a new run here is refused and points at --resume */
+  assert_null(rundir_open(g_dir, "{}", 0, &err));
+  assert_non_null(strstr(err.msg, "--resume"));
+
+  /* the checkpoint holds 3000 env steps: rows 4000 and the cut one go */
+  d = rundir_resume(g_dir, "{\"resumed\": true}", 3000, &err);
+  assert_non_null(d);
+  assert_int_equal(rundir_dropped(d), 2);
+  size_t n;
+  const rundir_row_t *rows = rundir_rows(d, &n);
+  assert_int_equal(n, 3);
+  assert_int_equal(rows[0].env_steps, 1000);
+  assert_int_equal(rows[2].env_steps, 3000);
+  assert_int_equal(rows[2].updates, 1500);
+  assert_true(fabs(rows[2].eval_mean - (-700.0)) < 1e-3);
+  assert_true(fabs(rows[2].wall_seconds - 30.0) < 1e-3);
+  assert_int_equal(rows[2].eval_episodes, 10);
+  assert_true(isnan(rows[1].train_return_mean));
+  assert_true(fabs(rows[0].train_return_mean - (-910.0)) < 1e-3);
+  rundir_row_t r = row(3500, -650);
+  assert_int_equal(rundir_eval(d, &r, &err), 0);
+  rundir_close(&d);
+
+  const char *text = slurp(csv);
+  assert_non_null(strstr(text, "env_steps,updates,"));
+  assert_non_null(strstr(text, "\n3000,1500,"));
+  assert_non_null(strstr(text, "\n3500,1750,"));
+  assert_null(strstr(text, "\n4000,"));
+  assert_null(strstr(text, "\n5000,"));
+  char cfg[400];
+  snprintf(cfg, sizeof cfg, "%s/config.json", g_dir);
+  assert_non_null(strstr(slurp(cfg), "resumed"));
+  char svg[400];
+  snprintf(svg, sizeof svg, "%s/curve.svg", g_dir);
+  assert_int_equal(access(svg, F_OK), 0);
+}
+
+static void test_resume_without_progress(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_rundir_empty_%ld", (long)getpid());
+  td3_err_t err = {0};
+  rundir_t *d = rundir_resume(g_dir, "{}", 100, &err);
+  assert_non_null(d);
+  size_t n;
+  rundir_rows(d, &n);
+  assert_int_equal(n, 0);
+  rundir_close(&d);
+  char csv[400];
+  snprintf(csv, sizeof csv, "%s/progress.csv", g_dir);
+  assert_non_null(strstr(slurp(csv), "env_steps,updates,"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_resume_keeps_rows_up_to_checkpoint, teardown),
+      cmocka_unit_test_teardown(test_resume_without_progress, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
