@@ -521,10 +521,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     atomic_store(&l.weights_version, resumed.weights_version);
     atomic_store(&l.last_checkpoint_steps, resumed.inserted);
     res->resumed = 1;
-    if (c->steps && resumed.inserted >= c->steps)
+    if (c->steps && resumed.inserted >= c->steps) { /* nothing to collect: finish the run */
+      atomic_store(&l.ingest_closed, 1);
       log_warn("the checkpoint already has the whole budget of %llu env steps; give a larger "
                "--steps to train on",
                (unsigned long long)c->steps);
+    }
   } else if (l.ckpt_dir && checkpoint_exists(l.ckpt_dir)) {
     /* a new run here: the old run's checkpoint must not be resumed by mistake */
     checkpoint_remove(l.ckpt_dir);

@@ -35,6 +35,17 @@ wait_metric() {
   fail "$1 did not reach $3 (last: ${v:-none})"
 }
 
+# waits up to $2 seconds for child $1 to exit; its exit status, or fails the test
+wait_exit() {
+  local waited=0
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$waited" -ge $(($2 * 10)) ] && fail "process $1 still running after $2 s"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  wait "$1"
+}
+
 # --- 1. SIGTERM, then --resume ------------------------------------------------------------
 base=38720 status=38723
 start_learner $base $status --checkpoint-every=1 --log-level=info
@@ -44,7 +55,7 @@ wait_metric td3d_updates_total $status 300
 wait_metric td3d_checkpoints_total $status 1
 id_before=$(run_id $status)
 kill -TERM "$learner_pid"
-wait "$learner_pid"
+wait_exit "$learner_pid" 60
 rc=$?
 [ "$rc" -eq 0 ] || fail "the learner exited with $rc after SIGTERM"
 [ -f "$dir/run/checkpoint/state.td3c" ] || fail "no checkpoint after SIGTERM"
@@ -70,7 +81,7 @@ wait_metric td3d_env_steps_total $status $((got_steps + 300))
 echo "resumed: updates $got_updates -> $(metric td3d_updates_total $status)"
 learner_pid=${pids[-1]}
 kill -TERM "$learner_pid"
-wait "$learner_pid" || fail "the resumed learner did not exit 0"
+wait_exit "$learner_pid" 60 || fail "the resumed learner did not exit 0"
 
 # a damaged checkpoint is refused, naming the file
 printf 'XXXX' | dd of="$dir/run/checkpoint/state.td3c" bs=1 seek=100 conv=notrunc status=none
@@ -91,7 +102,7 @@ wait_metric td3d_checkpoint_env_steps $status 1000
 learner=$(ps --ppid "$run_pid" -o pid=,args= | awk '$3 == "learner" { print $1 }')
 [ -n "$learner" ] || fail "no learner child of td3d run ($run_pid)"
 kill -KILL "$learner"
-wait "$run_pid"
+wait_exit "$run_pid" 150
 rc=$?
 [ "$rc" -eq 0 ] || fail "td3d run exited with $rc after its learner was killed"
 grep -q "restarting it in [0-9]* ms from its checkpoint" "$dir/run2.log" ||
