@@ -453,7 +453,7 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   } else {
     char host[64] = "actor";
     gethostname(host, sizeof host - 1);
-    snprintf(a.name, sizeof a.name, "%s/0", host);
+    snprintf(a.name, sizeof a.name, "%.*s/0", (int)(sizeof a.name - 3), host);
   }
   if (!(a.probe = env_create(c->env_id, &c->env_opts, err))) return err ? err->code : TD3_EINVAL;
   a.info = &a.probe->info;
