@@ -10,6 +10,7 @@
  * TD3D_MUJOCO_ASSETS or the test assets path), else a plugin-free stand-in is not possible,
  * so the bench says so and uses Runner-td3d-v0 (obs 13, act 4).
  * Last line: one JSON object. */
+#include "inproc.h"
 #include "learner.h"
 #include "log.h"
 #include "replay.h"
@@ -21,7 +22,6 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,28 +125,12 @@ out:
   return NULL;
 }
 
-typedef struct learner_job {
-  learner_config_t cfg;
-  learner_stats_t stats;
-  learner_result_t res;
-  td3_err_t err;
-  int rc;
-  _Atomic int stop;
-} learner_job_t;
-
-static void *learner_main(void *arg) {
-  learner_job_t *j = arg;
-  j->rc = learner_run(&j->cfg, &j->res, &j->err);
-  return NULL;
-}
-
-/* Runs a learner with n senders; returns 0 and fills *j. */
+/* Runs a learner with n senders and fills *j; returns 0, learner_run's error code, or -1 when
+ * the learner's thread could not start. */
 static int run_case(const char *env_id, const env_options_t *opts, unsigned port, int n,
-                    uint64_t total, double ratio, uint32_t batch, learner_job_t *j,
+                    uint64_t total, double ratio, uint32_t batch, inproc_learner_t *j,
                     uint32_t obs_dim, uint32_t act_dim, const float *low, const float *high) {
-  memset(j, 0, sizeof *j);
-  learner_config_default(&j->cfg);
-  j->cfg.env_id = env_id;
+  inproc_learner_init(j, env_id, port);
   j->cfg.env_opts = *opts;
   j->cfg.steps = total;
   j->cfg.start_steps = 1000;
@@ -154,16 +138,12 @@ static int run_case(const char *env_id, const env_options_t *opts, unsigned port
   j->cfg.replay_capacity = total;
   j->cfg.eval_every = 1000000000ULL;
   j->cfg.eval_episodes = 1;
-  j->cfg.bind_host = "127.0.0.1";
-  j->cfg.experience_port = port;
-  j->cfg.weights_port = port + 1;
-  j->cfg.control_port = port + 2;
   j->cfg.lease_ms = 600000;
   j->cfg.progress = 0;
-  j->cfg.stats_out = &j->stats;
-  j->cfg.stop = &j->stop;
-  pthread_t lt;
-  pthread_create(&lt, NULL, learner_main, j);
+  if (inproc_learner_start(j) != 0) {
+    fprintf(stderr, "bench_ingest: cannot start the learner thread\n");
+    return -1;
+  }
   volatile int stop = 0;
   sender_t *s = xcalloc((size_t)n, sizeof *s);
   pthread_t *st = xcalloc((size_t)n, sizeof *st);
@@ -173,7 +153,7 @@ static int run_case(const char *env_id, const env_options_t *opts, unsigned port
                       .budget = total / (uint64_t)n + batch, .stop = &stop};
     pthread_create(&st[i], NULL, sender_main, &s[i]);
   }
-  pthread_join(lt, NULL);
+  inproc_learner_join(j, INPROC_NO_LIMIT);
   stop = 1;
   for (int i = 0; i < n; i++) pthread_join(st[i], NULL);
   free(s);
@@ -269,7 +249,7 @@ int main(int argc, char **argv) {
   double rates[4];
   char json[2048];
   size_t used = (size_t)snprintf(json, sizeof json, "{\"bench\": \"ingest\", \"env\": \"%s\", \"ingest\": {", env_id);
-  learner_job_t *j = xcalloc(1, sizeof *j);
+  inproc_learner_t *j = xcalloc(1, sizeof *j);
   for (int k = 0; k < 4; k++) {
     if (run_case(env_id, &opts, 38200 + 10 * (unsigned)k, senders[k], total, 0.0, batch, j, O, A,
                  low, high) != 0)

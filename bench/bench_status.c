@@ -3,8 +3,7 @@
  * phases without and with a client requesting /status and /metrics 100 times a second
  * (keep-alive off: a new connection each time, the worst case). Prints both rates and their
  * ratio; the last line is JSON. Usage: bench_status [PHASE_SECONDS] (default 4). */
-#include "actor.h"
-#include "learner.h"
+#include "inproc.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -22,26 +21,10 @@
 #define PORT 38450u
 #define STATUS_PORT 38495u
 
-static learner_config_t lc;
-static learner_result_t lres;
-static td3_err_t lerr;
-static _Atomic int lstop, astop;
+static inproc_learner_t L;
+static inproc_actor_t A[2];
 static _Atomic uint64_t requests;
 static _Atomic int client_on, client_quit;
-
-static void *learner_main(void *arg) {
-  (void)arg;
-  if (learner_run(&lc, &lres, &lerr) != 0) fprintf(stderr, "learner: %s\n", lerr.msg);
-  return NULL;
-}
-
-typedef struct { actor_config_t cfg; actor_result_t res; td3_err_t err; char name[16]; } actor_job_t;
-
-static void *actor_main(void *arg) {
-  actor_job_t *j = arg;
-  actor_run(&j->cfg, &j->res, &j->err);
-  return NULL;
-}
 
 /* One request on a fresh connection; returns the bytes received (0 on failure). The answer
  * is also how the bench reads the learner's update count (from /metrics). */
@@ -100,34 +83,29 @@ int main(int argc, char **argv) {
   }
   openblas_set_num_threads(1);
   log_set_level(LOG_ERROR);
-  learner_config_default(&lc);
-  lc.steps = 100000000;
-  lc.start_steps = 1000;
-  lc.td3.hidden[0] = lc.td3.hidden[1] = 64;
-  lc.td3.batch = 64;
-  lc.eval_every = 1000000000;
-  lc.bind_host = "127.0.0.1";
-  lc.experience_port = PORT;
-  lc.weights_port = PORT + 1;
-  lc.control_port = PORT + 2;
-  lc.progress = 0;
-  lc.status_bind = "127.0.0.1:38495";
-  lc.stop = &lstop;
-  pthread_t lt, ct, at[2];
-  actor_job_t aj[2];
-  pthread_create(&lt, NULL, learner_main, NULL);
-  for (int i = 0; i < 2; i++) {
-    memset(&aj[i], 0, sizeof aj[i]);
-    actor_config_default(&aj[i].cfg);
-    snprintf(aj[i].name, sizeof aj[i].name, "bench/%d", i);
-    aj[i].cfg.name = aj[i].name;
-    aj[i].cfg.learner_host = "127.0.0.1";
-    aj[i].cfg.experience_port = PORT;
-    aj[i].cfg.weights_port = PORT + 1;
-    aj[i].cfg.control_port = PORT + 2;
-    aj[i].cfg.stop = &astop;
-    pthread_create(&at[i], NULL, actor_main, &aj[i]);
+  inproc_learner_init(&L, NULL, PORT);
+  L.cfg.steps = 100000000;
+  L.cfg.start_steps = 1000;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 64;
+  L.cfg.td3.batch = 64;
+  L.cfg.eval_every = 1000000000;
+  L.cfg.progress = 0;
+  L.cfg.status_bind = "127.0.0.1:38495";
+  if (inproc_learner_start(&L) != 0) {
+    fprintf(stderr, "bench_status: cannot start the learner thread\n");
+    return 1;
   }
+  for (int i = 0; i < 2; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "bench/%d", i);
+    inproc_actor_init(&A[i], NULL, PORT, name, 0);
+    if (inproc_actor_start(&A[i]) != 0) {
+      fprintf(stderr, "bench_status: cannot start an actor thread\n");
+      inproc_learner_join(&L, 0);
+      return 1;
+    }
+  }
+  pthread_t ct;
   pthread_create(&ct, NULL, client_main, NULL);
   td3_sleep_ms(3000); /* warm up past the start steps */
   double rate[2] = {0, 0}, secs[2] = {0, 0};
@@ -146,10 +124,9 @@ int main(int argc, char **argv) {
   }
   atomic_store(&client_quit, 1);
   pthread_join(ct, NULL);
-  lstop = 1;
-  pthread_join(lt, NULL);
-  astop = 1;
-  for (int i = 0; i < 2; i++) pthread_join(at[i], NULL);
+  inproc_learner_join(&L, 0);
+  if (L.rc != 0) fprintf(stderr, "learner: %s\n", L.err.msg);
+  for (int i = 0; i < 2; i++) inproc_actor_stop(&A[i]);
   double unloaded = rate[0] / secs[0], loaded = rate[1] / secs[1];
   double req_rate = (double)atomic_load(&requests) / secs[1];
   printf("unloaded %.1f updates/s, loaded %.1f updates/s (%.0f requests/s), ratio %.3f\n",

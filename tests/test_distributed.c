@@ -10,8 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "actor.h"
-#include "learner.h"
+#include "inproc.h"
 #include "log.h"
 #include "wire.h"
 
@@ -19,9 +18,7 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,97 +48,35 @@ static int teardown(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
-/* ---- threads running a learner or an actor in this process ---- */
+/* ---- a learner and actors as threads of this process (tools/inproc.h) ---- */
 
-typedef struct learner_job {
-  learner_config_t cfg;
-  learner_stats_t stats;
-  learner_result_t res;
-  td3_err_t err;
-  int rc;
-  _Atomic int stop;
-  pthread_t thread;
-  _Atomic int done;
-} learner_job_t;
-
-static void *learner_main(void *arg) {
-  learner_job_t *j = arg;
-  j->rc = learner_run(&j->cfg, &j->res, &j->err);
-  atomic_store(&j->done, 1);
-  return NULL;
-}
-
-typedef struct actor_job {
-  actor_config_t cfg;
-  actor_result_t res;
-  td3_err_t err;
-  int rc;
-  _Atomic int stop;
-  pthread_t thread;
-  char name[32];
-} actor_job_t;
-
-static void *actor_main(void *arg) {
-  actor_job_t *j = arg;
-  j->rc = actor_run(&j->cfg, &j->res, &j->err);
-  return NULL;
-}
-
-static void learner_job_init(learner_job_t *j, unsigned port, const char *out, uint64_t steps) {
-  memset(j, 0, sizeof *j);
-  learner_config_default(&j->cfg);
-  j->cfg.env_id = "Pendulum-v1";
+/* Prepares a Pendulum learner with this file's settings; the test adjusts and starts it. */
+static void learner_prepare(inproc_learner_t *j, unsigned port, const char *out, uint64_t steps) {
+  inproc_learner_init(j, "Pendulum-v1", port);
   j->cfg.steps = steps;
   j->cfg.start_steps = 1000;
   j->cfg.eval_every = 1000;
   j->cfg.eval_episodes = 5;
-  j->cfg.bind_host = "127.0.0.1";
-  j->cfg.experience_port = port;
-  j->cfg.weights_port = port + 1;
-  j->cfg.control_port = port + 2;
   j->cfg.out_dir = out;
   j->cfg.progress = 1;
-  j->cfg.stats_out = &j->stats;
-  j->cfg.stop = &j->stop;
 }
 
-static void actor_job_start(actor_job_t *j, unsigned port, const char *name, int eval,
-                            uint64_t max_steps) {
-  memset(j, 0, sizeof *j);
-  actor_config_default(&j->cfg);
-  snprintf(j->name, sizeof j->name, "%s", name);
-  j->cfg.name = j->name;
-  j->cfg.env_id = "Pendulum-v1";
-  j->cfg.learner_host = "127.0.0.1";
-  j->cfg.experience_port = port;
-  j->cfg.weights_port = port + 1;
-  j->cfg.control_port = port + 2;
-  j->cfg.eval = eval;
+static void actor_start(inproc_actor_t *j, unsigned port, const char *name, int eval,
+                        uint64_t max_steps) {
+  inproc_actor_init(j, "Pendulum-v1", port, name, eval);
   j->cfg.max_env_steps = max_steps;
-  j->cfg.stop = &j->stop;
-  assert_int_equal(pthread_create(&j->thread, NULL, actor_main, j), 0);
+  assert_int_equal(inproc_actor_start(j), 0);
 }
 
-/* Joins a learner thread, stopping it after limit_s seconds (which fails the test). */
-static void learner_join(learner_job_t *j, unsigned limit_s) {
-  for (unsigned i = 0; i < limit_s * 10; i++) {
-    if (atomic_load(&j->done)) {
-      pthread_join(j->thread, NULL);
-      return;
-    }
-    td3_sleep_ms(100);
-  }
-  j->stop = 1;
-  pthread_join(j->thread, NULL);
-  fail_msg("the learner did not finish its budget within %u s", limit_s);
+/* Joins a learner, stopping it after limit_s seconds (which fails the test). */
+static void learner_join(inproc_learner_t *j, unsigned limit_s) {
+  if (!inproc_learner_join(j, limit_s * 1000u))
+    fail_msg("the learner did not finish its budget within %u s", limit_s);
 }
 
-static void actor_stop_join(actor_job_t *j) {
-  j->stop = 1;
-  uint64_t t0 = td3_now_ns();
-  pthread_join(j->thread, NULL);
+static void actor_stop_join(inproc_actor_t *j) {
   /* no actor blocks for long once asked to stop */
-  assert_true(td3_now_ns() - t0 < 5000000000ULL);
+  assert_true(inproc_actor_stop(j) < 5000000000ULL);
   assert_int_equal(j->rc, 0);
 }
 
@@ -151,18 +86,18 @@ static void learns_and_accounts(void **state) {
   (void)state;
   char out[512];
   snprintf(out, sizeof out, "%s/learn", tmp);
-  learner_job_t L;
-  learner_job_init(&L, 38110, out, 10000);
-  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
-  actor_job_t a[2], ev;
+  inproc_learner_t L;
+  learner_prepare(&L, 38110, out, 10000);
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t a[2], ev;
   /* each actor produces half the budget, so every transition is accounted for exactly */
-  actor_job_start(&a[0], 38110, "test/0", 0, 5000);
-  actor_job_start(&a[1], 38110, "test/1", 0, 5000);
-  actor_job_start(&ev, 38110, "test/eval", 1, 0);
+  actor_start(&a[0], 38110, "test/0", 0, 5000);
+  actor_start(&a[1], 38110, "test/1", 0, 5000);
+  actor_start(&ev, 38110, "test/eval", 1, 0);
   learner_join(&L, 300);
   assert_int_equal(L.rc, 0);
-  pthread_join(a[0].thread, NULL);
-  pthread_join(a[1].thread, NULL);
+  inproc_actor_join(&a[0]);
+  inproc_actor_join(&a[1]);
   actor_stop_join(&ev);
 
   uint64_t produced = a[0].res.env_steps + a[1].res.env_steps;
@@ -200,14 +135,14 @@ static void bad_peers_refused(void **state) {
   (void)state;
   char out[512];
   snprintf(out, sizeof out, "%s/bad", tmp);
-  learner_job_t L;
-  learner_job_init(&L, 38120, out, 3000);
+  inproc_learner_t L;
+  learner_prepare(&L, 38120, out, 3000);
   L.cfg.start_steps = 500;
   L.cfg.td3.n_hidden = 2;
   L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
   L.cfg.td3.batch = 32;
   L.cfg.max_frame = 1 << 20;
-  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
+  assert_int_equal(inproc_learner_start(&L), 0);
 
   void *ctx = zmq_ctx_new();
   void *dealer = zmq_socket(ctx, ZMQ_DEALER), *push = zmq_socket(ctx, ZMQ_PUSH);
@@ -302,8 +237,8 @@ static void bad_peers_refused(void **state) {
   zmq_send(dealer, "\x08\x01\x12", 3, 0);                               /* control garbage */
 
   /* and now a real actor does the work: training goes on */
-  actor_job_t a;
-  actor_job_start(&a, 38120, "test/0", 0, 0);
+  inproc_actor_t a;
+  actor_start(&a, 38120, "test/0", 0, 0);
   learner_join(&L, 300);
   actor_stop_join(&a);
   assert_int_equal(L.rc, 0);
@@ -337,8 +272,8 @@ static void rate_limiter_holds_ratio(void **state) {
   (void)state;
   char out[512];
   snprintf(out, sizeof out, "%s/ratio", tmp);
-  learner_job_t L;
-  learner_job_init(&L, 38130, out, 6000);
+  inproc_learner_t L;
+  learner_prepare(&L, 38130, out, 6000);
   L.cfg.start_steps = 200;
   L.cfg.max_lead = 100;
   L.cfg.td3.n_hidden = 2;
@@ -346,12 +281,12 @@ static void rate_limiter_holds_ratio(void **state) {
   L.cfg.td3.batch = 32;
   L.cfg.train_delay_us = 1000; /* about 1000 updates/s at most */
   L.cfg.eval_every = 100000;
-  assert_int_equal(pthread_create(&L.thread, NULL, learner_main, &L), 0);
-  actor_job_t a[4];
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t a[4];
   for (int i = 0; i < 4; i++) {
     char name[16];
     snprintf(name, sizeof name, "rl/%d", i);
-    actor_job_start(&a[i], 38130, name, 0, 0);
+    actor_start(&a[i], 38130, name, 0, 0);
   }
   learner_join(&L, 300);
   for (int i = 0; i < 4; i++) actor_stop_join(&a[i]);

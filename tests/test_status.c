@@ -8,8 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "actor.h"
-#include "learner.h"
+#include "inproc.h"
 #include "log.h"
 #include "status.h"
 
@@ -20,9 +19,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,53 +33,12 @@
 
 static char tmp[256];
 
-typedef struct learner_job {
-  learner_config_t cfg;
-  learner_result_t res;
-  td3_err_t err;
-  int rc;
-  _Atomic int stop;
-  pthread_t thread;
-} learner_job_t;
+static inproc_learner_t L;
+static inproc_actor_t A[3];
 
-typedef struct actor_job {
-  actor_config_t cfg;
-  actor_result_t res;
-  td3_err_t err;
-  int rc;
-  _Atomic int stop;
-  pthread_t thread;
-  char name[32];
-} actor_job_t;
-
-static learner_job_t L;
-static actor_job_t A[3];
-
-static void *learner_main(void *arg) {
-  learner_job_t *j = arg;
-  j->rc = learner_run(&j->cfg, &j->res, &j->err);
-  return NULL;
-}
-
-static void *actor_main(void *arg) {
-  actor_job_t *j = arg;
-  j->rc = actor_run(&j->cfg, &j->res, &j->err);
-  return NULL;
-}
-
-static void actor_start(actor_job_t *j, const char *name, int eval) {
-  memset(j, 0, sizeof *j);
-  actor_config_default(&j->cfg);
-  snprintf(j->name, sizeof j->name, "%s", name);
-  j->cfg.name = j->name;
-  j->cfg.env_id = "Pendulum-v1";
-  j->cfg.learner_host = "127.0.0.1";
-  j->cfg.experience_port = PORT;
-  j->cfg.weights_port = PORT + 1;
-  j->cfg.control_port = PORT + 2;
-  j->cfg.eval = eval;
-  j->cfg.stop = &j->stop;
-  assert_int_equal(pthread_create(&j->thread, NULL, actor_main, j), 0);
+static void actor_start(inproc_actor_t *j, const char *name, int eval) {
+  inproc_actor_init(j, "Pendulum-v1", PORT, name, eval);
+  assert_int_equal(inproc_actor_start(j), 0);
 }
 
 /* ---- a minimal HTTP client ---- */
@@ -157,25 +113,18 @@ static int setup(void **state) {
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
   snprintf(tmp, sizeof tmp, "/tmp/td3d_test_status_%ld", (long)getpid());
-  memset(&L, 0, sizeof L);
-  learner_config_default(&L.cfg);
-  L.cfg.env_id = "Pendulum-v1";
+  inproc_learner_init(&L, "Pendulum-v1", PORT);
   L.cfg.steps = 100000000;
   L.cfg.start_steps = 500;
   L.cfg.eval_every = 1000;
   L.cfg.eval_episodes = 2;
   L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
   L.cfg.td3.batch = 32;
-  L.cfg.bind_host = "127.0.0.1";
-  L.cfg.experience_port = PORT;
-  L.cfg.weights_port = PORT + 1;
-  L.cfg.control_port = PORT + 2;
   L.cfg.out_dir = tmp;
   L.cfg.overwrite = 1;
   L.cfg.progress = 0;
   L.cfg.status_bind = "127.0.0.1:38490";
-  L.cfg.stop = &L.stop;
-  if (pthread_create(&L.thread, NULL, learner_main, &L) != 0) return -1;
+  if (inproc_learner_start(&L) != 0) return -1;
   actor_start(&A[0], "status/0", 0);
   actor_start(&A[1], "status/1", 0);
   actor_start(&A[2], "status/eval", 1);
@@ -192,12 +141,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  L.stop = 1;
-  pthread_join(L.thread, NULL);
-  for (int i = 0; i < 3; i++) {
-    A[i].stop = 1;
-    pthread_join(A[i].thread, NULL);
-  }
+  inproc_learner_join(&L, 0); /* its budget is out of reach: stop it now */
+  for (int i = 0; i < 3; i++) inproc_actor_stop(&A[i]);
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   return system(cmd) == 0 && L.rc == 0 ? 0 : -1;
