@@ -29,7 +29,7 @@ for _ in $(seq 1 60); do
   [ "$before" -ge 2 ] && break
 done
 if [ "$before" -lt 2 ]; then
-  echo "the learner reported fewer than 2 evaluations in 60 s"; tail -5 "$dir"/*.log; exit 1
+  echo "the learner reported fewer than 2 evaluations in 60 s"; tail -n 5 "$dir"/*.log; exit 1
 fi
 
 flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic --no-first-run

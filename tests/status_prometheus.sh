@@ -43,5 +43,7 @@ done
 echo "prometheus never saw the learner up with updates"
 echo "up: $up"
 echo "updates: $updates"
-tail -5 "$dir"/*.log
+echo "targets: $(http_get 38591 /api/v1/targets 2>&1)"
+echo "learner /healthz: $(http_get 38590 /healthz 2>&1)"
+tail -n 5 "$dir"/*.log
 exit 1
