@@ -6,10 +6,12 @@
  * nn_gemm_trace and replayed alone, on the same operands, in the same run. The ratio says
  * how much of the update is spent outside the products (elementwise passes, Adam, Polyak,
  * noise). Real and ceiling runs alternate in rounds; the best round of each is reported (the
- * machine is shared, so the medians are printed too). The last line is one JSON object.
+ * machine is shared, so the medians are printed too). The products run on gemm.h's kernel
+ * (TD3D_GEMM picks it), named in the output. The last line is one JSON object.
  *
  * Usage: bench_update [--obs 17] [--act 6] [--hidden 256,256] [--batch 256] [--iters N]
  *                     [--threads 1] [--per-call] */
+#include "gemm.h"
 #include "nn.h"
 #include "rng.h"
 #include "td3.h"
@@ -40,7 +42,7 @@ static void usage(FILE *f) {
           "  --hidden   hidden widths, comma-separated (default 256,256)\n"
           "  --batch    rows per update (default 256)\n"
           "  --iters    timed updates in total, split over %d rounds (default 2000)\n"
-          "  --threads  OpenBLAS threads (default 1)\n"
+          "  --threads  threads per product, gemm and OpenBLAS (default 1)\n"
           "  --per-call also time each recorded product alone\n",
           ROUNDS);
 }
@@ -113,6 +115,7 @@ int main(int argc, char **argv) {
     i++;
   }
   openblas_set_num_threads((int)threads);
+  gemm_set_threads((int)threads);
 
   const size_t B = c.batch, O = c.obs_dim, A = c.act_dim;
   float *low = xmalloc(A * sizeof(float)), *high = xmalloc(A * sizeof(float));
@@ -208,6 +211,7 @@ int main(int argc, char **argv) {
   int nthreads = openblas_get_num_threads();
   printf("shape: obs %u, act %u, hidden %s, batch %u; %u updates in %d rounds\n", c.obs_dim,
          c.act_dim, hidden, c.batch, per_round * ROUNDS, ROUNDS);
+  printf("gemm kernel: %s, %d thread(s) per product\n", gemm_kernel_name(), gemm_get_threads());
   printf("openblas: %d thread(s), core %s, OPENBLAS_CORETYPE=%s\n", nthreads,
          openblas_get_corename(), coretype ? coretype : "(unset)");
   printf("gemm calls per update: %.1f, %.1f MFLOP per update\n", (double)tr.n / c.policy_delay,
@@ -223,10 +227,10 @@ int main(int argc, char **argv) {
          "\"updates_per_s_median\": %.1f, \"gemm_ceiling_per_s\": %.1f, "
          "\"gemm_ceiling_per_s_median\": %.1f, \"ratio\": %.4f, \"mflop_per_update\": %.2f, "
          "\"openblas_threads\": %d, \"openblas_core\": \"%s\", \"openblas_coretype_env\": \"%s\", "
-         "\"failures\": %d}\n",
+         "\"gemm_kernel\": \"%s\", \"gemm_threads\": %d, \"failures\": %d}\n",
          c.obs_dim, c.act_dim, hidden, c.batch, best_real, med_real, best_ceil, med_ceil,
          best_real / best_ceil, flops / 1e6, nthreads, openblas_get_corename(),
-         coretype ? coretype : "", failures);
+         coretype ? coretype : "", gemm_kernel_name(), gemm_get_threads(), failures);
 
   free(tr.calls);
   for (int k = 0; k < POOL; k++)

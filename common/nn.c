@@ -3,17 +3,25 @@
  *
  * Every matrix product goes through nn_sgemm so that a benchmark can record the exact
  * sequence of products a training iteration makes and time it alone (its ceiling). Shapes
- * with a dimension of 1 (a critic's single output, its gradient) are routed to sgemv or a
- * plain outer-product loop, which OpenBLAS's sgemm handles several times slower. */
+ * with m or n of 1 (a critic's single output, its gradient) are routed to OpenBLAS sgemv,
+ * which is faster for them than a blocked kernel; everything else goes to gemm.h. */
 #include "nn.h"
 
 #include "error.h"
+#include "gemm.h"
 
 #include <assert.h>
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_PATH 1
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq")))
+#endif
 
 /* ---------------------------------------------------------------------------------------- */
 /* Layout                                                                                   */
@@ -79,13 +87,14 @@ static void zero_strided(float *y, size_t n, size_t inc) {
   for (size_t i = 0; i < n; i++) y[i * inc] = 0.0f;
 }
 
+/* The product through the fastest path for its shape, then the epilogue ep (fused into
+ * gemm_sgemm_ex's kernel; a separate pass after sgemv). */
 static void gemm_exec(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
                       const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                      float *c, size_t ldc) {
+                      float *c, size_t ldc, const gemm_epilogue_t *ep) {
   if (m == 0 || n == 0) return;
-  if (k == 0 || alpha == 0.0f) {
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+  if (k == 0 || alpha == 0.0f || (n > 1 && m > 1)) {
+    gemm_sgemm_ex(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
     return;
   }
   if (n == 1) {
@@ -99,6 +108,7 @@ static void gemm_exec(bool ta, bool tb, size_t m, size_t n, size_t k, float alph
     else
       cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)m, alpha, a, (int)lda, b, incx, beta, c,
                   (int)ldc);
+    gemm_epilogue_apply(ep, c, m, 1, ldc);
     return;
   }
   if (m == 1) {
@@ -111,32 +121,14 @@ static void gemm_exec(bool ta, bool tb, size_t m, size_t n, size_t k, float alph
     else
       cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, b, (int)ldb, a, incx, beta,
                   c, 1);
+    gemm_epilogue_apply(ep, c, 1, n, ldc);
     return;
   }
-  if (k == 1) {
-    /* Outer product C = alpha x y^T + beta C, x = op(A) (m), y = op(B) (n). */
-    size_t incx = ta ? 1 : lda, incy = tb ? ldb : 1;
-    for (size_t i = 0; i < m; i++) {
-      float xi = alpha * a[i * incx];
-      float *row = c + i * ldc;
-      if (beta == 0.0f) {
-        if (incy == 1)
-          for (size_t j = 0; j < n; j++) row[j] = xi * b[j];
-        else
-          for (size_t j = 0; j < n; j++) row[j] = xi * b[j * incy];
-      } else {
-        for (size_t j = 0; j < n; j++) row[j] = beta * row[j] + xi * b[j * incy];
-      }
-    }
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-void nn_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
-              const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
-              size_t ldc) {
+void nn_sgemm_ex(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                 const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+                 size_t ldc, const gemm_epilogue_t *ep) {
   assert(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX);
   assert(lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX);
   nn_gemm_trace_t *tr = tls_trace;
@@ -150,14 +142,20 @@ void nn_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float al
       tr->dropped++;
     }
   }
-  gemm_exec(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_exec(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+}
+
+void nn_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+              const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+              size_t ldc) {
+  nn_sgemm_ex(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
 }
 
 void nn_gemm_replay(const nn_gemm_call_t *calls, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const nn_gemm_call_t *g = &calls[i];
     gemm_exec(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb,
-              g->beta, g->c, g->ldc);
+              g->beta, g->c, g->ldc, NULL);
   }
 }
 
@@ -166,8 +164,9 @@ void nn_gemm_replay(const nn_gemm_call_t *calls, size_t n) {
 
 void nn_linear_forward(float *out, const float *in, const float *w, const float *b, size_t B,
                        size_t in_dim, size_t out_dim) {
-  nn_sgemm(false, true, B, out_dim, in_dim, 1.0f, in, in_dim, w, in_dim, 0.0f, out, out_dim);
-  if (b) nn_bias_act(out, b, B, out_dim, false);
+  gemm_epilogue_t ep = {.bias = b};
+  nn_sgemm_ex(false, true, B, out_dim, in_dim, 1.0f, in, in_dim, w, in_dim, 0.0f, out, out_dim,
+              &ep);
 }
 
 void nn_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
@@ -178,6 +177,46 @@ void nn_linear_backward(float *din, float *dw, float *db, const float *dout, con
     nn_sgemm(true, false, out_dim, in_dim, B, 1.0f, dout, out_dim, in, in_dim, 1.0f, dw, in_dim);
   if (db) nn_col_sum(db, dout, B, out_dim, out_dim, true);
 }
+
+#ifdef HAVE_AVX512_PATH
+static bool use_avx512(void) {
+  static _Atomic int have = -1; /* unknown, then 0 or 1 */
+  int h = atomic_load_explicit(&have, memory_order_relaxed);
+  if (h < 0) {
+    h = gemm_avx512_supported();
+    atomic_store_explicit(&have, h, memory_order_relaxed);
+  }
+  return h;
+}
+
+static inline __mmask16 lanes(size_t n) {
+  return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* nn_col_sum sixteen columns a lane, in blocks of up to 128 columns (eight accumulators);
+ * rows are added in order as in the plain loop, so the sums are bitwise equal. */
+AVX512 static void col_sum_avx512(float *db, const float *d, size_t rows, size_t cols, size_t ld,
+                                  bool accumulate) {
+  for (size_t j0 = 0; j0 < cols; j0 += 128) {
+    __m512 acc[8];
+    __mmask16 m[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) {
+      size_t j = j0 + 16 * (size_t)q;
+      m[q] = j < cols ? lanes(cols - j) : 0;
+      acc[q] = accumulate ? _mm512_maskz_loadu_ps(m[q], db + j) : _mm512_setzero_ps();
+    }
+    for (size_t r = 0; r < rows; r++) {
+      const float *row = d + r * ld + j0;
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++)
+        acc[q] = _mm512_add_ps(acc[q], _mm512_maskz_loadu_ps(m[q], row + 16 * q));
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) _mm512_mask_storeu_ps(db + j0 + 16 * q, m[q], acc[q]);
+  }
+}
+#endif
 
 void nn_bias_act(float *x, const float *b, size_t rows, size_t cols, bool relu) {
   for (size_t r = 0; r < rows; r++) {
@@ -200,6 +239,12 @@ void nn_relu_backward(float *d, const float *y, size_t n) {
 }
 
 void nn_col_sum(float *db, const float *d, size_t rows, size_t cols, size_t ld, bool accumulate) {
+#ifdef HAVE_AVX512_PATH
+  if (use_avx512()) {
+    col_sum_avx512(db, d, rows, cols, ld, accumulate);
+    return;
+  }
+#endif
   if (!accumulate) memset(db, 0, cols * sizeof *db);
   for (size_t r = 0; r < rows; r++) {
     const float *row = d + r * ld;
@@ -235,9 +280,9 @@ void nn_mlp_forward(const nn_layout_t *lay, const float *params, const float *in
   for (uint32_t l = 0; l + 1 < n; l++) {
     size_t in_dim = lay->sizes[l], out_dim = lay->sizes[l + 1];
     const float *x = l == 0 ? in : acts[l];
-    nn_sgemm(false, true, B, out_dim, in_dim, 1.0f, x, in_dim, params + lay->w_off[l], in_dim,
-             0.0f, acts[l + 1], out_dim);
-    nn_bias_act(acts[l + 1], params + lay->b_off[l], B, out_dim, l + 2 < n);
+    gemm_epilogue_t ep = {.bias = params + lay->b_off[l], .relu = l + 2 < n};
+    nn_sgemm_ex(false, true, B, out_dim, in_dim, 1.0f, x, in_dim, params + lay->w_off[l], in_dim,
+                0.0f, acts[l + 1], out_dim, &ep);
   }
 }
 
@@ -256,9 +301,9 @@ void nn_mlp_backward(const nn_layout_t *lay, const float *params, const float *i
       nn_col_sum(grads + lay->b_off[l], dout, B, out_dim, out_dim, accumulate);
     }
     if (l > 0) {
-      nn_sgemm(false, false, B, in_dim, out_dim, 1.0f, dout, out_dim, w, in_dim, 0.0f, dacts[l],
-               in_dim);
-      nn_relu_backward(dacts[l], acts[l], B * in_dim);
+      gemm_epilogue_t ep = {.gate = acts[l], .ldg = in_dim}; /* ReLU backward */
+      nn_sgemm_ex(false, false, B, in_dim, out_dim, 1.0f, dout, out_dim, w, in_dim, 0.0f,
+                  dacts[l], in_dim, &ep);
     } else if (din) {
       nn_sgemm(false, false, B, in_dim, out_dim, 1.0f, dout, out_dim, w, in_dim, beta, din, in_dim);
     }

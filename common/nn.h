@@ -9,13 +9,16 @@
  * and serialisation are single loops over n_params floats. Hidden layers use ReLU; an actor's
  * output is mid + half * tanh(z) with mid = (high + low) / 2, half = (high - low) / 2.
  *
- * Batches are row-major (B, dim). Matrix products go through nn_sgemm (OpenBLAS cblas_sgemm,
- * or sgemv/an outer-product loop for shapes where one dimension is 1). Nothing here allocates
- * except nn_policy_new. Functions are reentrant: threads may call them on distinct buffers
- * (OpenBLAS's own thread count is the caller's business: openblas_set_num_threads). */
+ * Batches are row-major (B, dim). Matrix products go through nn_sgemm / nn_sgemm_ex: gemm.h's
+ * kernel (AVX-512 or OpenBLAS, see there), or OpenBLAS sgemv when m or n is 1. Layers fuse
+ * their bias, ReLU and ReLU-backward passes into the product's epilogue. Nothing here
+ * allocates except nn_policy_new (gemm.h allocates per-thread packing buffers once).
+ * Functions are reentrant: threads may call them on distinct buffers (thread counts are the
+ * caller's business: gemm_set_threads and openblas_set_num_threads). */
 #ifndef TD3_NN_H
 #define TD3_NN_H
 
+#include "gemm.h"
 #include "rng.h"
 
 #include <stdbool.h>
@@ -68,7 +71,15 @@ void nn_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float al
               const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
               size_t ldc);
 
-/* One recorded nn_sgemm call (operands by pointer: they are borrowed, not copied). */
+/* nn_sgemm, then the epilogue ep (bias, ReLU, ReLU-backward gate; see gemm_epilogue_t; NULL:
+ * none) on C, fused into the product where the kernel allows. A trace records the product
+ * alone: a replay runs the bare product. */
+void nn_sgemm_ex(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                 const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+                 size_t ldc, const gemm_epilogue_t *ep);
+
+/* One recorded nn_sgemm call (operands by pointer: they are borrowed, not copied; no
+ * epilogue). */
 typedef struct nn_gemm_call {
   bool trans_a, trans_b;
   uint32_t m, n, k, lda, ldb, ldc;

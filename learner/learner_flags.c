@@ -58,7 +58,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"policy-noise", FLAG_FLOAT, &t->policy_noise, "X", "target smoothing std, fraction of half range; default 0.2", 0, 10, NULL},
       {"noise-clip", FLAG_FLOAT, &t->noise_clip, "X", "target smoothing clip, fraction of half range; default 0.5", 0, 10, NULL},
       {"policy-delay", FLAG_U32, &t->policy_delay, "N", "critic updates per actor update; default 2", 1, 1000, NULL},
-      {"threads", FLAG_U32, &cli->threads, "N", "OpenBLAS threads for training; default 0 = one per CPU (at most 8)", 0, 64, NULL},
+      {"threads", FLAG_U32, &cli->threads, "N", "threads of the training matrix products; default 0 = one per CPU (at most 8)", 0, 64, NULL},
       {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind; default * (all)", 0, 0, NULL},
       {"experience-port", FLAG_U32, &c->experience_port, "PORT", "experience socket; default 5555", 1, 65535, NULL},
       {"weights-port", FLAG_U32, &c->weights_port, "PORT", "weights socket; default 5556", 1, 65535, NULL},

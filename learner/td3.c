@@ -290,8 +290,8 @@ static void critics_forward(td3_t *t, const float *p1, const float *p2) {
     w1 = t->wpack;
     b1 = t->bpack;
   }
-  nn_sgemm(false, true, B, width, C, 1.0f, t->x, t->cp, w1, C, 0.0f, t->h1, width);
-  nn_bias_act(t->h1, b1, B, width, true);
+  gemm_epilogue_t ep1 = {.bias = b1, .relu = true};
+  nn_sgemm_ex(false, true, B, width, C, 1.0f, t->x, t->cp, w1, C, 0.0f, t->h1, width, &ep1);
   for (int c = 0; c < nc; c++) {
     const float *p = c ? p2 : p1;
     const float *in = t->h1 + c * h0;
@@ -299,9 +299,9 @@ static void critics_forward(td3_t *t, const float *p1, const float *p2) {
     for (uint32_t l = 1; l <= nh; l++) {
       size_t out_dim = L->sizes[l + 1];
       float *out = l < nh ? t->hc[c][l] : t->q[c];
-      nn_sgemm(false, true, B, out_dim, in_dim, 1.0f, in, ld_in, p + L->w_off[l], in_dim, 0.0f,
-               out, out_dim);
-      nn_bias_act(out, p + L->b_off[l], B, out_dim, l < nh);
+      gemm_epilogue_t ep = {.bias = p + L->b_off[l], .relu = l < nh};
+      nn_sgemm_ex(false, true, B, out_dim, in_dim, 1.0f, in, ld_in, p + L->w_off[l], in_dim,
+                  0.0f, out, out_dim, &ep);
       in = out;
       ld_in = in_dim = out_dim;
     }
@@ -333,12 +333,11 @@ static void critics_backward(td3_t *t, const float *p1, const float *p2, float *
                  g + L->w_off[l], in_dim);
         nn_col_sum(g + L->b_off[l], dout, B, out_dim, out_dim, false);
       }
-      nn_sgemm(false, false, B, in_dim, out_dim, 1.0f, dout, out_dim, p + L->w_off[l], in_dim,
-               0.0f, din, ld);
-      if (l > 1) nn_relu_backward(din, in, B * in_dim);
+      gemm_epilogue_t ep = {.gate = in, .ldg = ld}; /* ReLU backward through `in` */
+      nn_sgemm_ex(false, false, B, in_dim, out_dim, 1.0f, dout, out_dim, p + L->w_off[l], in_dim,
+                  0.0f, din, ld, &ep);
     }
   }
-  nn_relu_backward(t->dh1, t->h1, B * width);
   if (g1) {
     assert(nc == 2);
     const size_t cp = t->cp;

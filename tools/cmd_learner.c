@@ -1,5 +1,6 @@
 /* `td3d learner`: the learner process of a distributed run (learner/learner.h). Flags and
  * wiring only. */
+#include "gemm.h"
 #include "learner_flags.h"
 #include "log.h"
 
@@ -53,6 +54,7 @@ int cmd_learner_main(int argc, char **argv) {
   c->progress = quiet ? 0 : 2;
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   openblas_set_num_threads((int)cli.threads);
+  gemm_set_threads((int)cli.threads);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

@@ -4,6 +4,7 @@
  * (learner/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
 #include "checkpoint.h"
+#include "gemm.h"
 #include "launcher.h"
 #include "learner_flags.h"
 #include "log.h"
@@ -55,6 +56,7 @@ static int run_serial(const learner_cli_t *cli, int quiet) {
   c.progress = quiet ? 0 : 2;
   c.stop = &g_stop;
   openblas_set_num_threads((int)cli->threads);
+  gemm_set_threads((int)cli->threads);
   if (!quiet) {
     printf("td3d run --serial: %s, seed %llu, %llu steps, start steps %llu, run directory %s\n",
            c.env_id, (unsigned long long)c.seed, (unsigned long long)c.steps,
