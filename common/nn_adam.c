@@ -2,8 +2,10 @@
  *
  * Adam follows torch.optim.Adam's single-tensor arithmetic operation by operation (the bias
  * corrections in double, everything per element in float, eps added after the square root),
- * so a PyTorch-generated fixture matches to rounding. On x86-64 with AVX the element loop
- * runs as AVX intrinsics, chosen at run time (the library is built for baseline x86-64). */
+ * so a PyTorch-generated fixture matches to rounding. On x86-64 the element loop runs as
+ * AVX-512 or AVX intrinsics, chosen at run time (the library is built for baseline x86-64);
+ * they do the scalar loop's operations in its order, without fused multiply-adds (the build
+ * is ISO C, so the compiler contracts nothing), so every path gives the same bits. */
 #include "nn.h"
 
 #include "error.h"
@@ -73,6 +75,37 @@ __attribute__((target("avx"))) static int adam_avx(const adam_k_t *k, size_t n, 
 }
 #endif
 
+#ifdef HAVE_AVX_PATH
+/* Sixteen lanes; handles [0, n - n % 16). Zen 4/5 and recent Intel cores run sqrt and
+ * division on 512-bit vectors at close to twice the 256-bit rate. */
+__attribute__((target("avx512f"))) static int adam_avx512(const adam_k_t *k, size_t n,
+                                                          const float *g, const float *p,
+                                                          const float *m, const float *v,
+                                                          float *p_out, float *m_out,
+                                                          float *v_out) {
+  const __m512 b1 = _mm512_set1_ps(k->beta1), b2 = _mm512_set1_ps(k->beta2),
+               c1 = _mm512_set1_ps(k->c1), c2 = _mm512_set1_ps(k->c2),
+               step = _mm512_set1_ps(k->neg_step), bc2 = _mm512_set1_ps(k->bc2_sqrt),
+               eps = _mm512_set1_ps(k->eps), zero = _mm512_setzero_ps();
+  __mmask16 nan_seen = 0;
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    __m512 gv = _mm512_loadu_ps(g + i);
+    __m512 mv = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(c1, gv));
+    __m512 vv = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)),
+                              _mm512_mul_ps(_mm512_mul_ps(c2, gv), gv));
+    __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vv), bc2), eps);
+    __m512 pv = _mm512_add_ps(_mm512_loadu_ps(p + i), _mm512_div_ps(_mm512_mul_ps(step, mv), den));
+    _mm512_storeu_ps(m_out + i, mv);
+    _mm512_storeu_ps(v_out + i, vv);
+    _mm512_storeu_ps(p_out + i, pv);
+    __m512 probe = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(pv, zero), _mm512_mul_ps(mv, zero)),
+                                 _mm512_mul_ps(vv, zero));
+    nan_seen |= _mm512_cmp_ps_mask(probe, probe, _CMP_UNORD_Q);
+  }
+  return nan_seen != 0;
+}
+#endif
+
 int nn_adam_step(const nn_adam_cfg_t *cfg, uint64_t t, size_t n, const float *g, const float *p,
                  const float *m, const float *v, float *p_out, float *m_out, float *v_out) {
   double b1 = cfg->beta1, b2 = cfg->beta2;
@@ -85,7 +118,10 @@ int nn_adam_step(const nn_adam_cfg_t *cfg, uint64_t t, size_t n, const float *g,
 #ifdef HAVE_AVX_PATH
   /* sqrt and two divisions per element make this compute-bound: 8 lanes run ~3x faster
    * than the scalar loop (which cannot vectorise sqrtf without -fno-math-errno) */
-  if (__builtin_cpu_supports("avx")) {
+  if (__builtin_cpu_supports("avx512f")) {
+    bad = adam_avx512(&k, n, g, p, m, v, p_out, m_out, v_out);
+    done = n - n % 16;
+  } else if (__builtin_cpu_supports("avx")) {
     bad = adam_avx(&k, n, g, p, m, v, p_out, m_out, v_out);
     done = n - n % 8;
   }

@@ -429,6 +429,29 @@ static void adam_matches_hand_computed_steps(void **state) {
   assert_int_equal(nn_adam_step(&cfg, 4, N, g, p, m, v, p2, m2, v2), 0);
 }
 
+/* The vector loops (AVX-512 or AVX, 16 or 8 elements at a time) give the scalar loop's bits:
+ * a call on one element at a time runs the scalar loop only. */
+static void adam_vector_paths_match_scalar(void **state) {
+  (void)state;
+  enum { N = 1000 };
+  const nn_adam_cfg_t cfg = {3e-4f, 0.9f, 0.999f, 1e-8f};
+  static float g[N], p[N], m[N], v[N], pa[N], ma[N], va[N], pb[N], mb[N], vb[N];
+  rng_t r;
+  rng_init(&r, 5, 5);
+  for (int i = 0; i < N; i++) {
+    g[i] = rng_uniformf(&r, -1, 1) * (i % 7 == 0 ? 1e-5f : 1.0f);
+    p[i] = rng_uniformf(&r, -0.1f, 0.1f);
+    m[i] = rng_uniformf(&r, -0.01f, 0.01f);
+    v[i] = rng_uniformf(&r, 0, 1e-4f);
+  }
+  assert_int_equal(nn_adam_step(&cfg, 37, N, g, p, m, v, pa, ma, va), 0);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(nn_adam_step(&cfg, 37, 1, g + i, p + i, m + i, v + i, pb + i, mb + i, vb + i), 0);
+  assert_memory_equal(pa, pb, sizeof pa);
+  assert_memory_equal(ma, mb, sizeof ma);
+  assert_memory_equal(va, vb, sizeof va);
+}
+
 static void polyak_and_finiteness(void **state) {
   (void)state;
   float t[9], s[9];
@@ -510,6 +533,7 @@ int main(void) {
       cmocka_unit_test(relu_and_tanh_scale_match_fd),
       cmocka_unit_test(mlp_backward_matches_fd),
       cmocka_unit_test(adam_matches_hand_computed_steps),
+      cmocka_unit_test(adam_vector_paths_match_scalar),
       cmocka_unit_test(polyak_and_finiteness),
       cmocka_unit_test(policy_matches_naive_forward),
   };
