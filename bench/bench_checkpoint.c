@@ -1,0 +1,162 @@
+/* bench_checkpoint: how long a learner checkpoint takes to write and to read back, with the
+ * replay buffer of a given size (HalfCheetah-shaped by default: obs 17, act 6, 256-256
+ * networks), so a user can choose --checkpoint-every. The replay is filled with random
+ * transitions; the checkpoint goes to a temporary directory (or --dir) and is removed after.
+ * Prints the figures and, last, one JSON object. */
+#include "checkpoint.h"
+#include "log.h"
+#include "replay.h"
+#include "rng.h"
+#include "td3.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: bench_checkpoint [--transitions N] [--obs N] [--act N] [--dir DIR]\n"
+          "Times writing and restoring a learner checkpoint with a full replay buffer.\n"
+          "  --transitions N  replay rows (default 1000000)\n"
+          "  --obs N, --act N observation and action sizes (default 17, 6: HalfCheetah)\n"
+          "  --dir DIR        where to write (default a new directory under /tmp)\n"
+          "  -h, --help       this help\n");
+}
+
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  char *end;
+  unsigned long long v = strtoull(s ? s : "", &end, 10);
+  if (!s || !*s || *end || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static uint64_t dir_bytes(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "du -sb '%s' 2>/dev/null", dir);
+  FILE *p = popen(cmd, "r");
+  unsigned long long b = 0;
+  if (p) {
+    if (fscanf(p, "%llu", &b) != 1) b = 0;
+    pclose(p);
+  }
+  return b;
+}
+
+int main(int argc, char **argv) {
+  uint64_t rows = 1000000, obs = 17, act = 6;
+  const char *dir_arg = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int bad = 0;
+    if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(f, "--transitions")) {
+      bad = parse_u64(v, 1, 100000000, &rows);
+    } else if (!strcmp(f, "--obs")) {
+      bad = parse_u64(v, 1, 4096, &obs);
+    } else if (!strcmp(f, "--act")) {
+      bad = parse_u64(v, 1, 4096, &act);
+    } else if (!strcmp(f, "--dir")) {
+      bad = v == NULL;
+      dir_arg = v;
+    } else {
+      bad = 1;
+    }
+    if (bad) {
+      fprintf(stderr, "bench_checkpoint: bad or missing value for '%s'\n", f);
+      usage(stderr);
+      return 2;
+    }
+    i++;
+  }
+  char dir[4096];
+  if (dir_arg) {
+    snprintf(dir, sizeof dir, "%s", dir_arg);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/td3d_bench_checkpoint_XXXXXX");
+    if (!mkdtemp(dir)) {
+      perror("bench_checkpoint: mkdtemp");
+      return 1;
+    }
+  }
+  log_set_level(LOG_WARN);
+  float low[4096], high[4096];
+  for (uint64_t j = 0; j < act; j++) {
+    low[j] = -1.0f;
+    high[j] = 1.0f;
+  }
+  td3_config_t c;
+  td3_config_default(&c);
+  c.obs_dim = (uint32_t)obs;
+  c.act_dim = (uint32_t)act;
+  c.action_low = low;
+  c.action_high = high;
+  td3_err_t err = {0};
+  td3_t *t = td3_new(&c, &err), *u = td3_new(&c, &err);
+  replay_t *r = replay_new(rows, (uint32_t)obs, (uint32_t)act);
+  replay_t *r2 = replay_new(rows, (uint32_t)obs, (uint32_t)act);
+  if (!t || !u || !r || !r2) {
+    fprintf(stderr, "bench_checkpoint: cannot allocate (%s)\n", err.msg[0] ? err.msg : "replay");
+    return 1;
+  }
+  /* random rows, inserted a block at a time */
+  enum { BLOCK = 4096 };
+  float *o = xmalloc(BLOCK * obs * sizeof(float)), *a = xmalloc(BLOCK * act * sizeof(float));
+  float *rw = xmalloc(BLOCK * sizeof(float)), *o2 = xmalloc(BLOCK * obs * sizeof(float));
+  float *term = xcalloc(BLOCK, sizeof(float));
+  rng_t rng;
+  rng_init(&rng, 1, 1);
+  for (uint64_t done = 0; done < rows; done += BLOCK) {
+    size_t n = rows - done < BLOCK ? (size_t)(rows - done) : BLOCK;
+    rng_normal_fill(&rng, o, n * obs, 0, 1);
+    rng_normal_fill(&rng, o2, n * obs, 0, 1);
+    rng_normal_fill(&rng, a, n * act, 0, 0.5f);
+    rng_normal_fill(&rng, rw, n, 0, 1);
+    replay_insert(r, n, o, a, rw, o2, term);
+  }
+  checkpoint_meta_t m = {0};
+  snprintf(m.env_id, sizeof m.env_id, "bench");
+  m.updates = 12345;
+  rng_init(&m.trainer_rng, 1, 2);
+  uint64_t t0 = td3_now_ns();
+  if (checkpoint_save(dir, t, r, &m, "--env=bench\n", &err) != 0) {
+    fprintf(stderr, "bench_checkpoint: %s\n", err.msg);
+    return 1;
+  }
+  double write_s = (double)(td3_now_ns() - t0) * 1e-9;
+  uint64_t bytes = dir_bytes(dir);
+  checkpoint_meta_t got;
+  t0 = td3_now_ns();
+  if (checkpoint_load(dir, "bench", u, r2, &got, &err) != 0) {
+    fprintf(stderr, "bench_checkpoint: %s\n", err.msg);
+    return 1;
+  }
+  double read_s = (double)(td3_now_ns() - t0) * 1e-9;
+  int same = replay_size(r2) == replay_size(r) && got.updates == m.updates;
+  checkpoint_remove(dir);
+  if (!dir_arg) rmdir(dir);
+  double mib = (double)bytes / 1048576.0;
+  printf("checkpoint of %llu transitions (obs %llu, act %llu) + 256-256 networks: %.1f MiB\n",
+         (unsigned long long)rows, (unsigned long long)obs, (unsigned long long)act, mib);
+  printf("write (incl. fsync): %.3f s (%.0f MiB/s)\n", write_s, write_s > 0 ? mib / write_s : 0);
+  printf("read and restore:    %.3f s (%.0f MiB/s)\n", read_s, read_s > 0 ? mib / read_s : 0);
+  printf("{\"bench\": \"checkpoint\", \"transitions\": %llu, \"obs\": %llu, \"act\": %llu, "
+         "\"mib\": %.1f, \"write_seconds\": %.3f, \"read_seconds\": %.3f, \"restored\": %s}\n",
+         (unsigned long long)rows, (unsigned long long)obs, (unsigned long long)act, mib, write_s,
+         read_s, same ? "true" : "false");
+  free(o);
+  free(a);
+  free(rw);
+  free(o2);
+  free(term);
+  replay_destroy(&r);
+  replay_destroy(&r2);
+  td3_destroy(&t);
+  td3_destroy(&u);
+  return same ? 0 : 1;
+}
