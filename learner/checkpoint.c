@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,4 +308,60 @@ int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *rep
 out:
   binr_free(&r);
   return rc;
+}
+
+int checkpoint_describe(const char *dir, checkpoint_info_t *info, td3_err_t *err) {
+  memset(info, 0, sizeof *info);
+  binr_t r;
+  int rc = open_state(dir, &r, err);
+  if (rc) return rc;
+  checkpoint_meta_t *m = &info->meta;
+  uint32_t flen = binr_u32(&r);
+  if (flen > MAX_FLAGS_TEXT || flen > binr_left(&r)) {
+    binr_free(&r);
+    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad flags field", dir, CHECKPOINT_STATE);
+  }
+  info->flags = xmalloc(flen + 1);
+  binr_bytes(&r, info->flags, flen);
+  info->flags[flen] = '\0';
+  binr_str(&r, m->env_id, NAME_WIDTH);
+  info->obs_dim = binr_u32(&r);
+  info->act_dim = binr_u32(&r);
+  uint32_t cl[NN_MAX_LAYERS];
+  int na = read_layers(&r, info->actor_layers), nc = read_layers(&r, cl);
+  info->n_actor_layers = na < 0 ? 0 : (uint32_t)na;
+  m->run_id = binr_u64(&r);
+  m->seed = binr_u64(&r);
+  m->inserted = binr_u64(&r);
+  m->updates = binr_u64(&r);
+  m->weights_version = binr_u64(&r);
+  m->wall_seconds = bits_f64(binr_u64(&r));
+  info->td3_iterations = binr_u64(&r);
+  for (int k = 0; k < 3; k++) binr_u64(&r);
+  for (int k = 0; k < 4; k++) m->trainer_rng.s[k] = binr_u64(&r);
+  m->trainer_rng.spare = bits_f64(binr_u64(&r));
+  m->trainer_rng.has_spare = binr_u32(&r);
+  binr_str(&r, info->replay_file, NAME_WIDTH);
+  info->replay_inserted = binr_u64(&r);
+  info->state_bytes = r.len + 4;
+  int bad = r.bad || na < 0 || nc < 0;
+  binr_free(&r);
+  if (bad) {
+    checkpoint_info_free(info);
+    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad header fields", dir, CHECKPOINT_STATE);
+  }
+  m->has_replay = info->replay_file[0] != '\0';
+  if (m->has_replay) {
+    char *path = join(dir, info->replay_file);
+    struct stat st;
+    if (stat(path, &st) == 0) info->replay_bytes = (uint64_t)st.st_size;
+    else info->replay_missing = 1;
+    free(path);
+  }
+  return 0;
+}
+
+void checkpoint_info_free(checkpoint_info_t *info) {
+  free(info->flags);
+  info->flags = NULL;
 }

@@ -66,6 +66,24 @@ int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *rep
  * file. Returns 0 or a TD3_E* code with err filled. */
 int checkpoint_read_flags(const char *dir, char **text, td3_err_t *err);
 
+/* What a checkpoint holds, read without building the networks (for `td3d checkpoint`). */
+typedef struct checkpoint_info {
+  checkpoint_meta_t meta;           /* counters, run id, seed, env id; has_replay */
+  uint32_t obs_dim, act_dim;
+  uint32_t n_actor_layers, actor_layers[NN_MAX_LAYERS];
+  uint64_t td3_iterations;
+  char replay_file[65];             /* "" without a replay */
+  uint64_t replay_inserted;         /* its inserted count, as the state records it */
+  uint64_t state_bytes, replay_bytes;  /* file sizes (replay 0 when missing) */
+  int replay_missing;               /* the state names a replay file that is not there */
+  char *flags;                      /* the run's flags (malloc'd: checkpoint_info_free) */
+} checkpoint_info_t;
+
+/* Reads and checks (CRC, magic, version) dir's state file into info. 0 or a TD3_E* code
+ * with err filled. */
+int checkpoint_describe(const char *dir, checkpoint_info_t *info, td3_err_t *err);
+void checkpoint_info_free(checkpoint_info_t *info);
+
 /* Removes dir's checkpoint files (a new run in the same directory must not be mistaken for
  * the old one after a crash). Missing files are not an error. */
 void checkpoint_remove(const char *dir);

@@ -6,7 +6,8 @@
 #     training goes on. A damaged checkpoint is refused with a message and exit status 2.
 #  2. `td3d run`: the learner is killed with SIGKILL after its first checkpoint; the launcher
 #     restarts it from the checkpoint and the run finishes its step budget (exit 0), with a
-#     progress.csv whose env steps never go back and a loadable policy.
+#     progress.csv whose env steps never go back, a loadable policy, and a final checkpoint
+#     that `td3d checkpoint` describes (a damaged one it refuses).
 # usage: checkpoint_resume.sh TD3D_BINARY
 set -u
 td3d=$1
@@ -89,6 +90,10 @@ printf 'XXXX' | dd of="$dir/run/checkpoint/state.td3c" bs=1 seek=100 conv=notrun
 rc=$?
 [ "$rc" -eq 2 ] || fail "damaged checkpoint: exit $rc, expected 2"
 grep -q "damaged" "$dir/damaged.out" || fail "damaged checkpoint: $(cat "$dir/damaged.out")"
+"$td3d" checkpoint "$dir/run" >"$dir/describe.out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "damaged" "$dir/describe.out" ||
+  fail "td3d checkpoint on a damaged checkpoint: exit $rc, $(cat "$dir/describe.out")"
 
 # --- 2. the launcher brings a killed learner back from its checkpoint ----------------------
 base=38730 status=38733
@@ -113,5 +118,9 @@ final=$(tail -1 "$dir/run2/progress.csv" | cut -d, -f1)
 [ "$final" -ge 4000 ] || fail "the run ended at $final env steps, budget 4000"
 "$td3d" eval --policy="$dir/run2/policy.td3p" --env=Pendulum-v1 --episodes=1 >/dev/null ||
   fail "the final policy does not load"
+"$td3d" checkpoint "$dir/run2" >"$dir/describe2.out" 2>&1 || fail "td3d checkpoint: $(cat "$dir/describe2.out")"
+grep -q "^env steps *4000$" "$dir/describe2.out" && grep -q "^environment *Pendulum-v1" "$dir/describe2.out" &&
+  grep -q "^actor *3-32-32-1$" "$dir/describe2.out" ||
+  fail "td3d checkpoint does not describe the finished run: $(cat "$dir/describe2.out")"
 echo "td3d run: learner killed, restarted from its checkpoint, finished at $final env steps"
 echo "PASS"

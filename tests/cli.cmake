@@ -43,3 +43,6 @@ td3_cli_test(cli_run_resume_missing RC 2 ERR "no checkpoint there" ARGS run --re
 td3_cli_test(cli_checkpoint_every_bad RC 2 ERR "--checkpoint-every" ARGS learner --checkpoint-every -1)
 set_tests_properties(cli_run_resume_missing PROPERTIES DEPENDS cli_run_serial_short
                      FIXTURES_REQUIRED cli_run_dir)
+td3_cli_test(cli_checkpoint_help RC 0 OUT "usage: td3d checkpoint RUN_DIR" ARGS checkpoint --help)
+td3_cli_test(cli_checkpoint_missing RC 1 ERR "holds no checkpoint" ARGS checkpoint /nonexistent/run)
+td3_cli_test(cli_checkpoint_no_dir RC 2 ERR "RUN_DIR is required" ARGS checkpoint)

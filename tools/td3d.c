@@ -28,6 +28,7 @@ int cmd_learner_main(int argc, char **argv);
 int cmd_actor_main(int argc, char **argv);
 int cmd_envs_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
+int cmd_checkpoint_main(int argc, char **argv);
 
 static const subcommand_t commands[] = {
     {"run", "train a policy: a local learner + actors + evaluator (--serial: one process)", cmd_run_main},
@@ -36,6 +37,7 @@ static const subcommand_t commands[] = {
     {"eval", "run a saved policy deterministically and print its returns", cmd_eval_main},
     {"envs", "list the environments with their dimensions, bounds and step limits", cmd_envs_main},
     {"status", "show a running learner's state from its status server (--json, --watch)", cmd_status_main},
+    {"checkpoint", "describe a run directory's checkpoint (what --resume continues from)", cmd_checkpoint_main},
     {"version", "print the version and exit", version_main},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
