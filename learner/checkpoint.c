@@ -216,33 +216,71 @@ int checkpoint_read_flags(const char *dir, char **text, td3_err_t *err) {
   return 0;
 }
 
+/* Everything before the parameters. The flags text goes to in->flags when want_flags, else
+ * it is skipped. Returns 0 or TD3_EFORMAT with err filled (in->flags freed). */
+static int read_header(binr_t *r, const char *dir, checkpoint_info_t *in, uint32_t *critic_layers,
+                       uint32_t *n_critic, uint64_t adam_steps[3], int want_flags,
+                       td3_err_t *err) {
+  checkpoint_meta_t *m = &in->meta;
+  uint32_t flen = binr_u32(r);
+  if (flen > MAX_FLAGS_TEXT || flen > binr_left(r))
+    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad flags field", dir, CHECKPOINT_STATE);
+  if (want_flags) {
+    in->flags = xmalloc(flen + 1);
+    binr_bytes(r, in->flags, flen);
+    in->flags[flen] = '\0';
+  } else {
+    r->off += flen;
+  }
+  binr_str(r, m->env_id, NAME_WIDTH);
+  in->obs_dim = binr_u32(r);
+  in->act_dim = binr_u32(r);
+  int na = read_layers(r, in->actor_layers), nc = read_layers(r, critic_layers);
+  m->run_id = binr_u64(r);
+  m->seed = binr_u64(r);
+  m->inserted = binr_u64(r);
+  m->updates = binr_u64(r);
+  m->weights_version = binr_u64(r);
+  m->wall_seconds = bits_f64(binr_u64(r));
+  in->td3_iterations = binr_u64(r);
+  for (int k = 0; k < 3; k++) adam_steps[k] = binr_u64(r);
+  for (int k = 0; k < 4; k++) m->trainer_rng.s[k] = binr_u64(r);
+  m->trainer_rng.spare = bits_f64(binr_u64(r));
+  m->trainer_rng.has_spare = binr_u32(r);
+  binr_str(r, in->replay_file, NAME_WIDTH);
+  in->replay_inserted = binr_u64(r);
+  m->has_replay = in->replay_file[0] != '\0';
+  if (r->bad || na < 0 || nc < 0 || !(m->wall_seconds >= 0) ||
+      (m->trainer_rng.s[0] | m->trainer_rng.s[1] | m->trainer_rng.s[2] | m->trainer_rng.s[3]) == 0 ||
+      (m->has_replay &&
+       (strchr(in->replay_file, '/') || strncmp(in->replay_file, "replay-", 7) != 0))) {
+    checkpoint_info_free(in);
+    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad header fields", dir, CHECKPOINT_STATE);
+  }
+  in->n_actor_layers = (uint32_t)na;
+  *n_critic = (uint32_t)nc;
+  return 0;
+}
+
 int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *replay,
                     checkpoint_meta_t *m, td3_err_t *err) {
   binr_t r;
   int rc = open_state(dir, &r, err);
   if (rc) return rc;
-  memset(m, 0, sizeof *m);
-  uint32_t flen = binr_u32(&r);
-  if (flen > MAX_FLAGS_TEXT || flen > binr_left(&r)) {
-    rc = td3_err_set(err, TD3_EFORMAT, "%s/%s: bad flags field", dir, CHECKPOINT_STATE);
-    goto out;
-  }
-  r.off += flen;
-  binr_str(&r, m->env_id, NAME_WIDTH);
-  uint32_t obs = binr_u32(&r), act = binr_u32(&r);
-  uint32_t al[NN_MAX_LAYERS], cl[NN_MAX_LAYERS], tal[NN_MAX_LAYERS], tcl[NN_MAX_LAYERS];
-  int na = read_layers(&r, al), nc = read_layers(&r, cl);
+  checkpoint_info_t in;
+  memset(&in, 0, sizeof in);
+  uint32_t cl[NN_MAX_LAYERS], nc, tal[NN_MAX_LAYERS], tcl[NN_MAX_LAYERS];
+  uint64_t steps[3];
+  if ((rc = read_header(&r, dir, &in, cl, &nc, steps, 0, err)) != 0) goto out;
+  *m = in.meta;
   uint32_t tna = td3_actor_layers(t, tal), tnc = td3_critic_layers(t, tcl);
   const td3_config_t *c = td3_config(t);
-  if (r.bad || na < 0 || nc < 0) {
-    rc = td3_err_set(err, TD3_EFORMAT, "%s/%s: bad shape fields", dir, CHECKPOINT_STATE);
-    goto out;
-  }
-  if (strcmp(m->env_id, env_id) != 0 || obs != c->obs_dim || act != c->act_dim ||
-      (uint32_t)na != tna || (uint32_t)nc != tnc || memcmp(al, tal, tna * sizeof al[0]) != 0 ||
+  if (strcmp(m->env_id, env_id) != 0 || in.obs_dim != c->obs_dim || in.act_dim != c->act_dim ||
+      in.n_actor_layers != tna || nc != tnc ||
+      memcmp(in.actor_layers, tal, tna * sizeof tal[0]) != 0 ||
       memcmp(cl, tcl, tnc * sizeof cl[0]) != 0) {
     char have[128], want[128];
-    layers_text(al, na, have, sizeof have);
+    layers_text(in.actor_layers, (int)in.n_actor_layers, have, sizeof have);
     layers_text(tal, (int)tna, want, sizeof want);
     rc = td3_err_set(err, TD3_ESHAPE,
                      "the checkpoint in %s is for %s with actor layers %s; this learner is set up "
@@ -250,20 +288,6 @@ int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *rep
                      dir, m->env_id, have, env_id, want);
     goto out;
   }
-  m->run_id = binr_u64(&r);
-  m->seed = binr_u64(&r);
-  m->inserted = binr_u64(&r);
-  m->updates = binr_u64(&r);
-  m->weights_version = binr_u64(&r);
-  m->wall_seconds = bits_f64(binr_u64(&r));
-  uint64_t iterations = binr_u64(&r), steps[3];
-  for (int k = 0; k < 3; k++) steps[k] = binr_u64(&r);
-  for (int k = 0; k < 4; k++) m->trainer_rng.s[k] = binr_u64(&r);
-  m->trainer_rng.spare = bits_f64(binr_u64(&r));
-  m->trainer_rng.has_spare = binr_u32(&r);
-  char replay_name[NAME_WIDTH + 1];
-  binr_str(&r, replay_name, NAME_WIDTH);
-  uint64_t stored_inserted = binr_u64(&r);
   for (int k = 0; k < TD3_N_NETS; k++) {
     size_t n;
     float *p = td3_params(t, (td3_net_t)k, &n);
@@ -278,29 +302,23 @@ int checkpoint_load(const char *dir, const char *env_id, td3_t *t, replay_t *rep
     binr_f32s(&r, vv, n);
     td3_set_adam_step(t, trained[k], steps[k]);
   }
-  if (r.bad || binr_left(&r) != 0 || !(m->wall_seconds >= 0) ||
-      (m->trainer_rng.s[0] | m->trainer_rng.s[1] | m->trainer_rng.s[2] | m->trainer_rng.s[3]) == 0) {
+  if (r.bad || binr_left(&r) != 0) {
     rc = td3_err_set(err, TD3_EFORMAT, "%s/%s: content does not match its shapes", dir,
                      CHECKPOINT_STATE);
     goto out;
   }
-  td3_set_iterations(t, iterations);
-  m->has_replay = replay_name[0] != '\0';
+  td3_set_iterations(t, in.td3_iterations);
   if (m->has_replay && replay) {
-    if (strchr(replay_name, '/') || strncmp(replay_name, "replay-", 7) != 0) {
-      rc = td3_err_set(err, TD3_EFORMAT, "%s/%s: bad replay file name", dir, CHECKPOINT_STATE);
-      goto out;
-    }
-    char *path = join(dir, replay_name);
+    char *path = join(dir, in.replay_file);
     rc = replay_load(replay, path, err);
     if (rc == TD3_ENOTFOUND)
       td3_err_set(err, rc, "the checkpoint in %s needs its replay file %s, which is missing", dir,
                   path);
     free(path);
     if (rc) goto out;
-    if (replay_inserted(replay) != stored_inserted) {
+    if (replay_inserted(replay) != in.replay_inserted) {
       rc = td3_err_set(err, TD3_EFORMAT, "%s/%s does not belong to this checkpoint", dir,
-                       replay_name);
+                       in.replay_file);
       goto out;
     }
     m->replay_rows = replay_size(replay);
@@ -315,43 +333,13 @@ int checkpoint_describe(const char *dir, checkpoint_info_t *info, td3_err_t *err
   binr_t r;
   int rc = open_state(dir, &r, err);
   if (rc) return rc;
-  checkpoint_meta_t *m = &info->meta;
-  uint32_t flen = binr_u32(&r);
-  if (flen > MAX_FLAGS_TEXT || flen > binr_left(&r)) {
-    binr_free(&r);
-    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad flags field", dir, CHECKPOINT_STATE);
-  }
-  info->flags = xmalloc(flen + 1);
-  binr_bytes(&r, info->flags, flen);
-  info->flags[flen] = '\0';
-  binr_str(&r, m->env_id, NAME_WIDTH);
-  info->obs_dim = binr_u32(&r);
-  info->act_dim = binr_u32(&r);
-  uint32_t cl[NN_MAX_LAYERS];
-  int na = read_layers(&r, info->actor_layers), nc = read_layers(&r, cl);
-  info->n_actor_layers = na < 0 ? 0 : (uint32_t)na;
-  m->run_id = binr_u64(&r);
-  m->seed = binr_u64(&r);
-  m->inserted = binr_u64(&r);
-  m->updates = binr_u64(&r);
-  m->weights_version = binr_u64(&r);
-  m->wall_seconds = bits_f64(binr_u64(&r));
-  info->td3_iterations = binr_u64(&r);
-  for (int k = 0; k < 3; k++) binr_u64(&r);
-  for (int k = 0; k < 4; k++) m->trainer_rng.s[k] = binr_u64(&r);
-  m->trainer_rng.spare = bits_f64(binr_u64(&r));
-  m->trainer_rng.has_spare = binr_u32(&r);
-  binr_str(&r, info->replay_file, NAME_WIDTH);
-  info->replay_inserted = binr_u64(&r);
+  uint32_t cl[NN_MAX_LAYERS], nc;
+  uint64_t steps[3];
+  rc = read_header(&r, dir, info, cl, &nc, steps, 1, err);
   info->state_bytes = r.len + 4;
-  int bad = r.bad || na < 0 || nc < 0;
   binr_free(&r);
-  if (bad) {
-    checkpoint_info_free(info);
-    return td3_err_set(err, TD3_EFORMAT, "%s/%s: bad header fields", dir, CHECKPOINT_STATE);
-  }
-  m->has_replay = info->replay_file[0] != '\0';
-  if (m->has_replay) {
+  if (rc) return rc;
+  if (info->meta.has_replay) {
     char *path = join(dir, info->replay_file);
     struct stat st;
     if (stat(path, &st) == 0) info->replay_bytes = (uint64_t)st.st_size;
