@@ -188,6 +188,8 @@ static void start_workers(void) {
 void gemm_set_threads(int n) {
   if (n < 1) n = 1;
   if (n > GEMM_MAX_THREADS) n = GEMM_MAX_THREADS;
+  /* OpenBLAS's pool only where OpenBLAS does the products (see gemm.h) */
+  openblas_set_num_threads(strcmp(gemm_kernel_name(), "openblas") == 0 ? n : 1);
   pthread_mutex_lock(&g_pool.use);
   g_pool.threads = n;
   stop_workers(n - 1);

@@ -15,9 +15,11 @@
  * or column blocks of C over the calling thread and n - 1 persistent worker threads, started
  * on first use; the workers poll for 0.2 ms after a product, then sleep. Each element of C
  * is computed by one thread in the same order whatever n is, so results do not depend on
- * it. With OpenBLAS the split is OpenBLAS's own (openblas_set_num_threads), so callers set
- * both to the same count. Only one caller at a time uses the workers; a product started
- * while another thread holds them runs on its own thread alone.
+ * it. gemm_set_threads also sets OpenBLAS's thread count: n when OpenBLAS computes the
+ * products, 1 with the AVX-512 kernel (OpenBLAS then serves only small matrix-vector
+ * products, and its idle threads would spin on the cores the workers need: on 2 cores that
+ * made a Pendulum run take 15.4 s instead of 9.2 s). Only one caller at a time uses the
+ * workers; a product started while another thread holds them runs on its own thread alone.
  *
  * Memory. Each thread that runs the AVX-512 kernel allocates its packing buffers once, on its
  * first product (about 640 KiB), and frees them when it exits. A product allocates nothing. */
@@ -94,9 +96,10 @@ int gemm_init_from_env(void);
  * product ran yet). A static string. */
 const char *gemm_kernel_name(void);
 
-/* Threads one product may use, 1..GEMM_MAX_THREADS (values outside are clamped). Call it
- * from the thread that sets up the process, next to openblas_set_num_threads, not while
- * another thread runs a product. Lowering the count stops surplus workers. */
+/* Threads one product may use, 1..GEMM_MAX_THREADS (values outside are clamped), and
+ * OpenBLAS's thread count to match (see above). Call it from the thread that sets up the
+ * process, after any openblas_set_num_threads, not while another thread runs a product.
+ * Lowering the count stops surplus workers. */
 void gemm_set_threads(int n);
 int gemm_get_threads(void);
 
