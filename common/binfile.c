@@ -39,8 +39,21 @@ void binw_bytes(binw_t *w, const void *p, size_t n) {
   w->len += n;
 }
 
+/* Little-endian encoding shared by the in-memory and the streaming writer and readers. */
+static void le32_put(uint8_t b[4], uint32_t v) {
+  b[0] = (uint8_t)v;
+  b[1] = (uint8_t)(v >> 8);
+  b[2] = (uint8_t)(v >> 16);
+  b[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t le32_get(const uint8_t b[4]) {
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 void binw_u32(binw_t *w, uint32_t v) {
-  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  uint8_t b[4];
+  le32_put(b, v);
   binw_bytes(w, b, 4);
 }
 
@@ -128,6 +141,17 @@ void binf_write(binf_t *f, const void *p, size_t n) {
   }
 }
 
+void binf_u32(binf_t *f, uint32_t v) {
+  uint8_t b[4];
+  le32_put(b, v);
+  binf_write(f, b, 4);
+}
+
+void binf_u64(binf_t *f, uint64_t v) {
+  binf_u32(f, (uint32_t)v);
+  binf_u32(f, (uint32_t)(v >> 32));
+}
+
 void binf_abort(binf_t *f) {
   if (f->fd >= 0) {
     close(f->fd);
@@ -140,9 +164,7 @@ void binf_abort(binf_t *f) {
 }
 
 int binf_commit(binf_t *f, td3_err_t *err) {
-  uint32_t c = f->crc;
-  uint8_t tail[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24)};
-  binf_write(f, tail, 4);
+  binf_u32(f, f->crc);
   binf_flush(f);
   int rc = 0;
   if (f->errno_ || fsync(f->fd) != 0) {
@@ -230,6 +252,17 @@ int binfr_read(binfr_t *r, void *p, size_t n) {
   return 0;
 }
 
+uint32_t binfr_u32(binfr_t *r) {
+  uint8_t b[4];
+  binfr_read(r, b, 4);
+  return le32_get(b);
+}
+
+uint64_t binfr_u64(binfr_t *r) {
+  uint64_t lo = binfr_u32(r);
+  return lo | (uint64_t)binfr_u32(r) << 32;
+}
+
 int binfr_finish(binfr_t *r, td3_err_t *err) {
   int rc = 0;
   uint8_t tail[4];
@@ -240,8 +273,7 @@ int binfr_finish(binfr_t *r, td3_err_t *err) {
   } else if (read_all(r->fd, tail, 4) != 0) {
     rc = td3_err_set(err, TD3_EIO, "cannot read %s: %s", r->path, strerror(errno));
   } else {
-    uint32_t stored = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
-                      (uint32_t)tail[3] << 24;
+    uint32_t stored = le32_get(tail);
     if (stored != r->crc)
       rc = td3_err_set(err, TD3_ECHECKSUM,
                        "%s is damaged (checksum mismatch): it was cut short or changed after it "
@@ -296,8 +328,7 @@ int binr_load(binr_t *r, const char *path, size_t max_bytes, td3_err_t *err) {
   }
   close(fd);
   size_t body = size - 4;
-  uint32_t stored = (uint32_t)data[body] | (uint32_t)data[body + 1] << 8 |
-                    (uint32_t)data[body + 2] << 16 | (uint32_t)data[body + 3] << 24;
+  uint32_t stored = le32_get(data + body);
   if (crc_of(data, body) != stored) {
     free(data);
     return td3_err_set(err, TD3_ECHECKSUM,
@@ -330,7 +361,7 @@ void binr_bytes(binr_t *r, void *p, size_t n) {
 uint32_t binr_u32(binr_t *r) {
   uint8_t b[4];
   binr_bytes(r, b, 4);
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+  return le32_get(b);
 }
 
 uint64_t binr_u64(binr_t *r) {

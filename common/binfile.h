@@ -51,6 +51,8 @@ typedef struct binf {
 /* Creates PATH.tmp.<pid>. Returns 0 or TD3_EIO with err filled. */
 int binf_open(binf_t *f, const char *path, td3_err_t *err);
 void binf_write(binf_t *f, const void *p, size_t n);
+void binf_u32(binf_t *f, uint32_t v);  /* little-endian, like binw_u32 */
+void binf_u64(binf_t *f, uint64_t v);
 /* Appends the CRC, fsyncs, renames onto PATH, fsyncs the directory. 0 or TD3_EIO. The
  * object is released either way. */
 int binf_commit(binf_t *f, td3_err_t *err);
@@ -71,6 +73,8 @@ typedef struct binfr {
 int binfr_open(binfr_t *r, const char *path, td3_err_t *err);
 /* Reads n content bytes; -1 (and zeros in p) past the content or on a read error. */
 int binfr_read(binfr_t *r, void *p, size_t n);
+uint32_t binfr_u32(binfr_t *r);  /* 0 past the content */
+uint64_t binfr_u64(binfr_t *r);
 /* Checks that all content was read and matches the CRC, then closes: 0, TD3_EFORMAT,
  * TD3_EIO or TD3_ECHECKSUM with err naming the file. */
 int binfr_finish(binfr_t *r, td3_err_t *err);

@@ -275,14 +275,19 @@ static void outer_product(bool ta, bool tb, size_t m, size_t n, float alpha, con
   }
 }
 
+void gemm_scale_apply(float beta, const gemm_epilogue_t *ep, float *c, size_t m, size_t n,
+                      size_t ldc) {
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+  gemm_epilogue_apply(ep, c, m, n, ldc);
+}
+
 void gemm_sgemm_ex(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                    size_t ldc, const gemm_epilogue_t *ep) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) {
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    gemm_epilogue_apply(ep, c, m, n, ldc);
+    gemm_scale_apply(beta, ep, c, m, n, ldc);
     return;
   }
   if (active_kernel() == GEMM_KERNEL_AVX512) {

@@ -68,6 +68,11 @@ void gemm_sgemm_ex(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, flo
  * products computed elsewhere (sgemv) and the OpenBLAS path. ep NULL does nothing. */
 void gemm_epilogue_apply(const gemm_epilogue_t *ep, float *c, size_t m, size_t n, size_t ldc);
 
+/* C = beta C (beta 0: zeros, whatever C held), then the epilogue: the whole product when k
+ * or alpha is 0. */
+void gemm_scale_apply(float beta, const gemm_epilogue_t *ep, float *c, size_t m, size_t n,
+                      size_t ldc);
+
 /* The AVX-512 kernel alone, on the calling thread only (no workers), same contract as
  * gemm_sgemm_ex. The caller must have checked gemm_avx512_supported(); for tests and
  * benchmarks. */

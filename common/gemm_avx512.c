@@ -445,9 +445,7 @@ void gemm_avx512_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                        float *c, size_t ldc, const gemm_epilogue_t *ep) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) {
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    gemm_epilogue_apply(ep, c, m, n, ldc);
+    gemm_scale_apply(beta, ep, c, m, n, ldc);
     return;
   }
   gemm_plan_t p;

@@ -198,6 +198,15 @@ static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbea
   reply(ct, id, &m);
 }
 
+/* Appends an evaluation to the status curve, keeping the latest STATUS_MAX_CURVE points. */
+static void curve_push(status_snapshot_t *sn, status_point_t p) {
+  if (sn->n_curve == STATUS_MAX_CURVE) {
+    memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
+    sn->n_curve--;
+  }
+  sn->curve[sn->n_curve++] = p;
+}
+
 /* Records an evaluation (from an evaluator or the learner's own final one). */
 static void record_eval(control_t *ct, uint64_t env_steps, const double *returns, uint32_t n,
                         int save_latest) {
@@ -210,12 +219,7 @@ static void record_eval(control_t *ct, uint64_t env_steps, const double *returns
   res->last_eval = mean;
   res->best_eval = fmax(res->best_eval, mean);
   res->evaluations++;
-  status_snapshot_t *sn = ct->snap;
-  if (sn->n_curve == STATUS_MAX_CURVE) { /* keep the latest points */
-    memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
-    sn->n_curve--;
-  }
-  sn->curve[sn->n_curve++] = (status_point_t){env_steps, updates, wall, mean, sd};
+  curve_push(ct->snap, (status_point_t){env_steps, updates, wall, mean, sd});
   progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
                  (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall);
   if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
@@ -570,13 +574,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     const rundir_row_t *rows = rundir_rows(ct.dir, &n_rows);
     for (size_t i = 0; i < n_rows; i++) {
       const rundir_row_t *r = &rows[i];
-      status_snapshot_t *sn = ct.snap;
-      if (sn->n_curve == STATUS_MAX_CURVE) {
-        memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
-        sn->n_curve--;
-      }
-      sn->curve[sn->n_curve++] = (status_point_t){r->env_steps, r->updates, r->wall_seconds,
-                                                  r->eval_mean, r->eval_std};
+      curve_push(ct.snap, (status_point_t){r->env_steps, r->updates, r->wall_seconds,
+                                           r->eval_mean, r->eval_std});
       res->last_eval = r->eval_mean;
       res->best_eval = fmax(res->best_eval, r->eval_mean);
       res->evaluations++;

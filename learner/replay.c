@@ -160,16 +160,6 @@ void replay_batch_free(replay_batch_t *b) {
 #define REPLAY_VERSION 1u
 #define REPLAY_CHUNK 4096u /* rows per block in the file */
 
-static void put_u32(binf_t *f, uint32_t v) {
-  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-  binf_write(f, b, 4);
-}
-
-static void put_u64(binf_t *f, uint64_t v) {
-  put_u32(f, (uint32_t)v);
-  put_u32(f, (uint32_t)(v >> 32));
-}
-
 /* Writes n rows of a (capacity, width) ring column from row on, wrapping at the end. */
 static void write_rows(binf_t *f, const float *col, size_t width, size_t row, size_t n,
                        size_t capacity) {
@@ -188,13 +178,13 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
   const size_t od = r->obs_dim, ad = r->act_dim;
   pthread_mutex_lock(&r->lock);
   binf_write(f, REPLAY_MAGIC, 8);
-  put_u32(f, REPLAY_VERSION);
-  put_u32(f, r->obs_dim);
-  put_u32(f, r->act_dim);
-  put_u64(f, r->inserted);
-  put_u64(f, r->size);
-  put_u64(f, r->capacity);
-  put_u64(f, r->head);
+  binf_u32(f, REPLAY_VERSION);
+  binf_u32(f, r->obs_dim);
+  binf_u32(f, r->act_dim);
+  binf_u64(f, r->inserted);
+  binf_u64(f, r->size);
+  binf_u64(f, r->capacity);
+  binf_u64(f, r->head);
   /* oldest to newest, in blocks of REPLAY_CHUNK rows (the last one shorter) */
   size_t row = (r->head + r->capacity - r->size) % r->capacity, left = r->size;
   while (left > 0) {
@@ -214,29 +204,15 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
   return rc;
 }
 
-static uint64_t get_u64(binfr_t *f) {
-  uint8_t b[8];
-  binfr_read(f, b, 8);
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
-  return v;
-}
-
-static uint32_t get_u32(binfr_t *f) {
-  uint8_t b[4];
-  binfr_read(f, b, 4);
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 int replay_load(replay_t *r, const char *path, td3_err_t *err) {
   binfr_t f;
   int rc = binfr_open(&f, path, err);
   if (rc) return rc;
   char magic[8];
   binfr_read(&f, magic, 8);
-  uint32_t version = get_u32(&f), od = get_u32(&f), ad = get_u32(&f);
-  uint64_t inserted = get_u64(&f), rows = get_u64(&f);
-  uint64_t ring_cap = get_u64(&f), ring_head = get_u64(&f);
+  uint32_t version = binfr_u32(&f), od = binfr_u32(&f), ad = binfr_u32(&f);
+  uint64_t inserted = binfr_u64(&f), rows = binfr_u64(&f);
+  uint64_t ring_cap = binfr_u64(&f), ring_head = binfr_u64(&f);
   if (f.bad || memcmp(magic, REPLAY_MAGIC, 8) != 0) {
     binfr_close(&f);
     return td3_err_set(err, TD3_EFORMAT, "%s is not a td3d replay file", path);
