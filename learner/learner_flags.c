@@ -71,6 +71,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
       {"resume", FLAG_STRING, &c->resume_dir, "DIR", "continue the run in run directory DIR from its checkpoint (its flags apply, the command line's on top)", 0, 0, NULL},
       {"checkpoint-every", FLAG_DOUBLE, &c->checkpoint_every, "S", "seconds between checkpoints into DIR/checkpoint; 0 = only when the learner stops; default 60", 0, 1e9, NULL},
+      {"continue", FLAG_BOOL, &cli->continue_run, NULL, "continue the run in --out DIR from its checkpoint when it has one, else start a new run there (for restart loops: containers, services)", 0, 0, NULL},
       {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (default; =0 to leave it out)", 0, 0, NULL},
   };
   size_t n = sizeof specs / sizeof specs[0];
@@ -121,7 +122,7 @@ void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap) {
 /* Flags that describe one invocation rather than the run: not stored in checkpoints. */
 static int per_invocation(const char *name) {
   return strcmp(name, "resume") == 0 || strcmp(name, "overwrite") == 0 ||
-         strcmp(name, "out") == 0;
+         strcmp(name, "out") == 0 || strcmp(name, "continue") == 0;
 }
 
 char *learner_cli_flags_text(const flag_spec_t *specs, size_t n) {
@@ -146,6 +147,19 @@ int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
                       const flag_program_t *prog, int argc, char **argv, td3_err_t *err) {
   int rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err);
   if (rc != 0) return rc;
+  if (cli->continue_run && !cli->cfg.resume_dir) {
+    const char *out = cli->cfg.out_dir;
+    if (!out) {
+      learner_cli_default_out(cli, cli->continue_dir, sizeof cli->continue_dir);
+      out = cli->continue_dir;
+    }
+    char ckpt[4096];
+    snprintf(ckpt, sizeof ckpt, "%s/%s", out, CHECKPOINT_DIR);
+    if (checkpoint_exists(ckpt)) {
+      log_info("--continue: %s has a checkpoint; continuing that run", out);
+      cli->cfg.resume_dir = out;
+    }
+  }
   const char *resume = cli->cfg.resume_dir;
   if (resume) {
     char ckpt[4096];

@@ -16,6 +16,8 @@ typedef struct learner_cli {
   const char *noise;        /* "gaussian" or "ou" */
   const char *log_level;
   int start_seen;           /* --start-steps given: else a per-env default */
+  int continue_run;         /* --continue: resume the run directory when it has a checkpoint */
+  char continue_dir[256];   /* --continue without --out: the default run directory */
   char *stored_flags;       /* --resume: the checkpoint's flags text (argv strings point in) */
   char **stored_argv;
   char *flags_text;         /* this run's flags for its checkpoints (learner_cli_flags_text) */
@@ -29,8 +31,10 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out);
 
 /* flags_parse for a table that holds the learner's flags, with --resume DIR handled: the
  * flags stored in DIR's checkpoint are applied first and the command line (and TD3D_*
- * variables) again on top, and --out becomes DIR. Returns as flags_parse does (1: --help
- * was printed); a missing or damaged checkpoint is an error naming the file. */
+ * variables) again on top, and --out becomes DIR. --continue turns into --resume DIR when the
+ * run directory (--out or the default) holds a checkpoint, and does nothing otherwise.
+ * Returns as flags_parse does (1: --help was printed); a missing or damaged checkpoint is an
+ * error naming the file. */
 int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
                       const flag_program_t *prog, int argc, char **argv, td3_err_t *err);
 

@@ -8,6 +8,10 @@
 #     restarts it from the checkpoint and the run finishes its step budget (exit 0), with a
 #     progress.csv whose env steps never go back, a loadable policy, and a final checkpoint
 #     that `td3d checkpoint` describes (a damaged one it refuses).
+#  3. `td3d learner --continue` (the restart loop of a container or a service): in a new run
+#     directory it starts a new run; started again with the same command it continues that
+#     run from its checkpoint (same run id, counters go on); a directory that holds a run but
+#     no checkpoint is refused, not overwritten.
 # usage: checkpoint_resume.sh TD3D_BINARY
 set -u
 td3d=$1
@@ -123,4 +127,34 @@ grep -q "^env steps *4000$" "$dir/describe2.out" && grep -q "^environment *Pendu
   grep -q "^actor *3-32-32-1$" "$dir/describe2.out" ||
   fail "td3d checkpoint does not describe the finished run: $(cat "$dir/describe2.out")"
 echo "td3d run: learner killed, restarted from its checkpoint, finished at $final env steps"
+
+# --- 3. --continue: the same command starts a run, then continues it ----------------------
+base=38740 status=38743
+mv "$dir/learner.log" "$dir/learner-2.log"
+start_learner $base $status --checkpoint-every=1 --log-level=info --continue --out="$dir/run3"
+learner_pid=${pids[-1]}
+start_actor $base --name=cont/0
+wait_metric td3d_updates_total $status 300
+wait_metric td3d_checkpoints_total $status 1
+id_before=$(run_id $status)
+grep -q "continuing" "$dir/learner.log" && fail "--continue in a new directory claimed to continue a run"
+kill -TERM "$learner_pid"
+wait_exit "$learner_pid" 60 || fail "the --continue learner did not exit 0 after SIGTERM"
+updates=$(grep 'checkpoint: ' "$dir/learner.log" | tail -1 | sed -E 's/.* ([0-9]+) updates.*/\1/')
+mv "$dir/learner.log" "$dir/learner-3.log"
+start_learner $base $status --checkpoint-every=1 --log-level=info --continue --out="$dir/run3"
+learner_pid=${pids[-1]}
+wait_metric td3d_updates_total $status $((updates + 300))
+[ "$(run_id $status)" = "$id_before" ] || fail "--continue: run id changed: $id_before -> $(run_id $status)"
+grep -q "has a checkpoint; continuing that run" "$dir/learner.log" || fail "--continue did not continue"
+kill -TERM "$learner_pid"
+wait_exit "$learner_pid" 60 || fail "the continued learner did not exit 0"
+rm -r "$dir/run3/checkpoint"
+"$td3d" learner --continue --out="$dir/run3" --experience-port=$base --weights-port=$((base + 1)) \
+  --control-port=$((base + 2)) --status-bind=off --quiet >"$dir/nockpt.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "already holds a run" "$dir/nockpt.out" ||
+  fail "--continue over a run without a checkpoint: exit $rc, $(cat "$dir/nockpt.out")"
+[ -s "$dir/run3/progress.csv" ] || fail "--continue over a run without a checkpoint lost its progress.csv"
+echo "--continue: started a run, continued it after $updates updates, refused a run without checkpoint"
 echo "PASS"

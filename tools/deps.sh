@@ -2,13 +2,24 @@
 # Installs the Debian bookworm packages td3d needs to build and test, and nothing else.
 # Idempotent: when every package is present it only checks and returns (no apt-get update).
 # Needs root (or sudo) for the install step; prints what it installs.
+#   sh tools/deps.sh           everything: build, test suite, sanitizers, fuzzing, dashboard test
+#   sh tools/deps.sh --build   only what building td3d needs (the Docker image, deploy/Dockerfile)
 set -eu
 
-PKGS="build-essential cmake pkg-config
+BUILD="build-essential cmake pkg-config
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-libopenblas-dev libuv1-dev libcmocka-dev libmujoco-dev
-libhttp-parser-dev libjansson-dev zlib1g-dev prometheus
-clang libclang-rt-14-dev chromium"
+libopenblas-dev libuv1-dev libmujoco-dev
+libhttp-parser-dev libjansson-dev zlib1g-dev"
+TEST="libcmocka-dev prometheus clang libclang-rt-14-dev chromium docker-compose"
+
+case "${1:-}" in
+  "") PKGS="$BUILD $TEST" ;;
+  --build) PKGS="$BUILD" ;;
+  -h|--help)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0 ;;
+  *) echo "deps: unknown option '$1' (use --build, or no option for everything)" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
