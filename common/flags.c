@@ -161,7 +161,7 @@ int flags_parse(const flag_spec_t *specs, size_t n_specs, const flag_program_t *
     char env[64];
     flags_env_name(specs[i].name, env, sizeof env);
     const char *v = getenv(env);
-    if (!v) continue;
+    if (!v || !*v) continue; /* set but empty counts as unset (VAR= in a shell or compose file) */
     snprintf(o.text, sizeof o.text, "%s", env);
     int rc = set_value(&specs[i], v, &o, err);
     if (rc) return rc;

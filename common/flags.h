@@ -6,7 +6,8 @@
  * command line (`--name value` or `--name=value`; booleans take no value on the command line
  * and accept 1/0/true/false/yes/no in the environment). Every value is checked: numbers must
  * parse completely and lie within [min, max]; a bad value gives a message naming the flag or
- * the variable, the value, and what is expected. `--help` prints usage from the table.
+ * the variable, the value, and what is expected. A variable set but empty counts as unset.
+ * `--help` prints usage from the table.
  *
  * Not thread-safe (called from main before threads start). */
 #ifndef TD3_FLAGS_H

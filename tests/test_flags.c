@@ -79,6 +79,14 @@ static void defaults_env_and_cli(void **state) {
   assert_int_equal(o.actors, 3);
   assert_string_equal(o.env, "Hopper-v4");
   assert_float_equal(o.lr, 0.001, 1e-9);
+
+  /* an empty variable is as good as unset: the value before stays */
+  setenv("TD3D_STEPS", "", 1);
+  setenv("TD3D_TARGET_RETURN", "", 1);
+  opts_t e = {.steps = 100, .target = -200};
+  assert_int_equal(parse(&e, &err, 1, a0), 0);
+  assert_int_equal(e.steps, 100);
+  assert_int_equal(e.target_seen, 0);
   clear_env();
 }
 
