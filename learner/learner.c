@@ -601,6 +601,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
            (double)replay_bytes(cap, l.info->obs_dim, l.info->act_dim) / 1048576.0,
            c->experience_port, c->weights_port, c->control_port);
   l.start_ns = td3_now_ns();
+  if (!c->resume_dir && l.ckpt_dir) {
+    /* A new run is resumable from its first moment: a learner that dies before its first
+     * periodic checkpoint (or a supervisor's --continue) comes back as this same run. */
+    td3_err_t cerr = {0};
+    if (learner_checkpoint(&l, &cerr) != 0) log_error("first checkpoint failed: %s", cerr.msg);
+  }
   if (pthread_create(&ingest, NULL, learner_ingest_thread, &l) != 0) {
     rc = td3_err_set(err, TD3_ESYS, "cannot start the ingest thread");
     goto out;

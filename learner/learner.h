@@ -8,7 +8,8 @@
  *   trainer  TD3 iterations under the rate limiter; weights socket (PUB): publishes the actor
  *            every publish_every updates, and at least every 200 ms (so actors learn the
  *            run's env step count even while nothing trains).
- * Checkpoints (learner/checkpoint.h) go to <out_dir>/checkpoint: from the trainer thread every
+ * Checkpoints (learner/checkpoint.h) go to <out_dir>/checkpoint: when a new run starts
+ * (so it can be continued from its first moment), from the trainer thread every
  * checkpoint_every seconds, and from the main thread when the run ends or is stopped (not
  * after a fatal error: the last good checkpoint stays). resume_dir restores one: networks,
  * Adam state, counters, weights version, run id, the trainer's RNG and the replay buffer;
