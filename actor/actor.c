@@ -67,6 +67,8 @@ typedef struct actor {
   /* timers */
   uint64_t last_hello_ns, hello_backoff_ms, last_heartbeat_ns, last_ack_ns, last_wait_log_ns;
   uint64_t next_eval_at;        /* evaluator: run env steps of the next evaluation */
+  int resync_eval;              /* evaluator: check next_eval_at against the run once the
+                                   learner's counters are known again */
 } actor_t;
 
 static log_limit_t drop_limit, weights_limit;
@@ -141,6 +143,12 @@ static int on_welcome(actor_t *a, const wire_welcome_t *w, td3_err_t *err) {
   a->welcome = *w;
   a->run_id = w->run_id;
   a->registered = 1;
+  /* The run's counters come again from this learner's heartbeats and Weights: one restarted
+   * from a checkpoint is behind what this actor saw before, and pacing or the evaluation
+   * schedule on the old figures would wait for steps that are not coming. */
+  a->run_env_steps = 0;
+  a->run_updates = 0;
+  a->resync_eval = 1;
   a->session_sent = a->session_accepted = 0;
   a->accepted_changed_ns = td3_now_ns();
   a->res->registrations++;
@@ -388,6 +396,12 @@ static void act_eval(void *ctx, const float *obs, float *action) {
 /* Evaluator: evaluates when the run passed the next evaluation point. */
 static int eval_step(actor_t *a, td3_err_t *err) {
   const wire_welcome_t *w = &a->welcome;
+  uint64_t every = w->eval_every ? w->eval_every : 5000;
+  if (a->resync_eval && a->run_env_steps > 0) {
+    if (a->next_eval_at > a->run_env_steps + every)
+      a->next_eval_at = (a->run_env_steps / every + 1) * every;
+    a->resync_eval = 0;
+  }
   if (a->version == 0 || a->run_env_steps < a->next_eval_at) {
     td3_sleep_ms(5);
     return 0;
@@ -405,7 +419,6 @@ static int eval_step(actor_t *a, td3_err_t *err) {
                                            .n_returns = n, .returns = r32};
     send_control(a, &m);
     a->res->evaluations++;
-    uint64_t every = w->eval_every ? w->eval_every : 5000;
     /* the next multiple of eval_every, at least half an interval away (the first
      * evaluation happens whenever the first weights arrive) */
     a->next_eval_at = (at / every + 1) * every;

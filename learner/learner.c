@@ -94,6 +94,8 @@ void learner_wait(learner_t *l, unsigned ms) {
 /* ---------------------------------------------------------------------------------------- */
 /* Control socket                                                                           */
 
+#define PEER_ID_MAX 255 /* ZeroMQ's longest routing id */
+
 typedef struct control {
   learner_t *l;
   void *router;
@@ -103,6 +105,12 @@ typedef struct control {
   learner_result_t *res;
   int finish;             /* 1: the run is over (target reached) */
   status_snapshot_t *snap;/* what the status server shows; the curve is appended here */
+  /* The ROUTER routing id of the connection that holds each slot (from its Hello). A
+   * heartbeat for a slot must come from that connection: after a learner restart that kept
+   * the run id, slots are handed out anew, and a process still holding an old slot number
+   * must not pass for the slot's new holder. */
+  uint8_t (*peer)[PEER_ID_MAX];
+  uint8_t *peer_len;
 } control_t;
 
 static log_limit_t control_reject_limit;
@@ -153,6 +161,9 @@ static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) 
     reject(ct, id, WIRE_REJECT_FULL, "all %u actor slots are in use", c->max_actors);
     return;
   }
+  size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  ct->peer_len[slot] = (uint8_t)(id_len < PEER_ID_MAX ? id_len : PEER_ID_MAX);
+  memcpy(ct->peer[slot], zmq_msg_data((zmq_msg_t *)id), ct->peer_len[slot]);
   wire_control_t m = {.type = WIRE_MSG_WELCOME};
   wire_welcome_t *w = &m.u.welcome;
   w->run_id = l->run_id;
@@ -183,6 +194,16 @@ static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbea
   if (hb->run_id != l->run_id) {
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "run %016llx is over; this is run %016llx: say Hello",
            (unsigned long long)hb->run_id, (unsigned long long)l->run_id);
+    return;
+  }
+  size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  if (hb->slot < l->cfg->max_actors &&
+      (id_len != ct->peer_len[hb->slot] ||
+       memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[hb->slot], id_len) != 0)) {
+    reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT,
+           "slot %u is not held by this connection (the learner restarted, or the actor "
+           "reconnected); say Hello again",
+           hb->slot);
     return;
   }
   if (actors_heartbeat(l->actors, hb, td3_now_ns(), &accepted) != 0) {
@@ -454,6 +475,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   progress_init(&pr, c->progress);
   ct.pr = &pr;
   ct.snap = xcalloc(1, sizeof *ct.snap);
+  ct.peer = xcalloc(c->max_actors, sizeof *ct.peer);
+  ct.peer_len = xcalloc(c->max_actors, sizeof *ct.peer_len);
   status_server_t *status = NULL;
   rate_state_t rates = {0};
   uint64_t start_ns = td3_now_ns(), last_status = 0;
@@ -739,6 +762,8 @@ out:
     status_destroy(&status);
   }
   free(ct.snap);
+  free(ct.peer);
+  free(ct.peer_len);
   wire_buf_free(&ct.buf);
   zsock_close(&ct.router);
   rundir_close(&ct.dir);

@@ -12,6 +12,10 @@
 #     directory it starts a new run; started again with the same command it continues that
 #     run from its checkpoint (same run id, counters go on); a directory that holds a run but
 #     no checkpoint is refused, not overwritten.
+#  4. A learner killed long after its last checkpoint comes back behind its actors and its
+#     evaluator, which stay up: they must take the run's counters from the restarted learner
+#     (not wait for the steps they saw before), so training goes on past the old step count
+#     and the evaluator evaluates on the restarted run's schedule.
 # usage: checkpoint_resume.sh TD3D_BINARY
 set -u
 td3d=$1
@@ -157,4 +161,30 @@ rc=$?
   fail "--continue over a run without a checkpoint: exit $rc, $(cat "$dir/nockpt.out")"
 [ -s "$dir/run3/progress.csv" ] || fail "--continue over a run without a checkpoint lost its progress.csv"
 echo "--continue: started a run, continued it after $updates updates, refused a run without checkpoint"
+
+# --- 4. a restart that rolls the run back (checkpoint at the start only) -------------------
+base=38744 status=38747
+mv "$dir/learner.log" "$dir/learner-4.log"
+roll=(--checkpoint-every=0 --continue --out="$dir/run4" --max-lead=100 --eval-every=400
+  --eval-episodes=1)
+start_learner $base $status "${roll[@]}"
+learner_pid=${pids[-1]}
+start_actor $base --name=roll/0
+start_actor $base --name=roll/eval --eval
+wait_metric td3d_env_steps_total $status 3000
+wait_metric td3d_evaluations_total $status 3
+killed_at=$(metric td3d_env_steps_total $status)
+kill -KILL "$learner_pid"
+wait "$learner_pid" 2>/dev/null
+mv "$dir/learner.log" "$dir/learner-5.log"
+start_learner $base $status "${roll[@]}"
+learner_pid=${pids[-1]}
+wait_metric td3d_env_steps_total $status $((killed_at + 1000))
+# the checkpoint was taken at 0 env steps: every row now is the restarted run's
+new_eval=$(awk -F, -v k="$killed_at" 'NR > 1 && $1 > 0 && $1 < k { print $1; exit }' \
+  "$dir/run4/progress.csv")
+[ -n "$new_eval" ] || fail "no evaluation below $killed_at env steps after the restart: $(cat "$dir/run4/progress.csv")"
+kill -TERM "$learner_pid"
+wait_exit "$learner_pid" 60 || fail "the restarted learner did not exit 0"
+echo "rollback: killed at $killed_at env steps, restarted at 0, trained past $((killed_at + 1000)), evaluated at $new_eval"
 echo "PASS"
