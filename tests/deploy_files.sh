@@ -1,0 +1,80 @@
+#!/bin/bash
+# The deployment files, checked without a Docker engine (tools/compose_check.sh runs them for
+# real on one):
+#  1. docker-compose.yml is valid for docker-compose, alone and with deploy/mujoco-assets.yml
+#     (which needs TD3D_ASSETS, and then gives every service the assets and the variable);
+#  2. every TD3D_* variable the compose file gives a service is one that service's td3d
+#     program reads (a misspelt name would be ignored silently);
+#  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
+#     directly (a new dependency must reach the image too).
+# usage: deploy_files.sh SOURCE_DIR TD3D_BINARY
+set -u
+src=$1 td3d=$2
+fail() { echo "FAIL: $*"; exit 1; }
+command -v docker-compose >/dev/null || fail "docker-compose is not installed (tools/deps.sh installs it)"
+cd "$src" || fail "no source directory $src"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# the check must not depend on the caller's TD3D_* settings
+for v in $(env | sed -n 's/^\(TD3D_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+
+# --- 1. the compose files ------------------------------------------------------------------
+docker-compose -f docker-compose.yml config >"$tmp/config.yml" 2>"$tmp/err" ||
+  fail "docker-compose.yml: $(cat "$tmp/err")"
+for s in learner actor evaluator; do
+  grep -q "^  $s:$" "$tmp/config.yml" || fail "docker-compose.yml has no service $s"
+done
+if docker-compose -f docker-compose.yml -f deploy/mujoco-assets.yml config >/dev/null 2>"$tmp/err"; then
+  fail "deploy/mujoco-assets.yml was accepted without TD3D_ASSETS"
+fi
+grep -q "TD3D_ASSETS" "$tmp/err" || fail "deploy/mujoco-assets.yml without TD3D_ASSETS: $(cat "$tmp/err")"
+TD3D_ASSETS=$tmp docker-compose -f docker-compose.yml -f deploy/mujoco-assets.yml config \
+  >"$tmp/assets.yml" 2>"$tmp/err" || fail "with deploy/mujoco-assets.yml: $(cat "$tmp/err")"
+n=$(grep -c "TD3D_MUJOCO_ASSETS: /opt/gymnasium-assets" "$tmp/assets.yml")
+[ "$n" = 3 ] || fail "deploy/mujoco-assets.yml gives TD3D_MUJOCO_ASSETS to $n services, not 3"
+n=$(grep -c -- "- $tmp:/opt/gymnasium-assets:ro" "$tmp/assets.yml")
+[ "$n" = 3 ] || fail "deploy/mujoco-assets.yml mounts the assets into $n services, not 3"
+echo "compose files: valid; mujoco-assets.yml needs TD3D_ASSETS and reaches all 3 services"
+
+# --- 2. each service's variables are its program's --------------------------------------------
+python3 - "$tmp/config.yml" >"$tmp/vars" <<'PY' || fail "cannot read the rendered compose file"
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+for name, svc in cfg["services"].items():
+    cmd = svc.get("command") or []
+    prog = cmd[0] if cmd else "?"
+    for var in (svc.get("environment") or {}):
+        if var.startswith("TD3D_"):
+            print(name, prog, var)
+PY
+checked=0
+while read -r service prog var; do
+  "$td3d" "$prog" --help >"$tmp/help" 2>&1 || fail "service $service: td3d $prog --help failed"
+  # variables outside the flag tables, read by td3d itself (README, Configuration)
+  case "$var" in TD3D_LOG_LEVEL | TD3D_MUJOCO_ASSETS | TD3D_MODELS_DIR | TD3D_GEMM) ;;
+  *) grep -q "\[$var\]" "$tmp/help" || fail "service $service sets $var, which td3d $prog does not read" ;;
+  esac
+  checked=$((checked + 1))
+done <"$tmp/vars"
+[ "$checked" -ge 10 ] || fail "only $checked TD3D_* variables found in the compose file"
+echo "compose variables: $checked, each read by its service's program"
+
+# --- 3. the image has td3d's libraries ------------------------------------------------------
+installs=$(sed -n '/^FROM \${BASE}$/,$p' deploy/Dockerfile | sed -n '/apt-get.*install/,/rm -rf/p')
+[ -n "$installs" ] || fail "deploy/Dockerfile: no apt-get install in the runtime stage"
+libs=0
+for needed in $(readelf -d "$td3d" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+  case "$needed" in ld-linux*) continue ;; esac # the dynamic loader: libc6
+  path=$(ldd "$td3d" | awk -v l="$needed" '$1 == l { print $3 }')
+  [ -n "$path" ] || fail "ldd does not resolve $needed"
+  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+  [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
+  [ -n "$pkg" ] || fail "no Debian package owns $path ($needed)"
+  case "$pkg" in libc6 | libgcc-s1) continue ;; esac # in every Debian image
+  # libopenblas0-pthread and its alternatives provide libblas.so.3/libopenblas.so.0
+  echo "$installs" | grep -qw -- "$pkg" || fail "deploy/Dockerfile does not install $pkg ($needed)"
+  libs=$((libs + 1))
+done
+[ "$libs" -ge 5 ] || fail "only $libs libraries checked"
+echo "image libraries: the Dockerfile installs the packages of all $libs libraries td3d needs"
+echo "PASS"

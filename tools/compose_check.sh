@@ -1,0 +1,133 @@
+#!/bin/bash
+# End-to-end check of docker-compose.yml on a Docker engine (run by hand; the test suite
+# cannot start containers). It builds the image, starts a learner, N actors and the
+# evaluator, waits until all have joined, kills the learner's process as a crash would and
+# checks that the container comes back and continues the same run from its checkpoint,
+# waits until an evaluation reaches the target return, loads the policy with `td3d eval` in
+# a container, and removes what it started. Prints what it sees; the last line is one JSON
+# object. Exit 0 when every step passed.
+#
+# Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
+# An apt proxy for the image build is passed on from http_proxy when set. The run directory
+# stays in runs/compose-check-* beside docker-compose.yml.
+#
+# usage: tools/compose_check.sh [--actors N] [--seed S] [--target R] [--timeout SECONDS] [--keep]
+set -u
+actors=3 seed=1 target=-200 timeout=600 keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --actors) actors=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --target) target=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compose_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+cd "$(dirname "$0")/.." || exit 2
+for tool in docker docker-compose python3; do
+  command -v "$tool" >/dev/null || { echo "compose_check: $tool is not installed" >&2; exit 2; }
+done
+docker version >/dev/null 2>&1 || { echo "compose_check: no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset})" >&2; exit 2; }
+
+export COMPOSE_PROJECT_NAME=td3dcheck$$
+export TD3D_RUN=compose-check-$(date +%Y%m%d-%H%M%S)
+export TD3D_SEED=$seed TD3D_STEPS=100000 TD3D_TARGET_RETURN=$target TD3D_EVAL_EVERY=1000
+export TD3D_CHECKPOINT_EVERY=2
+# host ports of our own, so a cluster already running on this engine is not in the way
+export TD3D_EXPERIENCE_PORT=38850 TD3D_WEIGHTS_PORT=38851 TD3D_CONTROL_PORT=38852 TD3D_STATUS_PORT=38853
+run_dir=runs/$TD3D_RUN
+t0=$(date +%s)
+
+cleanup() {
+  if [ "$keep" = 0 ]; then docker-compose down --timeout 30 >/dev/null 2>&1; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  docker-compose logs --tail=30 2>&1 | tail -60
+  echo "{\"check\": \"compose\", \"passed\": false, \"failed_at\": \"$1\"}"
+  exit 1
+}
+elapsed() { echo $(($(date +%s) - t0)); }
+status_json() { docker-compose exec -T learner td3d status --json 2>/dev/null; }
+# jq-like access to the learner's /status with python3: status_get 'EXPR over d'
+status_get() {
+  status_json | python3 -c "import json, sys
+try: d = json.load(sys.stdin)
+except ValueError: sys.exit(1)
+print($1)" 2>/dev/null
+}
+# waits (at most $2 s) until the python expression $1 over /status prints True
+wait_status() {
+  local deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(status_get "$1")" = True ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
+echo "== building the image (deploy/Dockerfile)"
+build_args=()
+[ -n "${http_proxy:-}" ] && build_args=(--build-arg "http_proxy=$http_proxy")
+docker-compose build "${build_args[@]}" learner >/tmp/compose_check_build.$$ 2>&1 ||
+  { tail -30 /tmp/compose_check_build.$$; rm -f /tmp/compose_check_build.$$; fail build "the image did not build"; }
+rm -f /tmp/compose_check_build.$$
+echo "image built ($(elapsed) s)"
+
+echo "== docker-compose up --scale actor=$actors (run directory $run_dir)"
+docker-compose up -d --scale actor="$actors" >/dev/null 2>&1 || fail up "docker-compose up failed"
+wait_status "sum(a['active'] and a['role'] == 'actor' for a in d['actors']) == $actors and \
+sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1" 120 ||
+  fail join "the $actors actors and the evaluator did not all join within 120 s"
+joined=$(elapsed)
+run_id=$(status_get "d['run_id']")
+echo "$actors actors and the evaluator joined run $run_id (${joined} s)"
+
+echo "== a learner crash: its process is killed after a checkpoint past 2000 env steps"
+wait_status "d['checkpoint']['env_steps'] >= 2000" 300 || fail checkpoint "no checkpoint past 2000 env steps"
+ckpt_steps=$(status_get "d['checkpoint']['env_steps']")
+killed_steps=$(status_get "d['counters']['env_steps']")
+docker-compose exec -T learner sh -c 'kill -KILL $(cat /proc/1/task/1/children)' ||
+  fail kill "could not kill the learner's process"
+cid=$(docker-compose ps -q learner)
+wait_status "d['run_id'] == '$run_id' and d['checkpoint']['resumed']" 120 ||
+  fail restart "the learner did not come back with run $run_id"
+restarts=$(docker inspect -f '{{.RestartCount}}' "$cid")
+[ "${restarts:-0}" -ge 1 ] || fail restart "the learner container was not restarted"
+resumed_steps=$(docker-compose logs --no-color learner 2>/dev/null |
+  sed -nE 's/.*resumed run [0-9a-f]+ from .*: ([0-9]+) env steps.*/\1/p' | tail -1)
+[ -n "$resumed_steps" ] || fail restart "the restarted learner did not log what it resumed"
+echo "killed at $killed_steps env steps (checkpoint $ckpt_steps); the container restarted ($restarts) and run $run_id continued from $resumed_steps env steps"
+wait_status "d['counters']['env_steps'] >= $killed_steps + 1000 and \
+sum(a['active'] for a in d['actors']) == $actors + 1" 300 ||
+  fail continue "training did not go on past $killed_steps + 1000 env steps with every actor back"
+echo "training went on past $((killed_steps + 1000)) env steps with all $((actors + 1)) actors back ($(elapsed) s)"
+
+echo "== waiting for an evaluation >= $target (at most $timeout s)"
+deadline=$(($(date +%s) + timeout))
+while :; do
+  state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$cid" 2>/dev/null)
+  [ "${state% *}" = exited ] && break
+  [ "$(date +%s)" -ge "$deadline" ] && fail target "no evaluation reached $target within $timeout s"
+  sleep 2
+done
+[ "$state" = "exited 0" ] || fail target "the learner ended with '$state'"
+solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1 }' "$run_dir/progress.csv" | tail -1)
+[ -n "$solved_at" ] || fail target "progress.csv has no evaluation >= $target"
+wall=$(elapsed)
+echo "target reached at $solved_at env steps; the learner exited 0 (${wall} s since up)"
+
+echo "== the policy, loaded by td3d eval in a container"
+evaluation=$(docker-compose run --rm --no-deps learner eval --policy "/runs/$TD3D_RUN/policy.td3p" \
+  --episodes 10 2>&1 | tail -1)
+echo "$evaluation"
+mean=$(echo "$evaluation" | sed -nE 's/.*mean return (-?[0-9.]+).*/\1/p')
+[ -n "$mean" ] || fail eval "td3d eval did not load the policy: $evaluation"
+echo "PASS"
+echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \"joined_s\": $joined, \
+\"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
+\"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"seconds\": $wall, \
+\"policy_eval_mean\": $mean, \"run_dir\": \"$run_dir\"}"
