@@ -35,6 +35,8 @@ typedef struct actor {
   actor_result_t *res;
   char name[WIRE_MAX_NAME + 1];
   void *zctx, *dealer, *sub, *push;
+  void *monitor;                /* handshake events of the control socket */
+  curve_sock_t curve;           /* client keys when CURVE is on */
   wire_buf_t buf;               /* experience frames */
   wire_buf_t cbuf;              /* control frames (separate: a heartbeat may go out while a
                                    batch waits in buf) */
@@ -432,7 +434,23 @@ static int eval_step(actor_t *a, td3_err_t *err) {
 /* ---------------------------------------------------------------------------------------- */
 /* The loop                                                                                 */
 
+static log_limit_t handshake_limit;
+
+/* A refused key or a security mismatch ends the actor with the reason; other handshake
+ * failures are logged (rate-limited) while ZeroMQ keeps retrying. */
+static int check_handshake(actor_t *a, td3_err_t *err) {
+  int event, fatal;
+  uint32_t value;
+  while (curve_monitor_next(a->monitor, &event, &value)) {
+    const char *why = curve_handshake_problem(event, value, a->cfg->curve_key != NULL, &fatal);
+    if (fatal) return td3_err_set(err, TD3_EPROTO, "%s (learner %s)", why, a->cfg->learner_host);
+    log_limited(&handshake_limit, 10000, LOG_WARN, "%s (learner %s)", why, a->cfg->learner_host);
+  }
+  return 0;
+}
+
 static void actor_free(actor_t *a) {
+  zsock_close(&a->monitor);
   nn_policy_destroy(&a->policy);
   env_vec_destroy(&a->vec);
   env_destroy(&a->probe);
@@ -474,18 +492,34 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   a.ou = xcalloc((size_t)c->envs * a.info->act_dim, sizeof(float));
 
   char ep[160];
+  const curve_sock_t *curve = NULL;
+  if (c->curve_key || c->curve_server) {
+    if (!c->curve_key || !c->curve_server) {
+      rc = td3_err_set(err, TD3_EINVAL, "CURVE security needs both --curve-key (this actor's "
+                                        "key) and --curve-server (the learner's .pub)");
+      goto fail;
+    }
+    curve_keypair_t kp;
+    if ((rc = curve_read_keypair(c->curve_key, &kp, err)) ||
+        (rc = curve_read_public(c->curve_server, a.curve.server_key, err)))
+      goto fail;
+    memcpy(a.curve.public_key, kp.public_key, sizeof a.curve.public_key);
+    memcpy(a.curve.secret_key, kp.secret_key, sizeof a.curve.secret_key);
+    curve = &a.curve;
+  }
   a.zctx = zmq_ctx_new();
   /* immediate: no queueing of Hellos while the learner is away (a queue would deliver a
    * burst of stale Hellos when it comes back) */
   zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20, .reconnect_ivl_ms = 100,
-                     .reconnect_ivl_max_ms = 2000, .immediate = 1};
+                     .reconnect_ivl_max_ms = 2000, .immediate = 1, .curve = curve};
   zsock_opts_t ow = {.rcvhwm = 1, .conflate = 1, .subscribe_all = 1,
                      .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
-                     .reconnect_ivl_max_ms = 2000};
+                     .reconnect_ivl_max_ms = 2000, .curve = curve};
   zsock_opts_t oe = {.sndhwm = 4, .immediate = 1, .reconnect_ivl_ms = 100,
-                     .reconnect_ivl_max_ms = 2000};
+                     .reconnect_ivl_max_ms = 2000, .curve = curve};
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->control_port);
   if (!(a.dealer = zsock_open(a.zctx, ZMQ_DEALER, &oc, ep, 0, err))) goto fail;
+  if (!(a.monitor = curve_monitor_open(a.zctx, a.dealer, "control", err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->weights_port);
   if (!(a.sub = zsock_open(a.zctx, ZMQ_SUB, &ow, ep, 0, err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->experience_port);
@@ -496,6 +530,7 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   a.hello_backoff_ms = 250;
   uint64_t started_wait = td3_now_ns();
   while (!(c->stop && *c->stop)) {
+    if ((rc = check_handshake(&a, err))) goto fail;
     if ((rc = poll_control(&a, err))) goto fail;
     poll_weights(&a);
     uint64_t now = td3_now_ns();

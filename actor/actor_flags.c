@@ -27,6 +27,8 @@ size_t actor_flag_specs(actor_cli_t *cli, flag_spec_t *out) {
       {"max-env-steps", FLAG_U64, &c->max_env_steps, "N", "exit after this many env steps (0: run until stopped)", 0, 1e15, NULL},
       {"model", FLAG_STRING, &c->env_opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
       {"mujoco-assets", FLAG_STRING, &c->env_opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
+      {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security: this actor's key file (td3d keygen); its .pub must be authorized by the learner", 0, 0, NULL},
+      {"curve-server", FLAG_STRING, &c->curve_server, "FILE", "CURVE security: the learner's public key file (.pub), with --curve-key", 0, 0, NULL},
       {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
   };
   memcpy(out, specs, sizeof specs);

@@ -27,6 +27,17 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
   if (o->subscribe_all) rc |= zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
   if (o->router_mandatory) rc |= set_int(s, ZMQ_ROUTER_MANDATORY, 1);
   if (o->immediate) rc |= set_int(s, ZMQ_IMMEDIATE, 1);
+  if (o->curve) {
+    const curve_sock_t *c = o->curve;
+    if (c->server) {
+      rc |= set_int(s, ZMQ_CURVE_SERVER, 1);
+      rc |= zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "td3d", 4);
+    } else {
+      rc |= zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, CURVE_Z85_LEN);
+      rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, CURVE_Z85_LEN);
+    }
+    rc |= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, CURVE_Z85_LEN);
+  }
   if (rc != 0) {
     td3_err_set(err, TD3_ESYS, "cannot set socket options for %s: %s", endpoint,
                 zmq_strerror(errno));

@@ -6,6 +6,7 @@
 #ifndef TD3_ZSOCK_H
 #define TD3_ZSOCK_H
 
+#include "curve.h"
 #include "error.h"
 
 #include <stddef.h>
@@ -22,6 +23,7 @@ typedef struct zsock_opts {
   int subscribe_all;       /* SUB: subscribe to every message */
   int router_mandatory;    /* ROUTER: report unroutable sends instead of dropping */
   int immediate;           /* queue only to completed connections (PUSH: back-pressure when no peer) */
+  const curve_sock_t *curve; /* CURVE keys (server or client side); NULL: no security */
 } zsock_opts_t;
 
 /* Opens a socket of type (ZMQ_PUSH, ...) on ctx, sets the options, then binds (bind != 0)

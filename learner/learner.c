@@ -345,6 +345,7 @@ static void learner_free(learner_t *l) {
   pthread_mutex_destroy(&l->weights_lock);
   pthread_mutex_destroy(&l->wake_lock);
   pthread_cond_destroy(&l->wake);
+  curve_zap_stop(&l->zap);
   if (l->zctx) zmq_ctx_term(l->zctx);
 }
 
@@ -457,6 +458,10 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   s->checkpoint_failures = atomic_load(&l->checkpoint_failures);
   s->last_checkpoint_steps = atomic_load(&l->last_checkpoint_steps);
   s->last_checkpoint_ns = atomic_load(&l->last_checkpoint_ns);
+  s->curve_on = l->curve != NULL;
+  s->authorized_keys = l->n_authorized;
+  s->auth_accepted = curve_zap_accepted(l->zap);
+  s->auth_refused = curve_zap_refused(l->zap);
   s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
 }
 
@@ -483,6 +488,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   pthread_t ingest, trainer;
   int have_ingest = 0, have_trainer = 0, rc = 0;
   double ratio_min = NAN, ratio_max = NAN; /* sampled update/transition ratio */
+  curve_sock_t curve = {0};
+  curve_authorized_t authorized = {0};
 
   if (c->publish_every == 0 || c->batch_steps == 0 || c->eval_episodes == 0 ||
       !(c->replay_ratio >= 0)) {
@@ -572,7 +579,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   zsock_endpoint(l.weights_ep, sizeof l.weights_ep, c->bind_host, c->weights_port);
   zsock_endpoint(l.control_ep, sizeof l.control_ep, c->bind_host, c->control_port);
   l.zctx = zmq_ctx_new();
-  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20};
+  if (c->curve_key) {
+    if ((rc = learner_curve_start(&l, &curve, &authorized, err)) != 0) goto out;
+  }
+  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l.curve};
   if (!(ct.router = zsock_open(l.zctx, ZMQ_ROUTER, &o, l.control_ep, 1, err))) {
     rc = err ? err->code : TD3_ESYS;
     goto out;
@@ -767,6 +777,7 @@ out:
   wire_buf_free(&ct.buf);
   zsock_close(&ct.router);
   rundir_close(&ct.dir);
-  learner_free(&l);
+  learner_free(&l); /* stops the ZAP handler, which reads authorized */
+  curve_authorized_free(&authorized);
   return rc;
 }

@@ -59,7 +59,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"noise-clip", FLAG_FLOAT, &t->noise_clip, "X", "target smoothing clip, fraction of half range; default 0.5", 0, 10, NULL},
       {"policy-delay", FLAG_U32, &t->policy_delay, "N", "critic updates per actor update; default 2", 1, 1000, NULL},
       {"threads", FLAG_U32, &cli->threads, "N", "threads of the training matrix products; default 0 = one per CPU (at most 8)", 0, 64, NULL},
-      {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind; default * (all)", 0, 0, NULL},
+      {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind; default * (all; td3d run: 127.0.0.1)", 0, 0, NULL},
       {"experience-port", FLAG_U32, &c->experience_port, "PORT", "experience socket; default 5555", 1, 65535, NULL},
       {"weights-port", FLAG_U32, &c->weights_port, "PORT", "weights socket; default 5556", 1, 65535, NULL},
       {"control-port", FLAG_U32, &c->control_port, "PORT", "control socket; default 5557", 1, 65535, NULL},
@@ -71,6 +71,8 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
       {"resume", FLAG_STRING, &c->resume_dir, "DIR", "continue the run in run directory DIR from its checkpoint (its flags apply, the command line's on top)", 0, 0, NULL},
       {"checkpoint-every", FLAG_DOUBLE, &c->checkpoint_every, "S", "seconds between checkpoints into DIR/checkpoint; 0 = only when the learner stops; default 60", 0, 1e9, NULL},
+      {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security on: the learner's key file (td3d keygen); actors must present a key from --curve-authorized", 0, 0, NULL},
+      {"curve-authorized", FLAG_STRING, &c->curve_authorized, "DIR", "directory of the authorized actors' public keys (.pub files), with --curve-key", 0, 0, NULL},
       {"continue", FLAG_BOOL, &cli->continue_run, NULL, "continue the run in --out DIR from its checkpoint when it has one, else start a new run there (for restart loops: containers, services)", 0, 0, NULL},
       {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (default; =0 to leave it out)", 0, 0, NULL},
   };

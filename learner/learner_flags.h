@@ -6,7 +6,7 @@
 #include "flags.h"
 #include "learner.h"
 
-#define LEARNER_MAX_FLAGS 52
+#define LEARNER_MAX_FLAGS 64
 
 typedef struct learner_cli {
   learner_config_t cfg;

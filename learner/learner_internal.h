@@ -9,6 +9,7 @@
 #ifndef TD3_LEARNER_INTERNAL_H
 #define TD3_LEARNER_INTERNAL_H
 
+#include "curve.h"
 #include "actors.h"
 #include "learner.h"
 #include "ratelimit.h"
@@ -30,6 +31,9 @@ typedef struct learner {
   ratelimit_t rl;
   wire_limits_t limits;            /* what experience frames must match */
   void *zctx;
+  const curve_sock_t *curve;       /* CURVE server keys for every socket, or NULL */
+  curve_zap_t *zap;                /* the authentication handler when CURVE is on */
+  size_t n_authorized;             /* actor keys it accepts */
   char experience_ep[128], weights_ep[128], control_ep[128];
 
   _Atomic uint64_t inserted;       /* transitions in replay */
@@ -80,6 +84,12 @@ void learner_fail(learner_t *l, int code, const char *fmt, ...) __attribute__((f
 /* Writes a checkpoint of the learner as it is now (the caller owns td3: the trainer thread
  * while it runs, main otherwise). 0, or an error code with err filled (logged by caller). */
 int learner_checkpoint(learner_t *l, td3_err_t *err);
+
+/* Turns CURVE security on (cfg->curve_key): reads the learner's key pair into *curve and the
+ * authorized actor keys into *authorized (both must outlive the sockets and the handler),
+ * starts the ZAP handler on l->zctx and sets l->curve. 0 or an error with err filled. */
+int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *authorized,
+                        td3_err_t *err);
 
 /* Run seconds so far, including those before a resume. */
 double learner_wall(const learner_t *l);

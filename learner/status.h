@@ -80,6 +80,9 @@ typedef struct status_snapshot {
   uint64_t checkpoints, checkpoint_failures;  /* written (by this learner process), failed */
   uint64_t last_checkpoint_steps; /* env steps in the latest checkpoint (0: none) */
   uint64_t last_checkpoint_ns;    /* monotonic time of it (0: none by this process) */
+  int curve_on;                   /* CURVE security on */
+  uint64_t authorized_keys;       /* actor keys the learner accepts (CURVE) */
+  uint64_t auth_accepted, auth_refused; /* CURVE handshakes accepted, refused */
   uint32_t n_actors;
   actor_info_t actors[STATUS_MAX_ACTORS];
   uint32_t n_curve;               /* evaluations, oldest first (the latest STATUS_MAX_CURVE) */

@@ -135,6 +135,12 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_checkpoint_failures_total", s->checkpoint_failures);
   head(b, "td3d_checkpoint_env_steps", "gauge", "Environment steps held by the latest checkpoint (0: none).");
   sample_u(b, "td3d_checkpoint_env_steps", s->last_checkpoint_steps);
+  head(b, "td3d_curve_security", "gauge", "1 when the sockets require an authorized CURVE key.");
+  sample_u(b, "td3d_curve_security", (uint64_t)s->curve_on);
+  head(b, "td3d_auth_accepted_total", "counter", "CURVE handshakes accepted (authorized keys).");
+  sample_u(b, "td3d_auth_accepted_total", s->auth_accepted);
+  head(b, "td3d_auth_refused_total", "counter", "Connections refused by CURVE authentication.");
+  sample_u(b, "td3d_auth_refused_total", s->auth_refused);
   head(b, "td3d_replay_size_transitions", "gauge", "Transitions held in replay.");
   sample_u(b, "td3d_replay_size_transitions", s->replay_size);
   head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
@@ -256,6 +262,12 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
                                              ? json_real(age_s(now_ns, s->last_checkpoint_ns))
                                              : json_null());
   json_object_set_new(root, "checkpoint", ck);
+  json_t *sec = json_object();
+  json_object_set_new(sec, "curve", json_boolean(s->curve_on));
+  json_object_set_new(sec, "authorized_keys", ju64(s->authorized_keys));
+  json_object_set_new(sec, "accepted", ju64(s->auth_accepted));
+  json_object_set_new(sec, "refused", ju64(s->auth_refused));
+  json_object_set_new(root, "security", sec);
 
   json_t *t = json_object();
   json_object_set_new(t, "env_steps_per_second", json_real(s->env_steps_per_s));

@@ -2,7 +2,8 @@
 # The deployment files, checked without a Docker engine (tools/compose_check.sh runs them for
 # real on one):
 #  1. docker-compose.yml is valid for docker-compose, alone and with deploy/mujoco-assets.yml
-#     (which needs TD3D_ASSETS, and then gives every service the assets and the variable);
+#     (which needs TD3D_ASSETS, and then gives every service the assets and the variable) and
+#     deploy/curve.yml (which needs TD3D_KEYS, and then gives every service its key files);
 #  2. every TD3D_* variable the compose file gives a service is one that service's td3d
 #     program reads (a misspelt name would be ignored silently);
 #  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
@@ -34,10 +35,20 @@ n=$(grep -c "TD3D_MUJOCO_ASSETS: /opt/gymnasium-assets" "$tmp/assets.yml")
 [ "$n" = 3 ] || fail "deploy/mujoco-assets.yml gives TD3D_MUJOCO_ASSETS to $n services, not 3"
 n=$(grep -c -- "- $tmp:/opt/gymnasium-assets:ro" "$tmp/assets.yml")
 [ "$n" = 3 ] || fail "deploy/mujoco-assets.yml mounts the assets into $n services, not 3"
-echo "compose files: valid; mujoco-assets.yml needs TD3D_ASSETS and reaches all 3 services"
+if docker-compose -f docker-compose.yml -f deploy/curve.yml config >/dev/null 2>"$tmp/err"; then
+  fail "deploy/curve.yml was accepted without TD3D_KEYS"
+fi
+grep -q "TD3D_KEYS" "$tmp/err" || fail "deploy/curve.yml without TD3D_KEYS: $(cat "$tmp/err")"
+TD3D_KEYS=$tmp TD3D_ASSETS=$tmp docker-compose -f docker-compose.yml -f deploy/mujoco-assets.yml \
+  -f deploy/curve.yml config >"$tmp/all.yml" 2>"$tmp/err" || fail "with deploy/curve.yml: $(cat "$tmp/err")"
+n=$(grep -c "TD3D_CURVE_KEY: /keys/" "$tmp/all.yml")
+[ "$n" = 3 ] || fail "deploy/curve.yml gives a key to $n services, not 3"
+n=$(grep -c -- "- $tmp:/keys:ro" "$tmp/all.yml")
+[ "$n" = 3 ] || fail "deploy/curve.yml mounts the keys into $n services, not 3"
+echo "compose files: valid; mujoco-assets.yml (TD3D_ASSETS) and curve.yml (TD3D_KEYS) reach all 3 services"
 
 # --- 2. each service's variables are its program's --------------------------------------------
-python3 - "$tmp/config.yml" >"$tmp/vars" <<'PY' || fail "cannot read the rendered compose file"
+python3 - "$tmp/all.yml" >"$tmp/vars" <<'PY' || fail "cannot read the rendered compose file"
 import sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
 for name, svc in cfg["services"].items():

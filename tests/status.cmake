@@ -28,3 +28,7 @@ set_tests_properties(status_dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180
 add_test(NAME checkpoint_resume
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/checkpoint_resume.sh $<TARGET_FILE:td3d>)
 set_tests_properties(checkpoint_resume PROPERTIES TIMEOUT 240)
+
+add_test(NAME curve_security
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/curve_security.sh $<TARGET_FILE:td3d>)
+set_tests_properties(curve_security PROPERTIES TIMEOUT 120)

@@ -215,6 +215,7 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
 int cmd_run_main(int argc, char **argv) {
   learner_cli_t cli;
   learner_cli_init(&cli);
+  cli.cfg.bind_host = "127.0.0.1"; /* a local cluster: unreachable from the network unless --bind */
   int serial = 0, quiet = 0;
   uint32_t actors = 2, envs = 1;
   char default_out[256];
@@ -240,6 +241,12 @@ int cmd_run_main(int argc, char **argv) {
   if (rc == 1) return 0;
   if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {
     fprintf(stderr, "td3d run: %s\n", err.msg);
+    learner_cli_free(&cli);
+    return 2;
+  }
+  if (cli.cfg.curve_key || cli.cfg.curve_authorized) {
+    fprintf(stderr, "td3d run: CURVE security is for a learner with actors on other hosts (td3d "
+                    "learner --curve-key ...); a local run's sockets are on 127.0.0.1\n");
     learner_cli_free(&cli);
     return 2;
   }

@@ -152,6 +152,12 @@ static void print_table(json_t *s) {
     json_object_foreach(rej, key, v)
       if (json_integer_value(v)) printf("  %s %lld", key, (long long)json_integer_value(v));
   }
+  json_t *sec = json_object_get(s, "security");
+  if (json_is_true(json_object_get(sec, "curve")))
+    printf("\nsecurity      CURVE, %.0f authorized keys   (handshakes accepted %.0f, refused %.0f)",
+           num(sec, "authorized_keys"), num(sec, "accepted"), num(sec, "refused"));
+  else if (sec)
+    printf("\nsecurity      off (no CURVE: keep the ports on a trusted network)");
   printf("\n\n%4s  %-24s %-9s %-6s %10s %11s %8s %9s\n", "slot", "name", "role", "active",
          "env steps", "transitions", "policy", "seen s");
   size_t i;

@@ -4,16 +4,19 @@
 # evaluator, waits until all have joined, kills the learner's process as a crash would and
 # checks that the container comes back and continues the same run from its checkpoint,
 # waits until an evaluation reaches the target return, loads the policy with `td3d eval` in
-# a container, and removes what it started. Prints what it sees; the last line is one JSON
-# object. Exit 0 when every step passed.
+# a container, and removes what it started. With --curve it runs with deploy/curve.yml (keys
+# made by `td3d keygen` in the image) and also checks that the learner says CURVE is on and
+# that an actor container with a key the learner does not know is refused. Prints what it
+# sees; the last line is one JSON object. Exit 0 when every step passed.
 #
 # Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
 # An apt proxy for the image build is passed on from http_proxy when set. The run directory
 # stays in runs/compose-check-* beside docker-compose.yml.
 #
-# usage: tools/compose_check.sh [--actors N] [--seed S] [--target R] [--timeout SECONDS] [--keep]
+# usage: tools/compose_check.sh [--actors N] [--seed S] [--target R] [--timeout SECONDS] [--curve]
+#                               [--keep]
 set -u
-actors=3 seed=1 target=-200 timeout=600 keep=0
+actors=3 seed=1 target=-200 timeout=600 keep=0 curve=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --actors) actors=$2; shift 2 ;;
@@ -21,7 +24,8 @@ while [ $# -gt 0 ]; do
     --target) target=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --curve) curve=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compose_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +81,18 @@ docker-compose build "${build_args[@]}" learner >/tmp/compose_check_build.$$ 2>&
 rm -f /tmp/compose_check_build.$$
 echo "image built ($(elapsed) s)"
 
+if [ "$curve" = 1 ]; then
+  echo "== CURVE keys (td3d keygen in the image) and deploy/curve.yml"
+  export TD3D_KEYS=$PWD/$run_dir-keys
+  mkdir -p "$TD3D_KEYS/authorized"
+  for k in learner actor intruder; do
+    docker run --rm -v "$TD3D_KEYS:/keys" td3d:latest keygen "$k" --dir /keys >/dev/null ||
+      fail keygen "td3d keygen $k in the image failed"
+  done
+  cp "$TD3D_KEYS/actor.pub" "$TD3D_KEYS/authorized/"
+  export COMPOSE_FILE=docker-compose.yml:deploy/curve.yml
+fi
+
 echo "== docker-compose up --scale actor=$actors (run directory $run_dir)"
 docker-compose up -d --scale actor="$actors" >/dev/null 2>&1 || fail up "docker-compose up failed"
 wait_status "sum(a['active'] and a['role'] == 'actor' for a in d['actors']) == $actors and \
@@ -85,6 +101,15 @@ sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1" 120 ||
 joined=$(elapsed)
 run_id=$(status_get "d['run_id']")
 echo "$actors actors and the evaluator joined run $run_id (${joined} s)"
+if [ "$curve" = 1 ]; then
+  [ "$(status_get "d['security']['curve']")" = True ] || fail curve "the learner does not say CURVE is on"
+  intruder=$(timeout 60 docker-compose run --rm --no-deps -e TD3D_CURVE_KEY=/keys/intruder.key \
+    actor 2>&1 | tail -1)
+  echo "$intruder" | grep -q "refused this actor's CURVE key" ||
+    fail curve "an actor with an unknown key was not refused: $intruder"
+  refused=$(status_get "d['security']['refused']")
+  echo "CURVE on; an actor container with an unknown key: ${intruder#td3d actor: } ($refused refused)"
+fi
 
 echo "== a learner crash: its process is killed after a checkpoint past 2000 env steps"
 wait_status "d['checkpoint']['env_steps'] >= 2000" 300 || fail checkpoint "no checkpoint past 2000 env steps"
@@ -130,4 +155,4 @@ echo "PASS"
 echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \"joined_s\": $joined, \
 \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
 \"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"seconds\": $wall, \
-\"policy_eval_mean\": $mean, \"run_dir\": \"$run_dir\"}"
+\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"run_dir\": \"$run_dir\"}"

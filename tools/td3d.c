@@ -29,6 +29,7 @@ int cmd_actor_main(int argc, char **argv);
 int cmd_envs_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_checkpoint_main(int argc, char **argv);
+int cmd_keygen_main(int argc, char **argv);
 
 static const subcommand_t commands[] = {
     {"run", "train a policy: a local learner + actors + evaluator (--serial: one process)", cmd_run_main},
@@ -38,6 +39,7 @@ static const subcommand_t commands[] = {
     {"envs", "list the environments with their dimensions, bounds and step limits", cmd_envs_main},
     {"status", "show a running learner's state from its status server (--json, --watch)", cmd_status_main},
     {"checkpoint", "describe a run directory's checkpoint (what --resume continues from)", cmd_checkpoint_main},
+    {"keygen", "make a CURVE key pair (NAME.key, NAME.pub) for the learner or an actor", cmd_keygen_main},
     {"version", "print the version and exit", version_main},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];

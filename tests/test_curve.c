@@ -1,0 +1,267 @@
+/* Tests for common/curve: key files (made, read, refused when damaged or mismatched), the
+ * authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
+ * authorized client's message arrives, an unauthorized client's handshake fails with an
+ * authentication event and nothing of it arrives, a client without CURVE fails with a
+ * mechanism mismatch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "curve.h"
+#include "zsock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static char g_dir[64];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_curve_XXXXXX");
+  return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
+
+static void write_text(const char *name, const char *text) {
+  char p[128];
+  path(p, sizeof p, name);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void key_files(void **state) {
+  (void)state;
+  assert_true(curve_available());
+  curve_keypair_t made, back;
+  td3_err_t err = {0};
+  assert_int_equal(curve_keygen(g_dir, "learner", 0, &made, &err), 0);
+  char key[128], pub[128];
+  path(key, sizeof key, "learner.key");
+  path(pub, sizeof pub, "learner.pub");
+  struct stat st;
+  assert_int_equal(stat(key, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600); /* the secret stays private */
+  assert_int_equal(stat(pub, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+
+  assert_int_equal(curve_read_keypair(key, &back, &err), 0);
+  assert_string_equal(back.public_key, made.public_key);
+  assert_string_equal(back.secret_key, made.secret_key);
+  char z85[CURVE_Z85_LEN + 1];
+  assert_int_equal(curve_read_public(pub, z85, &err), 0);
+  assert_string_equal(z85, made.public_key);
+  assert_int_equal(curve_read_public(key, z85, &err), 0); /* a .key has the public key too */
+  assert_string_equal(z85, made.public_key);
+
+  /* existing files: refused unless overwrite, which makes a new pair */
+  assert_int_equal(curve_keygen(g_dir, "learner", 0, NULL, &err), TD3_EINVAL);
+  assert_non_null(strstr(err.msg, "exists"));
+  assert_int_equal(curve_keygen(g_dir, "learner", 1, &back, &err), 0);
+  assert_string_not_equal(back.public_key, made.public_key);
+  /* names that could leave the directory */
+  assert_int_equal(curve_keygen(g_dir, "../x", 0, NULL, &err), TD3_EINVAL);
+  assert_int_equal(curve_keygen(g_dir, ".hidden", 0, NULL, &err), TD3_EINVAL);
+  assert_int_equal(curve_keygen(g_dir, "", 0, NULL, &err), TD3_EINVAL);
+}
+
+static void damaged_key_files(void **state) {
+  (void)state;
+  curve_keypair_t a, b, kp;
+  td3_err_t err = {0};
+  assert_int_equal(curve_keygen(g_dir, "a", 0, &a, &err), 0);
+  assert_int_equal(curve_keygen(g_dir, "b", 0, &b, &err), 0);
+  char p[128], text[256];
+
+  /* a public key given where the pair is needed */
+  path(p, sizeof p, "a.pub");
+  assert_int_equal(curve_read_keypair(p, &kp, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "no secret-key line"));
+  /* one pair's public key with another's secret key */
+  snprintf(text, sizeof text, "public-key %s\nsecret-key %s\n", a.public_key, b.secret_key);
+  write_text("mixed.key", text);
+  path(p, sizeof p, "mixed.key");
+  assert_int_equal(curve_read_keypair(p, &kp, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "does not belong"));
+  /* a cut key, a stray line, no key at all, no file */
+  write_text("short.pub", "public-key abc\n");
+  path(p, sizeof p, "short.pub");
+  assert_int_equal(curve_read_public(p, text, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "short.pub:1"));
+  write_text("stray.pub", "# comment\n\nhello world\n");
+  path(p, sizeof p, "stray.pub");
+  assert_int_equal(curve_read_public(p, text, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "stray.pub:3"));
+  write_text("empty.pub", "# nothing\n");
+  path(p, sizeof p, "empty.pub");
+  assert_int_equal(curve_read_public(p, text, &err), TD3_EFORMAT);
+  path(p, sizeof p, "missing.pub");
+  assert_int_equal(curve_read_public(p, text, &err), TD3_ENOTFOUND);
+  assert_non_null(strstr(err.msg, "missing.pub"));
+}
+
+static void authorized_directory(void **state) {
+  (void)state;
+  char dir[128], p[160];
+  path(dir, sizeof dir, "auth");
+  assert_int_equal(mkdir(dir, 0755), 0);
+  curve_authorized_t auth;
+  td3_err_t err = {0};
+  assert_int_equal(curve_authorized_load(dir, &auth, &err), TD3_ENOTFOUND); /* empty */
+  assert_non_null(strstr(err.msg, "no .pub file"));
+  curve_keypair_t k1, k2, k3;
+  assert_int_equal(curve_keygen(dir, "actor1", 0, &k1, &err), 0);
+  assert_int_equal(curve_keygen(dir, "actor2", 0, &k2, &err), 0);
+  assert_int_equal(curve_keygen(g_dir, "outsider", 0, &k3, &err), 0);
+  assert_int_equal(curve_authorized_load(dir, &auth, &err), 0);
+  assert_int_equal(auth.n, 2); /* the .key files beside them are not read */
+  uint8_t raw[32];
+  zmq_z85_decode(raw, k2.public_key);
+  int i = curve_authorized_find(&auth, raw);
+  assert_true(i >= 0);
+  assert_string_equal(auth.names[i], "actor2");
+  zmq_z85_decode(raw, k3.public_key);
+  assert_int_equal(curve_authorized_find(&auth, raw), -1);
+  curve_authorized_free(&auth);
+  /* one damaged file spoils the directory, named */
+  snprintf(p, sizeof p, "%s/bad.pub", dir);
+  FILE *f = fopen(p, "w");
+  fputs("public-key 0123\n", f);
+  fclose(f);
+  assert_int_equal(curve_authorized_load(dir, &auth, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "bad.pub"));
+  snprintf(p, sizeof p, "%s/nowhere", g_dir);
+  assert_int_equal(curve_authorized_load(p, &auth, &err), TD3_ENOTFOUND);
+}
+
+/* Waits up to 5 s for a message on s; returns its size or -1. */
+static int recv_within(void *s, char *buf, size_t cap) {
+  zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+  if (zmq_poll(&it, 1, 5000) <= 0) return -1;
+  return zmq_recv(s, buf, cap, 0);
+}
+
+/* Waits up to 5 s for a handshake failure event on mon; returns the event or 0. */
+static int event_within(void *mon, uint32_t *value) {
+  for (int i = 0; i < 100; i++) {
+    int ev;
+    if (curve_monitor_next(mon, &ev, value)) return ev;
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+static void zap_over_sockets(void **state) {
+  (void)state;
+  char dir[128];
+  path(dir, sizeof dir, "zapauth");
+  assert_int_equal(mkdir(dir, 0755), 0);
+  td3_err_t err = {0};
+  curve_keypair_t server, good, bad;
+  assert_int_equal(curve_keygen(g_dir, "server", 0, &server, &err), 0);
+  assert_int_equal(curve_keygen(dir, "good", 0, &good, &err), 0);
+  assert_int_equal(curve_keygen(g_dir, "bad", 0, &bad, &err), 0);
+  curve_authorized_t auth;
+  assert_int_equal(curve_authorized_load(dir, &auth, &err), 0);
+
+  void *ctx = zmq_ctx_new();
+  curve_zap_t *zap = curve_zap_start(ctx, &auth, &err);
+  assert_non_null(zap);
+  curve_sock_t sc = {.server = 1};
+  memcpy(sc.public_key, server.public_key, sizeof sc.public_key);
+  memcpy(sc.secret_key, server.secret_key, sizeof sc.secret_key);
+  zsock_opts_t so = {.curve = &sc};
+  const char *ep = "tcp://127.0.0.1:38960";
+  void *pull = zsock_open(ctx, ZMQ_PULL, &so, ep, 1, &err);
+  assert_non_null(pull);
+
+  /* a client whose key is not authorized: an authentication failure, nothing delivered */
+  curve_sock_t cb = {0};
+  memcpy(cb.public_key, bad.public_key, sizeof cb.public_key);
+  memcpy(cb.secret_key, bad.secret_key, sizeof cb.secret_key);
+  memcpy(cb.server_key, server.public_key, sizeof cb.server_key);
+  zsock_opts_t bo = {.curve = &cb, .immediate = 1};
+  void *push_bad = zsock_open(ctx, ZMQ_PUSH, &bo, ep, 0, &err);
+  assert_non_null(push_bad);
+  void *mon = curve_monitor_open(ctx, push_bad, "bad", &err);
+  assert_non_null(mon);
+  zmq_send(push_bad, "from-bad", 8, ZMQ_DONTWAIT);
+  uint32_t value = 0;
+  int ev = event_within(mon, &value);
+  assert_int_equal(ev, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  assert_int_equal(value, 400);
+  int fatal;
+  const char *why = curve_handshake_problem(ev, value, 1, &fatal);
+  assert_int_equal(fatal, 1);
+  assert_non_null(strstr(why, "--curve-authorized"));
+  assert_true(curve_zap_refused(zap) >= 1);
+
+  /* a client without CURVE: a mechanism mismatch, nothing delivered */
+  zsock_opts_t no = {.immediate = 1};
+  void *push_plain = zsock_open(ctx, ZMQ_PUSH, &no, ep, 0, &err);
+  assert_non_null(push_plain);
+  void *mon_plain = curve_monitor_open(ctx, push_plain, "plain", &err);
+  assert_non_null(mon_plain);
+  zmq_send(push_plain, "from-plain", 10, ZMQ_DONTWAIT);
+  ev = event_within(mon_plain, &value);
+  assert_int_equal(ev, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+  why = curve_handshake_problem(ev, value, 0, &fatal);
+  assert_int_equal(fatal, 1);
+  assert_non_null(strstr(why, "uses CURVE security"));
+
+  /* the authorized client gets through */
+  curve_sock_t cg = {0};
+  memcpy(cg.public_key, good.public_key, sizeof cg.public_key);
+  memcpy(cg.secret_key, good.secret_key, sizeof cg.secret_key);
+  memcpy(cg.server_key, server.public_key, sizeof cg.server_key);
+  zsock_opts_t go = {.curve = &cg};
+  void *push_good = zsock_open(ctx, ZMQ_PUSH, &go, ep, 0, &err);
+  assert_non_null(push_good);
+  assert_int_equal(zmq_send(push_good, "from-good", 9, 0), 9);
+  char buf[32];
+  int n = recv_within(pull, buf, sizeof buf);
+  assert_int_equal(n, 9);
+  assert_memory_equal(buf, "from-good", 9);
+  assert_true(curve_zap_accepted(zap) >= 1);
+  /* and nothing else ever arrived */
+  zmq_pollitem_t it = {pull, 0, ZMQ_POLLIN, 0};
+  assert_int_equal(zmq_poll(&it, 1, 300), 0);
+
+  zsock_close(&mon);
+  zsock_close(&mon_plain);
+  zsock_close(&push_bad);
+  zsock_close(&push_plain);
+  zsock_close(&push_good);
+  zsock_close(&pull);
+  curve_zap_stop(&zap);
+  assert_null(zap);
+  zmq_ctx_term(ctx);
+  curve_authorized_free(&auth);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(key_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(damaged_key_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(authorized_directory, setup, teardown),
+      cmocka_unit_test_setup_teardown(zap_over_sockets, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
