@@ -104,9 +104,10 @@ echo "$actors actors and the evaluator joined run $run_id (${joined} s)"
 if [ "$curve" = 1 ]; then
   [ "$(status_get "d['security']['curve']")" = True ] || fail curve "the learner does not say CURVE is on"
   intruder=$(timeout 60 docker-compose run --rm --no-deps -e TD3D_CURVE_KEY=/keys/intruder.key \
-    actor 2>&1 | tail -1)
+    actor 2>&1)
   echo "$intruder" | grep -q "refused this actor's CURVE key" ||
-    fail curve "an actor with an unknown key was not refused: $intruder"
+    fail curve "an actor with an unknown key was not refused: $(echo "$intruder" | tail -5)"
+  intruder=$(echo "$intruder" | grep "refused this actor's CURVE key" | tail -1)
   refused=$(status_get "d['security']['refused']")
   echo "CURVE on; an actor container with an unknown key: ${intruder#td3d actor: } ($refused refused)"
 fi
