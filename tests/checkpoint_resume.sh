@@ -23,26 +23,7 @@ td3d=$1
 . "$(dirname "$0")/status_lib.sh"
 status_lib_init
 
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/*.log; do echo "== $f"; tail -15 "$f"; done
-  exit 1
-}
-
-# metric NAME PORT: the value of an unlabelled sample
-metric() { http_get "$2" /metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
 run_id() { http_get "$1" /metrics 2>/dev/null | grep -o 'run_id="[0-9a-f]*"'; }
-
-# waits until metric $1 on port $2 is at least $3 (60 s at most)
-wait_metric() {
-  local v
-  for _ in $(seq 1 120); do
-    v=$(metric "$1" "$2")
-    [ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
-    sleep 0.5
-  done
-  fail "$1 did not reach $3 (last: ${v:-none})"
-}
 
 # waits up to $2 seconds for child $1 to exit; its exit status, or fails the test
 wait_exit() {

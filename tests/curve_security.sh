@@ -11,22 +11,6 @@ td3d=$1
 . "$(dirname "$0")/status_lib.sh"
 status_lib_init
 
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/*.log; do echo "== $f"; tail -15 "$f"; done
-  exit 1
-}
-metric() { http_get "$2" /metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
-wait_metric() {
-  local v
-  for _ in $(seq 1 120); do
-    v=$(metric "$1" "$2")
-    [ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
-    sleep 0.5
-  done
-  fail "$1 did not reach $3 (last: ${v:-none})"
-}
-
 keys=$dir/keys
 mkdir -p "$keys/authorized"
 for k in learner good intruder; do

@@ -7,7 +7,8 @@
 #  2. every TD3D_* variable the compose file gives a service is one that service's td3d
 #     program reads (a misspelt name would be ignored silently);
 #  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
-#     directly (a new dependency must reach the image too).
+#     directly (a new dependency must reach the image too);
+#  4. deploy/prometheus.yml passes promtool and scrapes the learner's status port.
 # usage: deploy_files.sh SOURCE_DIR TD3D_BINARY
 set -u
 src=$1 td3d=$2
@@ -81,11 +82,21 @@ for needed in $(readelf -d "$td3d" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
   [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
   [ -n "$pkg" ] || fail "no Debian package owns $path ($needed)"
-  case "$pkg" in libc6 | libgcc-s1) continue ;; esac # in every Debian image
+  case "$pkg" in
+    libc6 | libgcc-s1) continue ;;                    # in every Debian image
+    libasan* | libubsan* | libtsan* | liblsan*) continue ;; # a sanitizer build's runtime
+  esac
   # libopenblas0-pthread and its alternatives provide libblas.so.3/libopenblas.so.0
   echo "$installs" | grep -qw -- "$pkg" || fail "deploy/Dockerfile does not install $pkg ($needed)"
   libs=$((libs + 1))
 done
 [ "$libs" -ge 5 ] || fail "only $libs libraries checked"
 echo "image libraries: the Dockerfile installs the packages of all $libs libraries td3d needs"
+
+# --- 4. Prometheus ---------------------------------------------------------------------------
+command -v promtool >/dev/null || fail "promtool is not installed (tools/deps.sh installs prometheus)"
+promtool check config deploy/prometheus.yml >"$tmp/prom" 2>&1 || fail "deploy/prometheus.yml: $(cat "$tmp/prom")"
+grep -q '"learner:9100"' deploy/prometheus.yml || fail "deploy/prometheus.yml does not scrape learner:9100"
+grep -q "TD3D_STATUS_BIND: 0.0.0.0:9100" "$tmp/config.yml" || fail "the learner's status is not on port 9100"
+echo "prometheus.yml: valid, scrapes the learner's status port"
 echo "PASS"

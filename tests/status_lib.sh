@@ -5,6 +5,9 @@
 #   start_learner BASE STATUS ARGS...  a learner on ports BASE..BASE+2, status on STATUS
 #   start_actor BASE ARGS...   an actor of that learner
 #   http_get PORT PATH         the body of GET PATH from 127.0.0.1:PORT (bash's /dev/tcp)
+#   fail MESSAGE               prints FAIL and the tail of every log in $dir, exits 1
+#   metric NAME PORT           the value of an unlabelled sample of the learner's /metrics
+#   wait_metric NAME PORT MIN  waits (60 s at most) until that value is at least MIN, or fails
 # $td3d must name the td3d binary.
 
 status_lib_init() {
@@ -50,4 +53,22 @@ http_get() {
   reply=$(cat <&3)
   exec 3<&-
   printf '%s' "${reply#*$'\r\n\r\n'}"
+}
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$dir"/*.log; do echo "== $f"; tail -15 "$f"; done
+  exit 1
+}
+
+metric() { http_get "$2" /metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
+
+wait_metric() {
+  local v
+  for _ in $(seq 1 120); do
+    v=$(metric "$1" "$2")
+    [ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
+    sleep 0.5
+  done
+  fail "$1 did not reach $3 (last: ${v:-none})"
 }

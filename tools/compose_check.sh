@@ -6,7 +6,8 @@
 # waits until an evaluation reaches the target return, loads the policy with `td3d eval` in
 # a container, and removes what it started. With --curve it runs with deploy/curve.yml (keys
 # made by `td3d keygen` in the image) and also checks that the learner says CURVE is on and
-# that an actor container with a key the learner does not know is refused. Prints what it
+# that an actor container with a key the learner does not know is refused. With --monitoring
+# it adds the Prometheus service and checks that it scrapes the learner. Prints what it
 # sees; the last line is one JSON object. Exit 0 when every step passed.
 #
 # Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
@@ -14,9 +15,9 @@
 # stays in runs/compose-check-* beside docker-compose.yml.
 #
 # usage: tools/compose_check.sh [--actors N] [--seed S] [--target R] [--timeout SECONDS] [--curve]
-#                               [--keep]
+#                               [--monitoring] [--keep]
 set -u
-actors=3 seed=1 target=-200 timeout=600 keep=0 curve=0
+actors=3 seed=1 target=-200 timeout=600 keep=0 curve=0 monitoring=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --actors) actors=$2; shift 2 ;;
@@ -25,7 +26,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --curve) curve=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --monitoring) monitoring=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compose_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +78,12 @@ wait_status() {
 echo "== building the image (deploy/Dockerfile)"
 build_args=()
 [ -n "${http_proxy:-}" ] && build_args=(--build-arg "http_proxy=$http_proxy")
-docker-compose build "${build_args[@]}" learner >/tmp/compose_check_build.$$ 2>&1 ||
+services=(learner)
+if [ "$monitoring" = 1 ]; then
+  export COMPOSE_PROFILES=monitoring TD3D_PROMETHEUS_PORT=38854
+  services+=(prometheus)
+fi
+docker-compose build "${build_args[@]}" "${services[@]}" >/tmp/compose_check_build.$$ 2>&1 ||
   { tail -30 /tmp/compose_check_build.$$; rm -f /tmp/compose_check_build.$$; fail build "the image did not build"; }
 rm -f /tmp/compose_check_build.$$
 echo "image built ($(elapsed) s)"
@@ -110,6 +117,19 @@ if [ "$curve" = 1 ]; then
   intruder=$(echo "$intruder" | grep "refused this actor's CURVE key" | tail -1)
   refused=$(status_get "d['security']['refused']")
   echo "CURVE on; an actor container with an unknown key: ${intruder#td3d actor: } ($refused refused)"
+fi
+
+if [ "$monitoring" = 1 ]; then
+  scraped=""
+  for _ in $(seq 1 60); do
+    scraped=$(docker-compose exec -T prometheus promtool query instant http://localhost:9090 \
+      'td3d_env_steps_total{job="td3d"}' 2>/dev/null | sed -nE 's/.*=> ([0-9.e+]+) @.*/\1/p')
+    [ -n "$scraped" ] && [ "${scraped%%.*}" -gt 0 ] 2>/dev/null && break
+    scraped=""
+    sleep 2
+  done
+  [ -n "$scraped" ] || fail monitoring "Prometheus has no td3d_env_steps_total from the learner"
+  echo "Prometheus scrapes the learner: td3d_env_steps_total = $scraped"
 fi
 
 echo "== a learner crash: its process is killed after a checkpoint past 2000 env steps"
@@ -156,4 +176,4 @@ echo "PASS"
 echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \"joined_s\": $joined, \
 \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
 \"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"seconds\": $wall, \
-\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"run_dir\": \"$run_dir\"}"
+\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"prometheus_env_steps\": ${scraped:-null}, \"run_dir\": \"$run_dir\"}"
