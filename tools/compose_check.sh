@@ -119,19 +119,6 @@ if [ "$curve" = 1 ]; then
   echo "CURVE on; an actor container with an unknown key: ${intruder#td3d actor: } ($refused refused)"
 fi
 
-if [ "$monitoring" = 1 ]; then
-  scraped=""
-  for _ in $(seq 1 60); do
-    scraped=$(docker-compose exec -T prometheus promtool query instant http://localhost:9090 \
-      'td3d_env_steps_total{job="td3d"}' 2>/dev/null | sed -nE 's/.*=> ([0-9.e+]+) @.*/\1/p')
-    [ -n "$scraped" ] && [ "${scraped%%.*}" -gt 0 ] 2>/dev/null && break
-    scraped=""
-    sleep 2
-  done
-  [ -n "$scraped" ] || fail monitoring "Prometheus has no td3d_env_steps_total from the learner"
-  echo "Prometheus scrapes the learner: td3d_env_steps_total = $scraped"
-fi
-
 echo "== a learner crash: its process is killed after a checkpoint past 2000 env steps"
 wait_status "d['checkpoint']['env_steps'] >= 2000" 300 || fail checkpoint "no checkpoint past 2000 env steps"
 ckpt_steps=$(status_get "d['checkpoint']['env_steps']")
@@ -146,7 +133,7 @@ restarts=$(docker inspect -f '{{.RestartCount}}' "$cid")
 resumed_steps=$(docker-compose logs --no-color learner 2>/dev/null |
   sed -nE 's/.*resumed run [0-9a-f]+ from .*: ([0-9]+) env steps.*/\1/p' | tail -1)
 [ -n "$resumed_steps" ] || fail restart "the restarted learner did not log what it resumed"
-echo "killed at $killed_steps env steps (checkpoint $ckpt_steps); the container restarted ($restarts) and run $run_id continued from $resumed_steps env steps"
+echo "killed after $killed_steps env steps (latest checkpoint seen: $ckpt_steps); the container restarted ($restarts) and run $run_id continued from $resumed_steps env steps"
 wait_status "d['counters']['env_steps'] >= $killed_steps + 1000 and \
 sum(a['active'] for a in d['actors']) == $actors + 1" 300 ||
   fail continue "training did not go on past $killed_steps + 1000 env steps with every actor back"
@@ -165,6 +152,21 @@ solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1 }' "$run_dir/pr
 [ -n "$solved_at" ] || fail target "progress.csv has no evaluation >= $target"
 wall=$(elapsed)
 echo "target reached at $solved_at env steps; the learner exited 0 (${wall} s since up)"
+
+if [ "$monitoring" = 1 ]; then
+  scraped=""
+  for _ in $(seq 1 60); do
+    scraped=$(docker-compose exec -T prometheus promtool query instant http://localhost:9090 \
+      'max_over_time(td3d_env_steps_total{job="td3d"}[15m])' 2>/dev/null | sed -nE 's/.*=> ([0-9.e+]+) @.*/\1/p')
+    [ -n "$scraped" ] && [ "${scraped%%.*}" -gt 0 ] 2>/dev/null && break
+    scraped=""
+    sleep 2
+  done
+  [ -n "$scraped" ] || fail monitoring "Prometheus has no td3d_env_steps_total from the learner"
+  [ "${scraped%%.*}" -ge "$killed_steps" ] ||
+    fail monitoring "Prometheus's largest td3d_env_steps_total ($scraped) is below the $killed_steps before the crash"
+  echo "Prometheus scraped the learner through the run and its restart: max td3d_env_steps_total = $scraped"
+fi
 
 echo "== the policy, loaded by td3d eval in a container"
 evaluation=$(docker-compose run --rm --no-deps learner eval --policy "/runs/$TD3D_RUN/policy.td3p" \
