@@ -32,3 +32,6 @@ set_tests_properties(checkpoint_resume PROPERTIES TIMEOUT 240)
 add_test(NAME curve_security
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/curve_security.sh $<TARGET_FILE:td3d>)
 set_tests_properties(curve_security PROPERTIES TIMEOUT 120)
+
+add_test(NAME multihost COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/multihost.sh $<TARGET_FILE:td3d>)
+set_tests_properties(multihost PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
