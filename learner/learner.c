@@ -456,6 +456,7 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   s->resumed = ct->res->resumed;
   s->checkpoints = atomic_load(&l->checkpoints);
   s->checkpoint_failures = atomic_load(&l->checkpoint_failures);
+  s->rollbacks = atomic_load(&l->rollbacks);
   s->last_checkpoint_steps = atomic_load(&l->last_checkpoint_steps);
   s->last_checkpoint_ns = atomic_load(&l->last_checkpoint_ns);
   s->curve_on = l->curve != NULL;
@@ -740,6 +741,7 @@ out:
   res->weights_version = atomic_load(&l.weights_version);
   res->over_budget = atomic_load(&l.over_budget);
   res->checkpoints = atomic_load(&l.checkpoints);
+  res->rollbacks = atomic_load(&l.rollbacks);
   for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l.rejected[r]);
   res->rejected_frames += atomic_load(&l.rejected_unregistered);
   res->wall_seconds = progress_elapsed(&pr);

@@ -93,6 +93,8 @@ typedef struct learner_config {
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
                                    curve_key) */
   uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
+  uint64_t test_reject_at;    /* tests: treat update number N as non-finite (rejected) ... */
+  uint32_t test_reject_times; /* ... this many times in a row (the rollback path) */
   learner_stats_t *stats_out; /* optional: filled when the run ends */
   _Atomic int *stop;
 } learner_config_t;
@@ -111,6 +113,7 @@ typedef struct learner_result {
   double solved_seconds;
   uint32_t evaluations;
   uint64_t checkpoints;       /* checkpoints written */
+  uint32_t rollbacks;         /* non-finite updates undone by restoring the last checkpoint */
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
 

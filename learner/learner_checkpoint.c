@@ -38,3 +38,21 @@ int learner_checkpoint(learner_t *l, td3_err_t *err) {
            (double)(now - t0) * 1e-9);
   return 0;
 }
+
+int learner_rollback(learner_t *l, td3_err_t *err) {
+  uint32_t done = atomic_load(&l->rollbacks);
+  if (!l->ckpt_dir || !checkpoint_exists(l->ckpt_dir))
+    return td3_err_set(err, TD3_ENOTFOUND, "there is no checkpoint to roll back to");
+  if (done >= LEARNER_MAX_ROLLBACKS)
+    return td3_err_set(err, TD3_ERANGE, "it was rolled back %u times already", done);
+  checkpoint_meta_t m;
+  td3_err_t lerr = {0};
+  if (checkpoint_load(l->ckpt_dir, l->info->id, l->td3, NULL, &m, &lerr) != 0)
+    return td3_err_set(err, lerr.code, "rolling back failed: %s", lerr.msg);
+  atomic_store(&l->rollbacks, done + 1);
+  log_warn("non-finite update rejected: networks and Adam state rolled back to the checkpoint of "
+           "%llu env steps, %llu updates (rollback %u of at most %d); training goes on",
+           (unsigned long long)m.inserted, (unsigned long long)m.updates, done + 1,
+           LEARNER_MAX_ROLLBACKS);
+  return 0;
+}

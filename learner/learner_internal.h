@@ -56,6 +56,8 @@ typedef struct learner {
   double wall_offset;              /* seconds the run had before a resume */
   _Atomic uint64_t checkpoints;    /* written */
   _Atomic uint64_t checkpoint_failures;
+  _Atomic uint32_t rollbacks;      /* non-finite updates undone from the last checkpoint */
+  uint32_t test_rejected;          /* trainer: updates rejected through cfg->test_reject_at */
   _Atomic uint64_t last_checkpoint_steps;  /* env steps in the latest checkpoint */
   _Atomic uint64_t last_checkpoint_ns;     /* monotonic time of it (0: none yet) */
   _Atomic int stop;                /* threads exit */
@@ -90,6 +92,13 @@ int learner_checkpoint(learner_t *l, td3_err_t *err);
  * starts the ZAP handler on l->zctx and sets l->curve. 0 or an error with err filled. */
 int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *authorized,
                         td3_err_t *err);
+
+/* After a rejected (non-finite) update: restores the networks and Adam state of the latest
+ * checkpoint into l->td3 (the trainer's; the replay, counters and RNG go on), at most
+ * LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
+ * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
+#define LEARNER_MAX_ROLLBACKS 3
+int learner_rollback(learner_t *l, td3_err_t *err);
 
 /* Run seconds so far, including those before a resume. */
 double learner_wall(const learner_t *l);

@@ -105,11 +105,25 @@ void *learner_trainer_thread(void *arg) {
         bucket++;
       atomic_fetch_add(&l->update_hist[bucket], 1);
       atomic_fetch_add(&l->update_ns_sum, took);
+      if (!rc && c->test_reject_at && atomic_load(&l->updates) + 1 == c->test_reject_at &&
+          l->test_rejected < c->test_reject_times) {
+        l->test_rejected++;
+        rc = TD3_ENONFINITE;
+      }
       if (rc) {
+        /* the update was rejected (td3 unchanged); go on from the last checkpoint if there
+         * is one and the run has not diverged repeatedly */
+        td3_err_t rerr = {0};
+        if (rc == TD3_ENONFINITE && learner_rollback(l, &rerr) == 0) {
+          publish(&t, 1); /* actors act with the restored policy */
+          break;
+        }
         learner_fail(l, rc,
                      "training produced a non-finite loss or weight at update %llu; the update "
-                     "was rejected and no weights were published; try a smaller learning rate",
-                     (unsigned long long)atomic_load(&l->updates) + 1);
+                     "was rejected and no weights were published (%s); try a smaller learning "
+                     "rate",
+                     (unsigned long long)atomic_load(&l->updates) + 1,
+                     rc == TD3_ENONFINITE ? rerr.msg : td3_strerror(rc));
         goto out;
       }
       uint64_t u = atomic_fetch_add(&l->updates, 1) + 1;

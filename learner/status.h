@@ -78,6 +78,7 @@ typedef struct status_snapshot {
   uint64_t rss_bytes;
   int resumed;                    /* the run continued from a checkpoint */
   uint64_t checkpoints, checkpoint_failures;  /* written (by this learner process), failed */
+  uint64_t rollbacks;             /* non-finite updates undone from the last checkpoint */
   uint64_t last_checkpoint_steps; /* env steps in the latest checkpoint (0: none) */
   uint64_t last_checkpoint_ns;    /* monotonic time of it (0: none by this process) */
   int curve_on;                   /* CURVE security on */

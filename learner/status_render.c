@@ -135,6 +135,8 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_checkpoint_failures_total", s->checkpoint_failures);
   head(b, "td3d_checkpoint_env_steps", "gauge", "Environment steps held by the latest checkpoint (0: none).");
   sample_u(b, "td3d_checkpoint_env_steps", s->last_checkpoint_steps);
+  head(b, "td3d_rollbacks_total", "counter", "Non-finite updates undone by restoring the last checkpoint.");
+  sample_u(b, "td3d_rollbacks_total", s->rollbacks);
   head(b, "td3d_curve_security", "gauge", "1 when the sockets require an authorized CURVE key.");
   sample_u(b, "td3d_curve_security", (uint64_t)s->curve_on);
   head(b, "td3d_auth_accepted_total", "counter", "CURVE handshakes accepted (authorized keys).");
@@ -257,6 +259,7 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(ck, "resumed", json_boolean(s->resumed));
   json_object_set_new(ck, "written", ju64(s->checkpoints));
   json_object_set_new(ck, "failed", ju64(s->checkpoint_failures));
+  json_object_set_new(ck, "rollbacks", ju64(s->rollbacks));
   json_object_set_new(ck, "env_steps", ju64(s->last_checkpoint_steps));
   json_object_set_new(ck, "age_seconds", s->last_checkpoint_ns
                                              ? json_real(age_s(now_ns, s->last_checkpoint_ns))

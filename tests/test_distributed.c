@@ -306,6 +306,44 @@ static void rate_limiter_holds_ratio(void **state) {
   assert_true(blocked > 0); /* the actors felt the slowed learner */
 }
 
+/* ---- 3b. a non-finite update: rolled back to the last checkpoint, at most 3 times ---- */
+
+static void nonfinite_update_rolls_back(void **state) {
+  (void)state;
+  for (int pass = 0; pass < 2; pass++) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/rollback%d", tmp, pass);
+    inproc_learner_t L;
+    learner_prepare(&L, 38135, out, 3000);
+    L.cfg.start_steps = 200;
+    L.cfg.td3.n_hidden = 2;
+    L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+    L.cfg.td3.batch = 32;
+    L.cfg.eval_every = 100000;
+    L.cfg.checkpoint_every = 0.2;
+    /* pass 0: update 800 fails once; pass 1: it fails every time it is tried */
+    L.cfg.test_reject_at = 800;
+    L.cfg.test_reject_times = pass == 0 ? 1 : 100;
+    assert_int_equal(inproc_learner_start(&L), 0);
+    inproc_actor_t a;
+    actor_start(&a, 38135, "rb/0", 0, 0);
+    learner_join(&L, 120);
+    actor_stop_join(&a);
+    printf("pass %d: rc %d, %u rollbacks, %llu updates; %s\n", pass, L.rc, L.res.rollbacks,
+           (unsigned long long)L.res.updates, L.rc ? L.err.msg : "finished");
+    if (pass == 0) {
+      assert_int_equal(L.rc, 0); /* the run went on and spent its budget */
+      assert_int_equal(L.res.rollbacks, 1);
+      assert_int_equal(L.stats.updates, L.stats.inserted - 200);
+    } else {
+      assert_int_equal(L.rc, TD3_ENONFINITE); /* a run that keeps diverging stops */
+      assert_int_equal(L.res.rollbacks, 3);
+      assert_non_null(strstr(L.err.msg, "rolled back 3 times already"));
+      assert_true(L.res.updates < 800);
+    }
+  }
+}
+
 /* ---- 4. processes: actor before learner, learner restart, actor SIGKILL ---- */
 
 /* Children of this test, killed in teardown whatever happened (a failed assertion must not
@@ -435,6 +473,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_peers_refused),
       cmocka_unit_test(rate_limiter_holds_ratio),
+      cmocka_unit_test(nonfinite_update_rolls_back),
       cmocka_unit_test(processes_survive_failures),
       cmocka_unit_test(learns_and_accounts),
   };
