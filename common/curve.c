@@ -128,6 +128,10 @@ static int read_key_file(const char *path, curve_keypair_t *kp, int want_secret,
 int curve_read_keypair(const char *path, curve_keypair_t *kp, td3_err_t *err) {
   int rc = read_key_file(path, kp, 1, err);
   if (rc) return rc;
+  struct stat st;
+  if (stat(path, &st) == 0 && (st.st_mode & 077))
+    log_warn("%s holds a secret key but others may read it (mode %03o): chmod 600 %s", path,
+             (unsigned)(st.st_mode & 0777), path);
   char derived[CURVE_Z85_LEN + 1];
   if (zmq_curve_public(derived, kp->secret_key) != 0 || strcmp(derived, kp->public_key) != 0)
     return td3_err_set(err, TD3_EFORMAT, "%s: the public key does not belong to the secret key",
