@@ -499,19 +499,17 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
                                         "key) and --curve-server (the learner's .pub)");
       goto fail;
     }
-    curve_keypair_t kp;
-    if ((rc = curve_read_keypair(c->curve_key, &kp, err)) ||
+    if ((rc = curve_read_keypair(c->curve_key, &a.curve.own, err)) ||
         (rc = curve_read_public(c->curve_server, a.curve.server_key, err)))
       goto fail;
-    memcpy(a.curve.public_key, kp.public_key, sizeof a.curve.public_key);
-    memcpy(a.curve.secret_key, kp.secret_key, sizeof a.curve.secret_key);
     curve = &a.curve;
   }
   a.zctx = zmq_ctx_new();
   /* immediate: no queueing of Hellos while the learner is away (a queue would deliver a
    * burst of stale Hellos when it comes back) */
   zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20, .reconnect_ivl_ms = 100,
-                     .reconnect_ivl_max_ms = 2000, .immediate = 1, .curve = curve};
+                     .reconnect_ivl_max_ms = 2000, .immediate = 1, .curve = curve,
+                     .monitor = &a.monitor};
   zsock_opts_t ow = {.rcvhwm = 1, .conflate = 1, .subscribe_all = 1,
                      .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000, .curve = curve};
@@ -519,7 +517,6 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
                      .reconnect_ivl_max_ms = 2000, .curve = curve};
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->control_port);
   if (!(a.dealer = zsock_open(a.zctx, ZMQ_DEALER, &oc, ep, 0, err))) goto fail;
-  if (!(a.monitor = curve_monitor_open(a.zctx, a.dealer, "control", err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->weights_port);
   if (!(a.sub = zsock_open(a.zctx, ZMQ_SUB, &ow, ep, 0, err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->experience_port);

@@ -28,8 +28,7 @@ typedef struct curve_keypair {
 /* What a socket needs for CURVE (see zsock_opts_t.curve). */
 typedef struct curve_sock {
   int server;                           /* 1: learner side (ZMQ_CURVE_SERVER) */
-  char public_key[CURVE_Z85_LEN + 1];   /* own keys */
-  char secret_key[CURVE_Z85_LEN + 1];
+  curve_keypair_t own;                  /* this side's keys */
   char server_key[CURVE_Z85_LEN + 1];   /* client side: the learner's public key */
 } curve_sock_t;
 
@@ -73,8 +72,9 @@ uint64_t curve_zap_refused(const curve_zap_t *z);
 
 /* Handshake events of a client socket, to tell a refused key or a security mismatch from a
  * learner that is not there: curve_monitor_open watches sock (inproc monitor, PAIR socket on
- * ctx); curve_monitor_next reads one pending event without blocking (1: *event and *value
- * set, 0: none). Close the monitor with zsock_close before the watched socket. */
+ * ctx; call it before the socket connects, or the first failures go unseen: zsock_opts_t's
+ * monitor does); curve_monitor_next reads one pending event without blocking (1: *event and
+ * *value set, 0: none). Close the monitor with zsock_close before the watched socket. */
 void *curve_monitor_open(void *ctx, void *sock, const char *tag, td3_err_t *err);
 int curve_monitor_next(void *mon, int *event, uint32_t *value);
 

@@ -34,9 +34,9 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
       rc |= zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "td3d", 4);
     } else {
       rc |= zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, CURVE_Z85_LEN);
-      rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, CURVE_Z85_LEN);
+      rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->own.public_key, CURVE_Z85_LEN);
     }
-    rc |= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, CURVE_Z85_LEN);
+    rc |= zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->own.secret_key, CURVE_Z85_LEN);
   }
   if (rc != 0) {
     td3_err_set(err, TD3_ESYS, "cannot set socket options for %s: %s", endpoint,
@@ -44,9 +44,17 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
     zmq_close(s);
     return NULL;
   }
+  if (o->monitor && !(*o->monitor = curve_monitor_open(ctx, s, "zsock", err))) {
+    zmq_close(s);
+    return NULL;
+  }
   rc = bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint);
   if (rc != 0) {
     int e = errno;
+    if (o->monitor) {
+      zmq_close(*o->monitor);
+      *o->monitor = NULL;
+    }
     td3_err_set(err, TD3_ESYS, "cannot %s %s: %s%s", bind ? "bind" : "connect to", endpoint,
                 zmq_strerror(e),
                 bind && e == EADDRINUSE ? " (another learner running? choose other ports)" : "");

@@ -24,6 +24,8 @@ typedef struct zsock_opts {
   int router_mandatory;    /* ROUTER: report unroutable sends instead of dropping */
   int immediate;           /* queue only to completed connections (PUSH: back-pressure when no peer) */
   const curve_sock_t *curve; /* CURVE keys (server or client side); NULL: no security */
+  void **monitor;          /* set: a PAIR socket receiving this socket's handshake failures
+                              (curve_monitor_next), watching from before the bind/connect */
 } zsock_opts_t;
 
 /* Opens a socket of type (ZMQ_PUSH, ...) on ctx, sets the options, then binds (bind != 0)

@@ -14,19 +14,16 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
     return td3_err_set(err, TD3_EINVAL,
                        "--curve-key needs --curve-authorized DIR, the directory of the actors' "
                        "public keys (.pub files from td3d keygen)");
-  curve_keypair_t kp;
-  int rc = curve_read_keypair(c->curve_key, &kp, err);
+  memset(curve, 0, sizeof *curve);
+  int rc = curve_read_keypair(c->curve_key, &curve->own, err);
   if (rc) return rc;
   if ((rc = curve_authorized_load(c->curve_authorized, authorized, err)) != 0) return rc;
   /* the handler must listen before the first CURVE socket binds */
   if (!(l->zap = curve_zap_start(l->zctx, authorized, err))) return err ? err->code : TD3_ESYS;
-  memset(curve, 0, sizeof *curve);
   curve->server = 1;
-  memcpy(curve->public_key, kp.public_key, sizeof curve->public_key);
-  memcpy(curve->secret_key, kp.secret_key, sizeof curve->secret_key);
   l->curve = curve;
   l->n_authorized = authorized->n;
-  log_info("CURVE security on: learner key %s, %zu authorized actor key%s in %s", kp.public_key,
+  log_info("CURVE security on: learner key %s, %zu authorized actor key%s in %s", curve->own.public_key,
            authorized->n, authorized->n == 1 ? "" : "s", c->curve_authorized);
   return 0;
 }

@@ -185,8 +185,7 @@ static void zap_over_sockets(void **state) {
   curve_zap_t *zap = curve_zap_start(ctx, &auth, &err);
   assert_non_null(zap);
   curve_sock_t sc = {.server = 1};
-  memcpy(sc.public_key, server.public_key, sizeof sc.public_key);
-  memcpy(sc.secret_key, server.secret_key, sizeof sc.secret_key);
+  sc.own = server;
   zsock_opts_t so = {.curve = &sc};
   const char *ep = "tcp://127.0.0.1:38960";
   void *pull = zsock_open(ctx, ZMQ_PULL, &so, ep, 1, &err);
@@ -194,13 +193,12 @@ static void zap_over_sockets(void **state) {
 
   /* a client whose key is not authorized: an authentication failure, nothing delivered */
   curve_sock_t cb = {0};
-  memcpy(cb.public_key, bad.public_key, sizeof cb.public_key);
-  memcpy(cb.secret_key, bad.secret_key, sizeof cb.secret_key);
+  cb.own = bad;
   memcpy(cb.server_key, server.public_key, sizeof cb.server_key);
-  zsock_opts_t bo = {.curve = &cb, .immediate = 1};
+  void *mon = NULL, *mon_plain = NULL;
+  zsock_opts_t bo = {.curve = &cb, .immediate = 1, .monitor = &mon};
   void *push_bad = zsock_open(ctx, ZMQ_PUSH, &bo, ep, 0, &err);
   assert_non_null(push_bad);
-  void *mon = curve_monitor_open(ctx, push_bad, "bad", &err);
   assert_non_null(mon);
   zmq_send(push_bad, "from-bad", 8, ZMQ_DONTWAIT);
   uint32_t value = 0;
@@ -214,10 +212,9 @@ static void zap_over_sockets(void **state) {
   assert_true(curve_zap_refused(zap) >= 1);
 
   /* a client without CURVE: a mechanism mismatch, nothing delivered */
-  zsock_opts_t no = {.immediate = 1};
+  zsock_opts_t no = {.immediate = 1, .monitor = &mon_plain};
   void *push_plain = zsock_open(ctx, ZMQ_PUSH, &no, ep, 0, &err);
   assert_non_null(push_plain);
-  void *mon_plain = curve_monitor_open(ctx, push_plain, "plain", &err);
   assert_non_null(mon_plain);
   zmq_send(push_plain, "from-plain", 10, ZMQ_DONTWAIT);
   ev = event_within(mon_plain, &value);
@@ -228,8 +225,7 @@ static void zap_over_sockets(void **state) {
 
   /* the authorized client gets through */
   curve_sock_t cg = {0};
-  memcpy(cg.public_key, good.public_key, sizeof cg.public_key);
-  memcpy(cg.secret_key, good.secret_key, sizeof cg.secret_key);
+  cg.own = good;
   memcpy(cg.server_key, server.public_key, sizeof cg.server_key);
   zsock_opts_t go = {.curve = &cg};
   void *push_good = zsock_open(ctx, ZMQ_PUSH, &go, ep, 0, &err);
