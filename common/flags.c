@@ -206,6 +206,18 @@ int flags_parse(const flag_spec_t *specs, size_t n_specs, const flag_program_t *
   return 0;
 }
 
+/* The shortest %g text that reads back as the same value: "0.99", not "0.99000001". */
+static void format_shortest(char *v, size_t left, double x, int is_float) {
+  if (x == trunc(x) && fabs(x) < 1e15) {
+    snprintf(v, left, "%.0f", x); /* "60", not "6e+01" */
+    return;
+  }
+  for (int digits = 1; digits <= 17; digits++) {
+    snprintf(v, left, "%.*g", digits, x);
+    if (is_float ? strtof(v, NULL) == (float)x : strtod(v, NULL) == x) return;
+  }
+}
+
 int flags_format(const flag_spec_t *f, char *out, size_t cap) {
   int n = snprintf(out, cap, "--%s=", f->name);
   if (n < 0 || (size_t)n >= cap) return 1;
@@ -227,11 +239,11 @@ int flags_format(const flag_spec_t *f, char *out, size_t cap) {
     break;
   case FLAG_DOUBLE:
     if (!isfinite(*(const double *)f->dst)) return 1;
-    snprintf(v, left, "%.17g", *(const double *)f->dst);
+    format_shortest(v, left, *(const double *)f->dst, 0);
     break;
   case FLAG_FLOAT:
     if (!isfinite(*(const float *)f->dst)) return 1;
-    snprintf(v, left, "%.9g", (double)*(const float *)f->dst);
+    format_shortest(v, left, (double)*(const float *)f->dst, 1);
     break;
   case FLAG_U32_LIST: {
     const flag_u32_list_t *l = f->dst;

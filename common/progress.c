@@ -13,6 +13,7 @@ void progress_init(progress_t *p, int level) {
   p->live = level > 1 && isatty(STDOUT_FILENO);
   p->line_shown = 0;
   p->start_ns = td3_now_ns();
+  p->offset_s = 0;
   p->last_draw_ns = 0;
 }
 

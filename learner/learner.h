@@ -53,6 +53,8 @@ typedef struct learner_stats {
 
 typedef struct learner_config {
   const char *env_id;
+  const char *preset;         /* the preset that set the defaults (learner/preset.h), for
+                                 config.json and /status; NULL: not known (an old checkpoint) */
   env_options_t env_opts;
   uint64_t seed;
   uint64_t steps;             /* env step budget (transitions inserted); 0 = no limit */

@@ -2,7 +2,7 @@
 #include "learner_flags.h"
 
 #include "log.h"
-#include "serial.h"
+#include "preset.h"
 #include "status.h"
 
 #include "checkpoint.h"
@@ -28,12 +28,13 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
   td3_config_t *t = &c->td3;
   const flag_spec_t specs[] = {
       {"env", FLAG_STRING, &c->env_id, "ID", "environment id (td3d envs lists them); default Pendulum-v1", 0, 0, NULL},
+      {"preset", FLAG_STRING, &c->preset, "NAME", "defaults of the hyperparameters: td3-repo (default) or td3-paper (td3d presets); flags given still win", 0, 0, NULL},
       {"seed", FLAG_U64, &c->seed, "S", "run seed; default 0", 0, 1.8e19, NULL},
       {"steps", FLAG_U64, &c->steps, "N", "env step budget (transitions); default 1000000", 1, 1e12, NULL},
       {"target-return", FLAG_DOUBLE, &c->target_return, "R", "stop once an evaluation's mean return reaches R", -1e12, 1e12, NULL},
       {"out", FLAG_STRING, &c->out_dir, "DIR", "run directory (config, progress.csv, curve.svg, policy.td3p)", 0, 0, NULL},
       {"overwrite", FLAG_BOOL, &c->overwrite, NULL, "reuse an --out directory that holds a run", 0, 0, NULL},
-      {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first; default 25000 (1000 for Pendulum, InvertedPendulum, Reacher)", 0, 1e12, &cli->start_seen},
+      {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first; default: the preset's for the env (td3-repo: 25000, 1000 for Pendulum, InvertedPendulum, Reacher)", 0, 1e12, &cli->start_seen},
       {"eval-every", FLAG_U64, &c->eval_every, "N", "env steps between evaluations; default 5000", 1, 1e12, NULL},
       {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation; default 10", 1, 1000, NULL},
       {"replay-capacity", FLAG_U64, &cli->replay_capacity, "N", "replay buffer transitions; default 1000000", 1, 1e10, NULL},
@@ -49,10 +50,10 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"ou-sigma", FLAG_FLOAT, &c->ou_sigma, "X", "OU noise sigma, fraction of the half range; default 0.5", 0, 10, NULL},
       {"ou-theta", FLAG_FLOAT, &c->ou_theta, "X", "OU mean reversion; default 0.15", 0, 100, NULL},
       {"ou-dt", FLAG_FLOAT, &c->ou_dt, "X", "OU time step; default 0.01", 1e-6, 10, NULL},
-      {"hidden", FLAG_U32_LIST, &cli->hidden, "N,N", "hidden layer sizes of all networks; default 256,256", 1, 4096, NULL},
-      {"batch", FLAG_U32, &t->batch, "N", "minibatch size; default 256", 1, 65536, NULL},
-      {"actor-lr", FLAG_FLOAT, &t->actor_lr, "X", "actor Adam learning rate; default 3e-4", 1e-9, 1, NULL},
-      {"critic-lr", FLAG_FLOAT, &t->critic_lr, "X", "critic Adam learning rate; default 3e-4", 1e-9, 1, NULL},
+      {"hidden", FLAG_U32_LIST, &cli->hidden, "N,N", "hidden layer sizes of all networks; default 256,256 (td3-paper: 400,300)", 1, 4096, NULL},
+      {"batch", FLAG_U32, &t->batch, "N", "minibatch size; default 256 (td3-paper: 100)", 1, 65536, NULL},
+      {"actor-lr", FLAG_FLOAT, &t->actor_lr, "X", "actor Adam learning rate; default 3e-4 (td3-paper: 1e-3)", 1e-9, 1, NULL},
+      {"critic-lr", FLAG_FLOAT, &t->critic_lr, "X", "critic Adam learning rate; default 3e-4 (td3-paper: 1e-3)", 1e-9, 1, NULL},
       {"gamma", FLAG_FLOAT, &t->gamma, "X", "discount; default 0.99", 0, 1, NULL},
       {"tau", FLAG_FLOAT, &t->tau, "X", "Polyak rate of the targets; default 0.005", 1e-9, 1, NULL},
       {"policy-noise", FLAG_FLOAT, &t->policy_noise, "X", "target smoothing std, fraction of half range; default 0.2", 0, 10, NULL},
@@ -88,7 +89,6 @@ int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
   c->td3.n_hidden = cli->hidden.n;
   memcpy(c->td3.hidden, cli->hidden.v, cli->hidden.n * sizeof cli->hidden.v[0]);
   c->replay_capacity = (size_t)cli->replay_capacity;
-  if (!cli->start_seen) c->start_steps = serial_default_start_steps(c->env_id);
   if (strcmp(cli->noise, "gaussian") == 0) c->noise = LEARNER_NOISE_GAUSSIAN;
   else if (strcmp(cli->noise, "ou") == 0) c->noise = LEARNER_NOISE_OU;
   else return td3_err_set(err, TD3_EINVAL, "--noise: '%s' is not gaussian or ou", cli->noise);
@@ -145,10 +145,35 @@ char *learner_cli_flags_text(const flag_spec_t *specs, size_t n) {
   return text;
 }
 
+/* Sets the preset's values into cli (defaults for the flags parsed after it). */
+static void apply_preset(learner_cli_t *cli, const preset_t *p) {
+  td3_config_t *t = &cli->cfg.td3;
+  cli->hidden = (flag_u32_list_t){2, {p->hidden[0], p->hidden[1]}};
+  t->actor_lr = t->critic_lr = p->lr;
+  t->batch = p->batch;
+  cli->cfg.start_steps = preset_start_steps(p, cli->cfg.env_id);
+  cli->cfg.preset = p->name;
+}
+
 int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
                       const flag_program_t *prog, int argc, char **argv, td3_err_t *err) {
+  /* Two passes: the first finds the preset and the env (a preset's start steps depend on
+   * the env), then the defaults are set again with the preset's values on top and the
+   * command line is parsed once more, so that any flag given wins over the preset. */
+  const learner_cli_t defaults = *cli;
   int rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err);
   if (rc != 0) return rc;
+  const char *preset_name = cli->cfg.preset ? cli->cfg.preset : PRESET_DEFAULT;
+  const preset_t *preset = preset_find(preset_name);
+  if (!preset)
+    return td3_err_set(err, TD3_EINVAL, "--preset: '%s' is not a preset (%s; td3d presets lists them)",
+                       preset_name, preset_names());
+  const char *env_given = cli->cfg.env_id, *preset_given = cli->cfg.preset;
+  *cli = defaults;
+  cli->cfg.env_id = env_given;
+  apply_preset(cli, preset);
+  if ((rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err)) != 0) return rc;
+  cli->start_seen = 1; /* the preset's value or the flag's */
   if (cli->continue_run && !cli->cfg.resume_dir) {
     const char *out = cli->cfg.out_dir;
     if (!out) {
@@ -184,7 +209,8 @@ int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
     av[k] = NULL;
     cli->stored_flags = text;
     cli->stored_argv = av;
-    /* stored values first, then the command line again on top */
+    /* stored values first (the preset's name among them), then the command line on top */
+    cli->cfg.preset = NULL;
     if ((rc = flags_parse(specs, n, prog, (int)k, av, NULL, 0, NULL, err)) != 0) {
       if (rc < 0) {
         char msg[sizeof err->msg];
@@ -193,7 +219,15 @@ int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
       }
       return rc < 0 ? rc : TD3_EINVAL;
     }
+    const char *stored_preset = cli->cfg.preset;
     if ((rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err)) != 0) return rc;
+    if (preset_given && (!stored_preset || strcmp(preset_given, stored_preset) != 0))
+      return td3_err_set(err, TD3_EINVAL,
+                         "--preset %s: the run in %s was started with %s%s; a continued run keeps "
+                         "its settings (give single flags to change them)",
+                         preset_given, resume, stored_preset ? "--preset " : "no preset",
+                         stored_preset ? stored_preset : "");
+    cli->cfg.preset = stored_preset;
     if (cli->cfg.out_dir && strcmp(cli->cfg.out_dir, resume) != 0)
       return td3_err_set(err, TD3_EINVAL,
                          "--resume %s continues the run in that directory; --out %s names another",

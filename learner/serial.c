@@ -14,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t serial_default_start_steps(const char *env_id) {
-  static const char *short_start[] = {"Pendulum-v1", "InvertedPendulum-v4", "Reacher-v4"};
-  for (size_t i = 0; i < sizeof short_start / sizeof short_start[0]; i++)
-    if (env_id && strcmp(env_id, short_start[i]) == 0) return 1000;
-  return 25000;
-}
-
 void serial_config_default(serial_config_t *c) {
   memset(c, 0, sizeof *c);
   c->env_id = "Pendulum-v1";
@@ -45,15 +38,17 @@ static void config_json(const serial_config_t *c, const td3_config_t *t, char *o
                              t->hidden[i]);
   char target[32] = "null";
   if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
+  char preset[64] = "null";
+  if (c->preset) snprintf(preset, sizeof preset, "\"%s\"", c->preset);
   snprintf(out, cap,
-           "{\n  \"mode\": \"serial\",\n  \"env\": \"%s\",\n  \"seed\": %llu,\n"
+           "{\n  \"mode\": \"serial\",\n  \"preset\": %s,\n  \"env\": \"%s\",\n  \"seed\": %llu,\n"
            "  \"steps\": %llu,\n  \"start_steps\": %llu,\n  \"expl_noise\": %.6g,\n"
            "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"replay_capacity\": %zu,\n"
            "  \"target_return\": %s,\n  \"hidden\": [%s],\n  \"batch\": %u,\n"
            "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
            "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
            "  \"obs_dim\": %u,\n  \"act_dim\": %u\n}",
-           c->env_id, (unsigned long long)c->seed, (unsigned long long)c->steps,
+           preset, c->env_id, (unsigned long long)c->seed, (unsigned long long)c->steps,
            (unsigned long long)c->start_steps, c->expl_noise, (unsigned long long)c->eval_every,
            c->eval_episodes, c->replay_capacity, target, hidden, t->batch, t->gamma, t->tau,
            t->actor_lr, t->critic_lr, t->policy_noise, t->noise_clip, t->policy_delay,

@@ -21,6 +21,7 @@
 
 typedef struct serial_config {
   const char *env_id;
+  const char *preset;       /* the preset named in config.json (learner/preset.h); NULL: none */
   env_options_t env_opts;
   uint64_t seed;
   uint64_t steps;           /* env step budget */
@@ -50,11 +51,10 @@ typedef struct serial_result {
   int stopped;              /* 1 if *stop ended the run early */
 } serial_result_t;
 
-/* Defaults: authors' hyperparameters; start_steps 25000 (1000 for Pendulum-v1,
- * InvertedPendulum-v4 and Reacher-v4, see serial_default_start_steps); eval every 5000 steps
- * on 10 episodes; replay 1e6; no target. */
+/* Defaults: authors' hyperparameters; start_steps 25000 (td3d run sets the preset's figure
+ * for the env, learner/preset.h); eval every 5000 steps on 10 episodes; replay 1e6; no
+ * target. */
 void serial_config_default(serial_config_t *c);
-uint64_t serial_default_start_steps(const char *env_id);
 
 /* Runs the loop. Returns 0 (budget spent, target reached, or stopped), or a negative code
  * with err filled (bad config, env creation, file output, non-finite training). */

@@ -41,6 +41,7 @@ static int run_serial(const learner_cli_t *cli, int quiet) {
   serial_config_t c;
   serial_config_default(&c);
   c.env_id = l->env_id;
+  c.preset = l->preset;
   c.env_opts = l->env_opts;
   c.seed = l->seed;
   c.steps = l->steps;
