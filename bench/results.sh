@@ -21,7 +21,8 @@ usage: bench/results.sh [options]
   --results DIR    where finished runs are collected (default docs/results)
   --only REGEX     only matrix entries whose "ENV PRESET MODE" matches
   --max-runs N     stop after starting N runs (default: no limit)
-  --list           print each run with its state (done, partial, todo) and exit
+  --list           print each run with its state (collected, done, partial, restart, todo)
+                   and exit
   --report         only write docs/results.md and the SVGs from the collected runs
   -h, --help       this text
 MuJoCo tasks need the Gymnasium model files: TD3D_MUJOCO_ASSETS=DIR (or ../shared/assets/
@@ -85,6 +86,12 @@ last_steps() {
   awk -F, 'NR > 1 && $1 ~ /^[0-9]+$/ {s = $1} END {print s + 0}' "$csv"
 }
 
+# The step budget of the run collected in results directory $1 (0 when there is none).
+collected_steps() {
+  [ -f "$1/run.json" ] || { echo 0; return; }
+  sed -n 's/^ *"steps": *\([0-9][0-9]*\),*$/\1/p' "$1/run.json" | head -n 1 | awk '{print $1 + 0}'
+}
+
 # The state of run directory $1 for a budget of $2 env steps: done, partial, restart or todo.
 run_state() {
   local dir=$1 steps=$2 mode=$3
@@ -111,7 +118,10 @@ collect() {
   local cpu wall commit
   cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo | sed 's/"/\\"/g')
   wall=$(awk -F, 'NR > 1 && $3 != "" {w = $3} END {print w + 0}' "$dir/progress.csv")
-  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  # a program copied as td3d-<commit> (so that rebuilding the checkout leaves a long run alone)
+  # names its commit; otherwise the checkout's
+  commit=$(basename "$td3d" | sed -n 's/^td3d-\([0-9a-f]\{7,40\}\)$/\1/p')
+  [ -n "$commit" ] || commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   cat >"$dest/run.json" <<EOF
 {
   "env": "$env",
@@ -149,14 +159,17 @@ while read -r env preset mode seeds steps flags; do
     dir="$runs/$env/$name"
     dest="$results/$env/$name"
     state=$(run_state "$dir" "$steps" "$mode")
+    # collected already with this budget or more (its run directory may be on another machine)
+    if [ "$state" != done ] && [ "$(collected_steps "$dest")" -ge "$steps" ]; then state=collected; fi
     if [ "$list" = 1 ]; then
       printf '%-26s %-32s %8s steps  %-8s (%s steps so far)\n' "$env" "$name" "$steps" "$state" \
         "$(last_steps "$dir")"
       continue
     fi
+    [ "$state" = collected ] && continue
     if [ "$state" = done ]; then
       # collected already? (a run finished by an earlier harness that stopped before collecting)
-      if [ ! -f "$dest/run.json" ] || ! grep -q "\"steps\": $steps," "$dest/run.json"; then
+      if [ "$(collected_steps "$dest")" -lt "$steps" ]; then
         collect "$dir" "$dest" "$env" "$preset" "$mode" "$seed" "$steps" "$(threads_of "$flags")"
       fi
       continue

@@ -163,8 +163,16 @@ void binf_abort(binf_t *f) {
   f->fd = -1;
 }
 
+/* Flushes, fsyncs, renames onto the path and fsyncs the directory (the CRC, if any, is
+ * written already). */
+static int binf_finish(binf_t *f, td3_err_t *err);
+
 int binf_commit(binf_t *f, td3_err_t *err) {
   binf_u32(f, f->crc);
+  return binf_finish(f, err);
+}
+
+static int binf_finish(binf_t *f, td3_err_t *err) {
   binf_flush(f);
   int rc = 0;
   if (f->errno_ || fsync(f->fd) != 0) {
@@ -206,6 +214,17 @@ int binw_commit(binw_t *w, const char *path, td3_err_t *err) {
   if (rc == 0) {
     binf_write(&f, w->data, w->len);
     rc = binf_commit(&f, err);
+  }
+  binw_free(w);
+  return rc;
+}
+
+int binw_commit_text(binw_t *w, const char *path, td3_err_t *err) {
+  binf_t f;
+  int rc = binf_open(&f, path, err);
+  if (rc == 0) {
+    binf_write(&f, w->data, w->len);
+    rc = binf_finish(&f, err);
   }
   binw_free(w);
   return rc;

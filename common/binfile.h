@@ -33,6 +33,9 @@ void binw_str(binw_t *w, const char *s, size_t width);
 /* Appends the CRC and writes the file atomically (see above). Returns 0 or TD3_EIO with a
  * message naming the path and the system error. The buffer is freed either way. */
 int binw_commit(binw_t *w, const char *path, td3_err_t *err);
+/* The same atomic replacement for a text file (an SVG, a page): the bytes as they are, with no
+ * CRC after them. */
+int binw_commit_text(binw_t *w, const char *path, td3_err_t *err);
 void binw_free(binw_t *w);
 
 /* A file written as it goes (for content too large to assemble in memory, like a replay

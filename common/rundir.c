@@ -19,7 +19,8 @@ struct rundir {
   FILE *progress;
   rundir_row_t *rows; /* evaluations so far, oldest first */
   size_t n, cap;
-  char title[128];
+  char title[128];     /* curve.svg's title */
+  double target;       /* curve.svg's target line; NAN: none */
   size_t dropped;     /* progress rows rundir_resume left out */
 };
 
@@ -59,15 +60,30 @@ static void add_row(rundir_t *d, const rundir_row_t *r) {
 
 static int draw_curve(rundir_t *d, td3_err_t *err) {
   double *x = xmalloc((d->n + 1) * sizeof *x), *y = xmalloc((d->n + 1) * sizeof *y);
+  double *lo = xmalloc((d->n + 1) * sizeof *lo), *hi = xmalloc((d->n + 1) * sizeof *hi);
   for (size_t i = 0; i < d->n; i++) {
     x[i] = (double)d->rows[i].env_steps;
     y[i] = d->rows[i].eval_mean;
+    lo[i] = y[i] - d->rows[i].eval_std;
+    hi[i] = y[i] + d->rows[i].eval_std;
   }
-  int rc = svg_write_curve(rundir_file(d, "curve.svg"), d->title, "environment steps",
-                           "mean evaluation return", x, y, d->n, err);
+  svg_series_t s = {.label = "mean evaluation return, band \xc2\xb1 1 std over episodes",
+                    .x = x, .y = y, .lo = lo, .hi = hi, .n = d->n, .style = SVG_LINE};
+  svg_chart_t c = {.title = d->title, .xlabel = "environment steps",
+                   .ylabel = "evaluation return", .series = &s, .n_series = 1,
+                   .hline = d->target, .hline_label = "target return"};
+  int rc = svg_chart_write(rundir_file(d, "curve.svg"), &c, err);
   free(x);
   free(y);
+  free(lo);
+  free(hi);
   return rc;
+}
+
+int rundir_set_chart(rundir_t *d, const char *title, double target, td3_err_t *err) {
+  snprintf(d->title, sizeof d->title, "%s", title);
+  d->target = target;
+  return d->n ? draw_curve(d, err) : 0;
 }
 
 static rundir_t *rundir_new(const char *path, td3_err_t *err) {
@@ -75,6 +91,7 @@ static rundir_t *rundir_new(const char *path, td3_err_t *err) {
   rundir_t *d = xcalloc(1, sizeof *d);
   d->path = xstrdup(path);
   snprintf(d->title, sizeof d->title, "evaluation return");
+  d->target = NAN;
   return d;
 }
 

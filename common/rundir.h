@@ -54,6 +54,10 @@ size_t rundir_dropped(const rundir_t *d);
 /* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
 int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
 
+/* Names curve.svg's chart (e.g. "HalfCheetah-v4, seed 0") and its target line (NAN: none),
+ * and redraws it if it has points. Returns 0 or TD3_EIO. */
+int rundir_set_chart(rundir_t *d, const char *title, double target, td3_err_t *err);
+
 /* Writes policy.td3p. */
 int rundir_save_policy(rundir_t *d, const char *env_id, const uint32_t *layers,
                        uint32_t n_layers, const float *low, const float *high,

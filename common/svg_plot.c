@@ -1,4 +1,4 @@
-/* SVG line chart (see svg_plot.h). */
+/* SVG line charts (see svg_plot.h). */
 #include "svg_plot.h"
 
 #include "binfile.h"
@@ -18,27 +18,49 @@ static void put(binw_t *w, const char *fmt, ...) {
   if (n > 0) binw_bytes(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-/* XML-escapes s into out. */
-static void escape(const char *s, char *out, size_t cap) {
-  size_t n = 0;
-  for (; *s && n + 7 < cap; s++) {
-    const char *rep = NULL;
+/* Writes s XML-escaped. */
+static void put_text(binw_t *w, const char *s) {
+  for (; s && *s; s++) {
     switch (*s) {
-    case '<': rep = "&lt;"; break;
-    case '>': rep = "&gt;"; break;
-    case '&': rep = "&amp;"; break;
-    case '"': rep = "&quot;"; break;
-    default: break;
-    }
-    if (rep) {
-      size_t k = strlen(rep);
-      memcpy(out + n, rep, k);
-      n += k;
-    } else {
-      out[n++] = *s;
+    case '<': binw_bytes(w, "&lt;", 4); break;
+    case '>': binw_bytes(w, "&gt;", 4); break;
+    case '&': binw_bytes(w, "&amp;", 5); break;
+    case '"': binw_bytes(w, "&quot;", 6); break;
+    default: binw_bytes(w, s, 1); break;
     }
   }
-  out[n] = '\0';
+}
+
+/* A colour is drawn into an attribute: only "#" and hex digits pass (a caller's typo must not
+ * break the document). */
+static const char *safe_color(const char *c, size_t index) {
+  static const char *palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  if (c && c[0] == '#' && strlen(c) <= 7 && strspn(c + 1, "0123456789abcdefABCDEF") ==
+      strlen(c + 1))
+    return c;
+  return palette[index % (sizeof palette / sizeof *palette)];
+}
+
+typedef struct range {
+  double lo, hi;
+} range_t;
+
+static void widen(range_t *r, double v) {
+  if (!isfinite(v)) return;
+  if (v < r->lo) r->lo = v;
+  if (v > r->hi) r->hi = v;
+}
+
+/* Makes the range drawable: non-empty and wide enough that lo + span != lo in doubles. */
+static void settle(range_t *r) {
+  double mag = fmax(fabs(r->lo), fabs(r->hi));
+  double min_span = fmax(1e-9, mag * 1e-9);
+  if (!(r->hi - r->lo >= min_span)) {
+    double mid = r->lo / 2 + r->hi / 2;
+    r->lo = mid - min_span;
+    r->hi = mid + min_span;
+  }
 }
 
 /* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `want` ticks. */
@@ -47,78 +69,189 @@ static double tick_step(double span, int want) {
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
-int svg_write_curve(const char *path, const char *title, const char *xlabel, const char *ylabel,
-                    const double *x, const double *y, size_t n, td3_err_t *err) {
-  const double W = 720, H = 420, L = 80, R = 20, T = 40, B = 60;
-  char esc[512];
+/* The first and last tick index k (ticks at k * step) inside r; returns 0 when there would be
+ * more than 40 (a range the doubles cannot split), so no loop runs away. */
+static int tick_span(range_t r, double step, long long *k0, long long *k1) {
+  double a = ceil(r.lo / step - 1e-9), b = floor(r.hi / step + 1e-9);
+  if (!isfinite(a) || !isfinite(b) || b - a > 40 || b < a) return 0;
+  *k0 = (long long)a;
+  *k1 = (long long)b;
+  return 1;
+}
+
+/* Tick labels: 50k, 1.5M for large round numbers, %g otherwise. */
+static void tick_label(char *out, size_t cap, double t, double step) {
+  if (fabs(t) < step * 1e-6) t = 0;
+  if (step >= 1e5 && fabs(fmod(t, 1e5)) < 1e-6 * step && fabs(t) >= 1e6)
+    snprintf(out, cap, "%gM", t / 1e6);
+  else if (step >= 1e3 && fabs(fmod(t, 1e3)) < 1e-6 * step && fabs(t) >= 1e4)
+    snprintf(out, cap, "%gk", t / 1e3);
+  else
+    snprintf(out, cap, "%g", t);
+}
+
+char *svg_chart_render(const svg_chart_t *c, size_t *len) {
+  const double W = 760, H = 440, L = 80, R = 20, T = 40, B = 60;
   binw_t w = {0};
   put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   put(&w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
           "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
       W, H, W, H);
   put(&w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-  escape(title, esc, sizeof esc);
-  put(&w, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2,
-      esc);
+  put(&w, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", W / 2);
+  put_text(&w, c->title);
+  put(&w, "</text>\n");
 
-  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(x[i]) || !isfinite(y[i])) continue;
-    xmin = fmin(xmin, x[i]);
-    xmax = fmax(xmax, x[i]);
-    ymin = fmin(ymin, y[i]);
-    ymax = fmax(ymax, y[i]);
+  range_t xr = {INFINITY, -INFINITY}, yr = {INFINITY, -INFINITY};
+  for (size_t s = 0; s < c->n_series; s++) {
+    const svg_series_t *se = &c->series[s];
+    for (size_t i = 0; i < se->n; i++) {
+      if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
+      widen(&xr, se->x[i]);
+      widen(&yr, se->y[i]);
+      if (se->lo) widen(&yr, se->lo[i]);
+      if (se->hi) widen(&yr, se->hi[i]);
+    }
   }
-  if (!(xmin <= xmax)) {
+  if (!(xr.lo <= xr.hi)) {
     put(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no evaluations yet</text>\n",
         W / 2, H / 2);
-    put(&w, "</svg>\n");
-    return binw_commit(&w, path, err);
+    goto done;
   }
-  if (xmax == xmin) xmax = xmin + 1;
-  if (ymax == ymin) {
-    ymax += 1;
-    ymin -= 1;
+  widen(&yr, c->hline);
+  settle(&xr);
+  settle(&yr);
+  double ypad = 0.05 * (yr.hi - yr.lo);
+  if (isfinite(ypad)) {
+    yr.lo -= ypad;
+    yr.hi += ypad;
   }
-  double ypad = 0.05 * (ymax - ymin);
-  ymin -= ypad;
-  ymax += ypad;
   double pw = W - L - R, ph = H - T - B;
-#define PX(v) (L + ((v) - xmin) / (xmax - xmin) * pw)
-#define PY(v) (T + (ymax - (v)) / (ymax - ymin) * ph)
+  /* points far outside the drawable doubles are clamped into the frame by construction */
+#define PX(v) (L + ((v) - xr.lo) / (xr.hi - xr.lo) * pw)
+#define PY(v) (T + (yr.hi - (v)) / (yr.hi - yr.lo) * ph)
 
+  double xs = tick_step(xr.hi - xr.lo, 6), ys = tick_step(yr.hi - yr.lo, 6);
+  long long xk0 = 0, xk1 = -1, yk0 = 0, yk1 = -1;
+  if (!tick_span(xr, xs, &xk0, &xk1)) xk1 = xk0 - 1;
+  if (!tick_span(yr, ys, &yk0, &yk1)) yk1 = yk0 - 1;
+  char lab[64];
   put(&w, "<g stroke=\"#ddd\">\n");
-  double xs = tick_step(xmax - xmin, 6), ys = tick_step(ymax - ymin, 6);
-  for (double t = ceil(xmin / xs) * xs; t <= xmax + 1e-9 * xs; t += xs)
-    put(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(t), T, PX(t), T + ph);
-  for (double t = ceil(ymin / ys) * ys; t <= ymax + 1e-9 * ys; t += ys)
-    put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L, PY(t), L + pw, PY(t));
+  for (long long k = xk0; k <= xk1; k++)
+    put(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T,
+        PX(k * xs), T + ph);
+  for (long long k = yk0; k <= yk1; k++)
+    put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L, PY(k * ys), L + pw,
+        PY(k * ys));
+  put(&w, "</g>\n<g stroke=\"#333\">\n");
+  for (long long k = xk0; k <= xk1; k++)
+    put(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T + ph,
+        PX(k * xs), T + ph + 5);
+  for (long long k = yk0; k <= yk1; k++)
+    put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L - 5, PY(k * ys), L,
+        PY(k * ys));
   put(&w, "</g>\n<g fill=\"#333\">\n");
-  for (double t = ceil(xmin / xs) * xs; t <= xmax + 1e-9 * xs; t += xs)
-    put(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n", PX(t),
-        T + ph + 18, t);
-  for (double t = ceil(ymin / ys) * ys; t <= ymax + 1e-9 * ys; t += ys)
-    put(&w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(t) + 4, t);
-  escape(xlabel, esc, sizeof esc);
-  put(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", L + pw / 2, H - 14,
-      esc);
-  escape(ylabel, esc, sizeof esc);
-  put(&w, "<text transform=\"translate(18 %.0f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
-      T + ph / 2, esc);
-  put(&w, "</g>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-          "stroke=\"#333\"/>\n",
+  for (long long k = xk0; k <= xk1; k++) {
+    tick_label(lab, sizeof lab, k * xs, xs);
+    put(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", PX(k * xs),
+        T + ph + 19, lab);
+  }
+  for (long long k = yk0; k <= yk1; k++) {
+    tick_label(lab, sizeof lab, k * ys, ys);
+    put(&w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 8,
+        PY(k * ys) + 4, lab);
+  }
+  put(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">", L + pw / 2, H - 14);
+  put_text(&w, c->xlabel);
+  put(&w, "</text>\n<text transform=\"translate(18 %.0f) rotate(-90)\" "
+          "text-anchor=\"middle\">",
+      T + ph / 2);
+  put_text(&w, c->ylabel);
+  put(&w, "</text>\n</g>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+          "fill=\"none\" stroke=\"#333\"/>\n",
       L, T, pw, ph);
 
-  put(&w, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
-  for (size_t i = 0; i < n; i++)
-    if (isfinite(x[i]) && isfinite(y[i])) put(&w, "%.1f,%.1f ", PX(x[i]), PY(y[i]));
-  put(&w, "\"/>\n<g fill=\"#1f77b4\">\n");
-  for (size_t i = 0; i < n; i++)
-    if (isfinite(x[i]) && isfinite(y[i]))
-      put(&w, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%g: %g</title></circle>\n",
-          PX(x[i]), PY(y[i]), x[i], y[i]);
-  put(&w, "</g>\n</svg>\n");
+  if (isfinite(c->hline))
+    put(&w, "<line class=\"target\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
+            "stroke=\"#d62728\" stroke-dasharray=\"6 4\"/>\n",
+        L, PY(c->hline), L + pw, PY(c->hline));
+
+  for (size_t s = 0; s < c->n_series; s++) {
+    const svg_series_t *se = &c->series[s];
+    const char *col = safe_color(se->color, s);
+    double sw = se->width > 0 ? se->width : 2, op = se->opacity > 0 ? fmin(se->opacity, 1) : 1;
+    if (se->style == SVG_LINE) {
+      if (se->lo && se->hi) {
+        /* the band: along the upper edge, back along the lower */
+        put(&w, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" "
+                "points=\"", col);
+        for (size_t i = 0; i < se->n; i++)
+          if (isfinite(se->x[i]) && isfinite(se->hi[i]))
+            put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->hi[i]));
+        for (size_t i = se->n; i-- > 0;)
+          if (isfinite(se->x[i]) && isfinite(se->lo[i]))
+            put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->lo[i]));
+        put(&w, "\"/>\n");
+      }
+      put(&w, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"%g\" "
+              "stroke-opacity=\"%g\" points=\"", col, sw, op);
+      for (size_t i = 0; i < se->n; i++)
+        if (isfinite(se->x[i]) && isfinite(se->y[i]))
+          put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->y[i]));
+      put(&w, "\"/>\n");
+    } else {
+      put(&w, "<g class=\"points\" stroke=\"%s\" fill=\"%s\" stroke-opacity=\"%g\">\n", col,
+          col, op);
+      for (size_t i = 0; i < se->n; i++) {
+        if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
+        double px = PX(se->x[i]);
+        if (se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]))
+          put(&w, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke-width=\"1.5\" "
+                  "fill=\"none\"/>\n",
+              px, PY(se->lo[i]), PY(se->hi[i]), px - 4, PY(se->lo[i]), px - 4, PY(se->hi[i]));
+        put(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%g\"><title>%g: %g</title></circle>\n", px,
+            PY(se->y[i]), sw + 1.5, se->x[i], se->y[i]);
+      }
+      put(&w, "</g>\n");
+    }
+  }
+
+  /* the legend, top left inside the frame */
+  double ly = T + 16;
+  for (size_t s = 0; s <= c->n_series; s++) {
+    int is_target = s == c->n_series;
+    if (is_target ? !isfinite(c->hline) : !c->series[s].label) continue;
+    const char *col = is_target ? "#d62728" : safe_color(c->series[s].color, s);
+    if (is_target)
+      put(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+              "stroke-dasharray=\"6 4\"/>\n",
+          L + 10, ly - 4, L + 30, ly - 4, col);
+    else if (c->series[s].style == SVG_POINTS)
+      put(&w, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/>\n", L + 20, ly - 4, col);
+    else
+      put(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+              "stroke-width=\"%g\"/>\n",
+          L + 10, ly - 4, L + 30, ly - 4, col,
+          c->series[s].width > 0 ? c->series[s].width : 2);
+    put(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#333\">", L + 36, ly);
+    put_text(&w, is_target ? (c->hline_label ? c->hline_label : "target") : c->series[s].label);
+    put(&w, "</text>\n");
+    ly += 16;
+  }
 #undef PX
 #undef PY
-  return binw_commit(&w, path, err);
+done:
+  put(&w, "</svg>\n");
+  binw_bytes(&w, "", 1);
+  if (len) *len = w.len - 1;
+  return (char *)w.data;
+}
+
+int svg_chart_write(const char *path, const svg_chart_t *c, td3_err_t *err) {
+  binw_t w = {0};
+  size_t n = 0;
+  w.data = (uint8_t *)svg_chart_render(c, &n);
+  w.len = n;
+  w.cap = n + 1;
+  return binw_commit_text(&w, path, err);
 }

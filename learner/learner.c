@@ -631,6 +631,15 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
       goto out;
     }
   }
+  if (ct.dir) {
+    char title[128];
+    snprintf(title, sizeof title, "%s, seed %llu%s%s", l.info->id, (unsigned long long)c->seed,
+             c->preset ? ", " : "", c->preset ? c->preset : "");
+    if (rundir_set_chart(ct.dir, title, c->target_return, err) != 0) {
+      rc = err ? err->code : TD3_EIO;
+      goto out;
+    }
+  }
   log_info("learner %016llx: %s, obs %u, act %u, replay %zu transitions (%.1f MiB), ports "
            "%u/%u/%u",
            (unsigned long long)l.run_id, l.info->id, l.info->obs_dim, l.info->act_dim, cap,

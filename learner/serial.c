@@ -167,6 +167,10 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
       rc = err ? err->code : TD3_EIO;
       goto out;
     }
+    char title[128];
+    snprintf(title, sizeof title, "%s, seed %llu, serial%s%s", info->id,
+             (unsigned long long)c->seed, c->preset ? ", " : "", c->preset ? c->preset : "");
+    rundir_set_chart(l.dir, title, c->target_return, NULL);
   }
 
   rng_t act_rng, env_rng, train_rng;
