@@ -72,6 +72,13 @@ echo "resumed: updates $got_updates -> $(metric td3d_updates_total $status)"
 learner_pid=${pids[-1]}
 kill -TERM "$learner_pid"
 wait_exit "$learner_pid" 60 || fail "the resumed learner did not exit 0"
+# the run keeps its preset: config.json names it, and another one is refused on --resume
+grep -q '"preset": "td3-repo"' "$dir/run/config.json" || fail "config.json does not name the preset"
+"$td3d" learner --resume="$dir/run" --preset=td3-paper --status-bind=off >"$dir/preset.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "--resume with another --preset exited $rc, not 2"
+grep -q "was started with --preset td3-repo" "$dir/preset.out" ||
+  fail "no preset message: $(cat "$dir/preset.out")"
 
 # a damaged checkpoint is refused, naming the file
 printf 'XXXX' | dd of="$dir/run/checkpoint/state.td3c" bs=1 seek=100 conv=notrunc status=none

@@ -46,3 +46,8 @@ set_tests_properties(cli_run_resume_missing PROPERTIES DEPENDS cli_run_serial_sh
 td3_cli_test(cli_checkpoint_help RC 0 OUT "usage: td3d checkpoint RUN_DIR" ARGS checkpoint --help)
 td3_cli_test(cli_checkpoint_missing RC 1 ERR "holds no checkpoint" ARGS checkpoint /nonexistent/run)
 td3_cli_test(cli_checkpoint_no_dir RC 2 ERR "RUN_DIR is required" ARGS checkpoint)
+
+# Presets: `td3d presets` lists them; an unknown name is refused before anything starts.
+td3_cli_test(cli_presets RC 0 OUT "td3-paper.*400-300" ARGS presets)
+td3_cli_test(cli_run_bad_preset RC 2 ERR "'fast' is not a preset (td3-repo, td3-paper"
+  ARGS run --preset fast --steps 10)
