@@ -54,6 +54,16 @@ void td3_sleep_ms(unsigned ms) {
   nanosleep(&ts, NULL);
 }
 
+static void (*_Atomic g_console_hook)(int before, void *ctx);
+static void *_Atomic g_console_ctx;
+
+void log_set_console_hook(void (*hook)(int before, void *ctx), void *ctx) {
+  /* a writer that read the old hook may read the new ctx: hooks accept NULL as "do nothing" */
+  atomic_store(&g_console_hook, NULL);
+  atomic_store(&g_console_ctx, ctx);
+  atomic_store(&g_console_hook, hook);
+}
+
 static void vlog(log_level_t level, uint64_t suppressed, const char *fmt, va_list ap) {
   static const char letters[] = "EWID";
   char line[2048];
@@ -73,8 +83,12 @@ static void vlog(log_level_t level, uint64_t suppressed, const char *fmt, va_lis
     used += (size_t)snprintf(line + used, sizeof line - used, " (%llu similar suppressed)",
                              (unsigned long long)suppressed);
   line[used++] = '\n';
+  void (*hook)(int, void *) = atomic_load(&g_console_hook);
+  void *ctx = atomic_load(&g_console_ctx);
+  if (hook) hook(1, ctx);
   ssize_t w = write(STDERR_FILENO, line, used);
   (void)w; /* nothing sensible to do if stderr is gone */
+  if (hook) hook(0, ctx);
 }
 
 void log_msg(log_level_t level, const char *fmt, ...) {

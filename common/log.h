@@ -55,4 +55,11 @@ uint64_t td3_now_ns(void);
  * early when a signal interrupts it, so callers re-check their stop flags). */
 void td3_sleep_ms(unsigned ms);
 
+/* A console that shares the terminal with log lines (a live progress line) registers a hook:
+ * hook(1, ctx) runs before each log line is written (clear the line; the hook may hold a lock
+ * until the matching call) and hook(0, ctx) after it. NULL removes it. Any thread may log;
+ * the caller of this function keeps ctx alive until it removes the hook. A hook must do
+ * nothing when ctx is NULL (a log line racing with the hook's removal may pass NULL). */
+void log_set_console_hook(void (*hook)(int before, void *ctx), void *ctx);
+
 #endif

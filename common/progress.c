@@ -8,6 +8,24 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* The log hook: a log line is about to be written (before = 1: clear the live line and hold
+ * the lock, so no redraw lands inside the log line) or was written (before = 0). */
+static void on_log(int before, void *ctx) {
+  progress_t *p = ctx;
+  if (!p) return; /* the hook was being removed */
+  if (!before) {
+    pthread_mutex_unlock(&p->lock);
+    return;
+  }
+  pthread_mutex_lock(&p->lock);
+  if (p->line_shown) {
+    fputs("\r\033[K", stdout);
+    fflush(stdout);
+    p->line_shown = 0;
+    p->last_draw_ns = 0; /* redraw at the next update */
+  }
+}
+
 void progress_init(progress_t *p, int level) {
   p->enabled = level > 0;
   p->live = level > 1 && isatty(STDOUT_FILENO);
@@ -15,6 +33,9 @@ void progress_init(progress_t *p, int level) {
   p->start_ns = td3_now_ns();
   p->offset_s = 0;
   p->last_draw_ns = 0;
+  pthread_mutex_init(&p->lock, NULL);
+  p->hooked = p->enabled && p->live;
+  if (p->hooked) log_set_console_hook(on_log, p);
 }
 
 double progress_elapsed(const progress_t *p) {
@@ -37,16 +58,19 @@ void progress_update(progress_t *p, const progress_status_t *s) {
   if (isfinite(s->last_eval)) snprintf(eval, sizeof eval, "%.1f", s->last_eval);
   if (s->env_steps_per_s > 0 && s->total_steps > s->env_steps)
     snprintf(eta, sizeof eta, "%.0fs", (double)(s->total_steps - s->env_steps) / s->env_steps_per_s);
+  pthread_mutex_lock(&p->lock);
   clear_line(p);
   printf("steps %llu/%llu | %.0f steps/s | %.0f updates/s | replay %zu | last eval %s | ETA %s",
          (unsigned long long)s->env_steps, (unsigned long long)s->total_steps,
          s->env_steps_per_s, s->updates_per_s, s->replay_size, eval, eta);
   fflush(stdout);
   p->line_shown = 1;
+  pthread_mutex_unlock(&p->lock);
 }
 
 void progress_print(progress_t *p, const char *fmt, ...) {
   if (!p->enabled) return;
+  pthread_mutex_lock(&p->lock);
   clear_line(p);
   va_list ap;
   va_start(ap, fmt);
@@ -55,9 +79,16 @@ void progress_print(progress_t *p, const char *fmt, ...) {
   putchar('\n');
   fflush(stdout);
   p->last_draw_ns = 0; /* redraw the live line at the next update */
+  pthread_mutex_unlock(&p->lock);
 }
 
 void progress_finish(progress_t *p) {
+  if (p->hooked) {
+    log_set_console_hook(NULL, NULL);
+    p->hooked = 0;
+  }
+  pthread_mutex_lock(&p->lock);
   clear_line(p);
   fflush(stdout);
+  pthread_mutex_unlock(&p->lock);
 }

@@ -2,10 +2,13 @@
  *
  * On a terminal, one live status line is redrawn in place (at most 4 times a second) and
  * persistent lines (evaluations, notices) are printed above it; elsewhere (a pipe, a file,
- * CI) only the persistent lines are printed, one per event. One thread uses a progress_t. */
+ * CI) only the persistent lines are printed, one per event. A log line (common/log.h, from any
+ * thread) clears the live line first and the next update redraws it below, so the two never
+ * share a line. One thread calls the progress_* functions of a progress_t. */
 #ifndef TD3_PROGRESS_H
 #define TD3_PROGRESS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +19,8 @@ typedef struct progress {
   uint64_t start_ns;
   double offset_s;    /* seconds counted before start_ns (a resumed run's earlier time) */
   uint64_t last_draw_ns;
+  pthread_mutex_t lock; /* held while the live line is drawn, or cleared for a log line */
+  int hooked;           /* registered with log_set_console_hook */
 } progress_t;
 
 /* level: 0 quiet, 1 persistent lines only, 2 persistent lines and a live line on a TTY. */

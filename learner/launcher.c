@@ -108,7 +108,8 @@ int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *s
       if (i == 0 && (stopping || !WIFSIGNALED(status) || !ch[0].resume_argv ||
                      ch[0].restarts >= ch[0].max_restarts)) {
         res->primary_status = exit_code(status);
-        if (res->primary_status != 0) log_error("the %s %s", ch[0].role, how);
+        if (res->primary_status != 0 && res->primary_status != LAUNCH_EXIT_UNSOLVED)
+          log_error("the %s %s", ch[0].role, how);
         primary_done = 1;
         break;
       }

@@ -36,6 +36,11 @@ typedef struct launch_child {
   uint32_t max_restarts;
 } launch_child_t;
 
+/* The exit status of a learner (or serial run) that spent its step budget without reaching
+ * its --target-return: not a failure of the process, so the launcher does not log it as
+ * one, and `td3d run` passes it on so that a script can tell. */
+#define LAUNCH_EXIT_UNSOLVED 3
+
 typedef struct launcher_result {
   int primary_status;   /* exit code of the primary (128 + signal if killed) */
   uint32_t restarts;    /* restarts of the other children */

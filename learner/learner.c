@@ -111,6 +111,8 @@ typedef struct control {
    * must not pass for the slot's new holder. */
   uint8_t (*peer)[PEER_ID_MAX];
   uint8_t *peer_len;
+  uint64_t train_episodes_seen;  /* learner_t's training-episode counters at the last row */
+  int64_t train_return_seen;
 } control_t;
 
 static log_limit_t control_reject_limit;
@@ -251,10 +253,19 @@ static void record_eval(control_t *ct, uint64_t env_steps, const double *returns
   }
   (void)save_latest;
   if (!ct->dir) return;
+  /* the mean return of the training episodes finished since the previous row */
+  uint64_t eps = atomic_load(&l->train_episodes);
+  int64_t sum = atomic_load(&l->train_return_milli);
+  double train = eps > ct->train_episodes_seen
+                     ? (double)(sum - ct->train_return_seen) / 1000.0 /
+                           (double)(eps - ct->train_episodes_seen)
+                     : NAN;
+  ct->train_episodes_seen = eps;
+  ct->train_return_seen = sum;
   td3_err_t err = {0};
   rundir_row_t row = {.env_steps = env_steps, .updates = updates, .wall_seconds = wall,
                       .eval_mean = mean, .eval_std = sd, .eval_min = lo, .eval_max = hi,
-                      .eval_episodes = n, .train_return_mean = NAN,
+                      .eval_episodes = n, .train_return_mean = train,
                       .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
                       .updates_per_s = wall > 0 ? (double)updates / wall : 0};
   if (rundir_eval(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
@@ -270,6 +281,11 @@ static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
     atomic_fetch_add(&ct->l->rejected[WIRE_RUN_ID], 1);
     return;
   }
+  /* At the budget the learner evaluates the final networks itself: an evaluator's report
+   * for that point (made with weights up to a publish interval older) would be a second row
+   * for the same env steps. */
+  uint64_t budget = ct->l->cfg->steps;
+  if (budget && e->env_steps >= budget) return;
   double *r = xmalloc(e->n_returns * sizeof *r);
   for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
   record_eval(ct, e->env_steps, r, e->n_returns, 0);

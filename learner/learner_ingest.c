@@ -12,6 +12,7 @@
 #include "log.h"
 #include "zsock.h"
 
+#include <math.h>
 #include <zmq.h>
 
 static log_limit_t reject_limits[WIRE_REASON_COUNT];
@@ -34,6 +35,14 @@ static void insert_batch(learner_t *l, const wire_batch_t *b) {
     atomic_store(&l->last_insert_ns, now);
   }
   atomic_fetch_add(&l->batches, 1);
+  /* the training episodes the batch reports, for progress.csv's train_return_mean */
+  for (uint32_t i = 0; i < b->n_episodes && n; i++) {
+    double r = b->episodes[i].episode_return;
+    if (!isfinite(r)) continue;
+    r = fmax(-1e12, fmin(1e12, r));
+    atomic_fetch_add(&l->train_return_milli, (int64_t)llround(r * 1000.0));
+    atomic_fetch_add(&l->train_episodes, 1);
+  }
   uint64_t now_version = atomic_load(&l->weights_version);
   if (b->policy_version > 0 && now_version >= b->policy_version) {
     uint64_t lag = now_version - b->policy_version, max = atomic_load(&l->lag_max);

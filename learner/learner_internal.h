@@ -47,6 +47,9 @@ typedef struct learner {
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
   _Atomic uint64_t first_insert_ns, last_insert_ns, first_update_ns, last_update_ns;
   _Atomic uint64_t trainer_wait_ns;/* time the trainer waited for data */
+  _Atomic uint64_t train_episodes; /* training episodes the actors reported finished */
+  _Atomic int64_t train_return_milli; /* their returns' sum, in thousandths (each clamped to
+                                         +-1e12 so the sum cannot overflow) */
   _Atomic uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* accepted batches by policy lag */
   _Atomic uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* td3_train calls by duration */
   _Atomic uint64_t update_ns_sum;  /* total time in td3_train */

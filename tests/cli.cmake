@@ -51,3 +51,14 @@ td3_cli_test(cli_checkpoint_no_dir RC 2 ERR "RUN_DIR is required" ARGS checkpoin
 td3_cli_test(cli_presets RC 0 OUT "td3-paper.*400-300" ARGS presets)
 td3_cli_test(cli_run_bad_preset RC 2 ERR "'fast' is not a preset (td3-repo, td3-paper"
   ARGS run --preset fast --steps 10)
+
+# progress.csv's time figures, fresh and resumed; one row at the budget; training returns.
+add_test(NAME progress_times COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/progress_times.sh $<TARGET_FILE:td3d>)
+set_tests_properties(progress_times PROPERTIES TIMEOUT 300)
+
+# The live line and log lines on a terminal (a pty): never on the same line.
+find_program(TD3_PYTHON3 python3)
+if(TD3_PYTHON3)
+  add_test(NAME live_line COMMAND ${TD3_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/live_line.py $<TARGET_FILE:td3d>)
+  set_tests_properties(live_line PROPERTIES TIMEOUT 120)
+endif()

@@ -1,6 +1,7 @@
 /* `td3d learner`: the learner process of a distributed run (learner/learner.h). Flags and
  * wiring only. */
 #include "gemm.h"
+#include "launcher.h"
 #include "learner_flags.h"
 #include "log.h"
 
@@ -75,13 +76,17 @@ int cmd_learner_main(int argc, char **argv) {
            (unsigned long long)res.inserted, (unsigned long long)res.updates,
            (unsigned long long)res.weights_version, res.wall_seconds, res.last_eval,
            res.best_eval);
-    if (isfinite(c->target_return))
-      printf(res.solved ? "; target %.2f reached at %llu steps (%.1fs)" : "; target %.2f not reached",
-             c->target_return, (unsigned long long)res.solved_at, res.solved_seconds);
+    if (isfinite(c->target_return) && res.solved)
+      printf("; target %.2f reached at %llu steps (%.1fs)", c->target_return,
+             (unsigned long long)res.solved_at, res.solved_seconds);
     printf("%s\npolicy: %s/policy.td3p\n", g_stop ? " (stopped early)" : "", c->out_dir);
     if (res.checkpoints)
       printf("checkpoint: %s/checkpoint (continue with --resume %s)\n", c->out_dir, c->out_dir);
   }
+  int unsolved = isfinite(c->target_return) && !res.solved && !g_stop;
+  if (unsolved)
+    printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
+           res.best_eval, c->target_return, LAUNCH_EXIT_UNSOLVED);
   learner_cli_free(&cli);
-  return 0;
+  return unsolved ? LAUNCH_EXIT_UNSOLVED : 0;
 }

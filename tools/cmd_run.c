@@ -4,6 +4,7 @@
  * (learner/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
 #include "checkpoint.h"
+#include "env.h"
 #include "gemm.h"
 #include "launcher.h"
 #include "learner_flags.h"
@@ -74,10 +75,15 @@ static int run_serial(const learner_cli_t *cli, int quiet) {
     printf("done: %llu env steps, %llu updates in %.1fs; last eval %.2f, best %.2f",
            (unsigned long long)res.env_steps, (unsigned long long)res.updates, res.wall_seconds,
            res.last_eval, res.best_eval);
-    if (isfinite(c.target_return))
-      printf(res.solved ? "; target %.2f reached at %llu steps (%.1fs)" : "; target %.2f not reached",
-             c.target_return, (unsigned long long)res.solved_at, res.solved_seconds);
+    if (isfinite(c.target_return) && res.solved)
+      printf("; target %.2f reached at %llu steps (%.1fs)", c.target_return,
+             (unsigned long long)res.solved_at, res.solved_seconds);
     printf("%s\npolicy: %s/policy.td3p\n", res.stopped ? " (stopped early)" : "", c.out_dir);
+  }
+  if (isfinite(c.target_return) && !res.solved && !res.stopped) {
+    printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
+           res.best_eval, c.target_return, LAUNCH_EXIT_UNSOLVED);
+    return LAUNCH_EXIT_UNSOLVED;
   }
   return 0;
 }
@@ -210,7 +216,24 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
   free(args);
   free(ch);
   free(roles);
-  return status == 0 ? 0 : 1;
+  return status == 0 || status == LAUNCH_EXIT_UNSOLVED ? status : 1;
+}
+
+/* What every child would refuse, checked once before any starts: the environment can be
+ * made (id, model files) and the run directory does not hold a run that this one would
+ * overwrite. Returns 0 or a TD3_E* code with err filled. */
+static int preflight(const learner_config_t *l, td3_err_t *err) {
+  env_t *e = env_create(l->env_id, &l->env_opts, err);
+  if (!e) return err->code ? err->code : TD3_EINVAL;
+  env_destroy(&e);
+  char csv[PATH_MAX + 32];
+  snprintf(csv, sizeof csv, "%s/progress.csv", l->out_dir);
+  if (!l->resume_dir && !l->overwrite && access(csv, F_OK) == 0)
+    return td3_err_set(err, TD3_EINVAL,
+                       "%s already holds a run (progress.csv exists); choose another --out, pass "
+                       "--overwrite, or continue it with --resume %s",
+                       l->out_dir, l->out_dir);
+  return 0;
 }
 
 int cmd_run_main(int argc, char **argv) {
@@ -260,6 +283,11 @@ int cmd_run_main(int argc, char **argv) {
   if (!cli.cfg.out_dir) {
     learner_cli_default_out(&cli, default_out, sizeof default_out);
     cli.cfg.out_dir = default_out;
+  }
+  if (preflight(&cli.cfg, &err) != 0) {
+    fprintf(stderr, "td3d run: %s\n", err.msg);
+    learner_cli_free(&cli);
+    return 1;
   }
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   install_signals();

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Time figures of a run: progress.csv's wall_seconds start near 0, grow, and agree with the
+# elapsed time of the `td3d run` process (within 10% + 1.5 s); after `--resume` they go on from
+# the checkpoint's time instead of starting again or jumping; the rates in each row are about the
+# row's counts over its wall time (the counts of the report, not of the row, hence "about").
+# usage: progress_times.sh TD3D_BINARY
+set -u
+td3d=$1
+dir=$(mktemp -d /tmp/td3d_progress_times.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ports=(--experience-port 39611 --weights-port 39612 --control-port 39613 --status-bind off)
+common=(--env Pendulum-v1 --hidden 32,32 --batch 64 --start-steps 500 --eval-every 1000
+        --eval-episodes 2 --quiet "${ports[@]}")
+
+# checks rows from line $2 on of $1 against the elapsed time $3 (seconds, float) and the wall
+# time $4 the rows start from
+check_rows() {
+  awk -F, -v from="$2" -v elapsed="$3" -v base="$4" '
+    NR < from { next }
+    { w = $3 + 0
+      if (w < prev - 1e-9) { printf "wall_seconds goes back: %s after %s\n", w, prev; bad = 1 }
+      if (n == 0 && w > base + 0.5 * elapsed + 2) { printf "first row at %s s, after a start at %s\n", w, base; bad = 1 }
+      if ($10 > 0 && w > 0 && ($10 - $1 / w) ^ 2 > (0.3 * $10 + 1) ^ 2) { printf "env_steps_per_second %s, steps/wall %s\n", $10, $1 / w; bad = 1 }
+      prev = w; n++ }
+    END {
+      if (n == 0) { print "no rows"; exit 1 }
+      d = prev - base - elapsed; if (d < 0) d = -d
+      if (d > 0.1 * elapsed + 1.5) { printf "last row at %s s; the process ran %s s from %s\n", prev, elapsed, base; bad = 1 }
+      exit bad }' "$1"
+}
+
+t0=$(date +%s.%N)
+"$td3d" run "${common[@]}" --steps 3000 --out "$dir/run" >"$dir/run1.log" 2>&1
+rc=$?
+t1=$(date +%s.%N)
+[ "$rc" -eq 0 ] || { cat "$dir/run1.log"; fail "td3d run exited $rc"; }
+elapsed1=$(echo "$t1 - $t0" | bc)
+check_rows "$dir/run/progress.csv" 2 "$elapsed1" 0 || fail "fresh run (ran ${elapsed1}s): $(cat "$dir/run/progress.csv")"
+rows1=$(wc -l <"$dir/run/progress.csv")
+last1=$(tail -n 1 "$dir/run/progress.csv" | cut -d, -f3)
+echo "fresh run: ${elapsed1}s, last row at ${last1}s"
+
+t0=$(date +%s.%N)
+"$td3d" run --resume "$dir/run" --steps 5000 --quiet "${ports[@]}" >"$dir/run2.log" 2>&1
+rc=$?
+t1=$(date +%s.%N)
+[ "$rc" -eq 0 ] || { cat "$dir/run2.log"; fail "td3d run --resume exited $rc"; }
+elapsed2=$(echo "$t1 - $t0" | bc)
+check_rows "$dir/run/progress.csv" $((rows1 + 1)) "$elapsed2" "$last1" ||
+  fail "resumed run (ran ${elapsed2}s from ${last1}s): $(cat "$dir/run/progress.csv")"
+echo "resumed run: ${elapsed2}s, last row at $(tail -n 1 "$dir/run/progress.csv" | cut -d, -f3)s"
+# the budget's row appears once
+n_final=$(grep -c '^5000,' "$dir/run/progress.csv")
+[ "$n_final" -eq 1 ] || fail "$n_final rows at the budget (5000 env steps)"
+# training episodes were reported: train_return_mean is filled once Pendulum episodes end
+grep -q '^[0-9]*,[0-9]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[0-9]*,-[0-9.]*,' "$dir/run/progress.csv" ||
+  fail "train_return_mean is never filled: $(cat "$dir/run/progress.csv")"
+echo "ok"
