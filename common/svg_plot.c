@@ -79,15 +79,21 @@ static int tick_span(range_t r, double step, long long *k0, long long *k1) {
   return 1;
 }
 
-/* Tick labels: 50k, 1.5M for large round numbers, %g otherwise. */
-static void tick_label(char *out, size_t cap, double t, double step) {
+/* An axis' tick labels in millions (1.5M) or thousands (50k) when its ticks are large round
+ * numbers, as plain numbers otherwise: 0 plain, 1 thousands, 2 millions. */
+static int tick_unit(long long k0, long long k1, double step) {
+  double big = fmax(fabs((double)k0 * step), fabs((double)k1 * step));
+  if (big >= 1e6 && step >= 1e5) return 2;
+  if (big >= 1e4 && step >= 1e3) return 1;
+  return 0;
+}
+
+static void tick_label(char *out, size_t cap, double t, double step, int unit) {
   if (fabs(t) < step * 1e-6) t = 0;
-  if (step >= 1e5 && fabs(fmod(t, 1e5)) < 1e-6 * step && fabs(t) >= 1e6)
-    snprintf(out, cap, "%gM", t / 1e6);
-  else if (step >= 1e3 && fabs(fmod(t, 1e3)) < 1e-6 * step && fabs(t) >= 1e4)
-    snprintf(out, cap, "%gk", t / 1e3);
-  else
-    snprintf(out, cap, "%g", t);
+  if (t == 0) snprintf(out, cap, "0");
+  else if (unit == 2) snprintf(out, cap, "%gM", t / 1e6);
+  else if (unit == 1) snprintf(out, cap, "%gk", t / 1e3);
+  else snprintf(out, cap, "%g", t);
 }
 
 char *svg_chart_render(const svg_chart_t *c, size_t *len) {
@@ -151,13 +157,14 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
     put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L - 5, PY(k * ys), L,
         PY(k * ys));
   put(&w, "</g>\n<g fill=\"#333\">\n");
+  int xunit = tick_unit(xk0, xk1, xs), yunit = tick_unit(yk0, yk1, ys);
   for (long long k = xk0; k <= xk1; k++) {
-    tick_label(lab, sizeof lab, k * xs, xs);
+    tick_label(lab, sizeof lab, k * xs, xs, xunit);
     put(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", PX(k * xs),
         T + ph + 19, lab);
   }
   for (long long k = yk0; k <= yk1; k++) {
-    tick_label(lab, sizeof lab, k * ys, ys);
+    tick_label(lab, sizeof lab, k * ys, ys, yunit);
     put(&w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 8,
         PY(k * ys) + 4, lab);
   }

@@ -62,3 +62,8 @@ if(TD3_PYTHON3)
   add_test(NAME live_line COMMAND ${TD3_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/live_line.py $<TARGET_FILE:td3d>)
   set_tests_properties(live_line PROPERTIES TIMEOUT 120)
 endif()
+
+# curve.svg of the short serial run above, and a results chart, are valid SVG documents.
+add_test(NAME svg_valid COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/svg_valid.sh ${cli_run_dir}/curve.svg
+         ${PROJECT_SOURCE_DIR}/docs/results/HalfCheetah-v4/curves.svg)
+set_tests_properties(svg_valid PROPERTIES DEPENDS cli_run_serial_short FIXTURES_REQUIRED cli_run_dir)
