@@ -45,6 +45,7 @@ typedef struct actor {
 
   /* from the Welcome */
   int registered;
+  int run_over;               /* the learner said the run is over: stop, exit 0 */
   wire_welcome_t welcome;
   uint64_t run_id;
   /* weights */
@@ -170,7 +171,12 @@ static int poll_control(actor_t *a, td3_err_t *err) {
   while (rc == 0 && zmq_msg_recv(&msg, a->dealer, ZMQ_DONTWAIT) >= 0) {
     wire_control_t m;
     wire_limits_t lim = {.max_frame = 1 << 20};
-    if (wire_control_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &m) != WIRE_OK) continue;
+    wire_reason_t why = wire_control_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &m);
+    if (why != WIRE_OK) {
+      log_debug("control message of %zu bytes refused: %s", zmq_msg_size(&msg),
+                wire_reason_name(why));
+      continue;
+    }
     switch (m.type) {
     case WIRE_MSG_WELCOME:
       rc = on_welcome(a, &m.u.welcome, err);
@@ -201,6 +207,13 @@ static int poll_control(actor_t *a, td3_err_t *err) {
       default:
         log_warn("the learner refused this actor for now: %s; retrying", m.u.reject.detail);
         break;
+      }
+      break;
+    case WIRE_MSG_RUN_OVER:
+      if (a->registered && m.u.run_over.run_id == a->run_id) {
+        log_info("the learner says run %016llx is over (%s); stopping",
+                 (unsigned long long)a->run_id, m.u.run_over.reason);
+        a->run_over = 1;
       }
       break;
     default:
@@ -529,6 +542,7 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   while (!(c->stop && *c->stop)) {
     if ((rc = check_handshake(&a, err))) goto fail;
     if ((rc = poll_control(&a, err))) goto fail;
+    if (a.run_over) break;
     poll_weights(&a);
     uint64_t now = td3_now_ns();
     if (!a.registered) {
@@ -565,9 +579,10 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
     if (rc) goto fail;
     if (c->max_env_steps && res->env_steps >= c->max_env_steps) break;
   }
-  if (!c->eval && a.registered) flush_batch(&a, 500);
-  if (a.registered) send_heartbeat(&a); /* final counts for the learner's table */
+  if (!c->eval && a.registered && !a.run_over) flush_batch(&a, 500);
+  if (a.registered && !a.run_over) send_heartbeat(&a); /* final counts for the learner's table */
   res->policy_version = a.version;
+  res->run_over = a.run_over;
   actor_free(&a);
   return 0;
 fail:

@@ -53,11 +53,13 @@ typedef struct actor_result {
   uint64_t registrations;  /* Welcomes received */
   uint64_t evaluations;    /* evaluator mode: reports sent */
   uint64_t policy_version; /* last weights version used */
+  int run_over;            /* stopped because the learner said the run is over */
 } actor_result_t;
 
 void actor_config_default(actor_config_t *c);
 
-/* Runs until *stop, max_env_steps, or a fatal refusal (the learner trains another env or
+/* Runs until *stop, max_env_steps, the learner's word that the run is over (RunOver: returns
+ * 0 with res->run_over set), or a fatal refusal (the learner trains another env or
  * shape: an error naming both). Returns 0 or a negative code with err filled. */
 int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err);
 

@@ -145,6 +145,7 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
   Td3d__Reject reject = TD3D__REJECT__INIT;
   Td3d__Heartbeat hb = TD3D__HEARTBEAT__INIT;
   Td3d__EvalReport ev = TD3D__EVAL_REPORT__INIT;
+  Td3d__RunOver over = TD3D__RUN_OVER__INIT;
 
   switch (c->type) {
   case WIRE_MSG_HELLO: {
@@ -228,6 +229,14 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     env.eval_report = &ev;
     break;
   }
+  case WIRE_MSG_RUN_OVER:
+    over.protocol_version = WIRE_PROTOCOL_VERSION;
+    over.run_id = c->u.run_over.run_id;
+    over.reason = (char *)(uintptr_t)c->u.run_over.reason;
+    over.end_mark = WIRE_END_MARK;
+    env.body_case = TD3D__CONTROL__BODY_RUN_OVER;
+    env.run_over = &over;
+    break;
   default:
     return TD3_EINVAL;
   }
@@ -493,6 +502,17 @@ static wire_reason_t welcome_validate(const Td3d__Welcome *m, wire_welcome_t *ou
   return WIRE_OK;
 }
 
+/* Copies s into out (WIRE_MAX_DETAIL + 1 bytes), cut to the limit, with anything but
+ * printable ASCII replaced by '?'. */
+static void printable_copy(char *out, const char *s) {
+  size_t n = 0;
+  for (s = s ? s : ""; *s && n < WIRE_MAX_DETAIL; s++, n++) {
+    unsigned char ch = (unsigned char)*s;
+    out[n] = (ch >= 0x20 && ch <= 0x7e) ? (char)ch : '?';
+  }
+  out[n] = '\0';
+}
+
 static wire_reason_t reject_validate(const Td3d__Reject *m, wire_reject_t *out) {
   wire_reason_t r = header_check(m->protocol_version, m->end_mark);
   if (r) return r;
@@ -501,12 +521,17 @@ static wire_reason_t reject_validate(const Td3d__Reject *m, wire_reject_t *out) 
     return WIRE_FIELD;
   out->reason = (wire_reject_reason_t)m->reason;
   /* The detail is informational: keep it, cut to the limit, with non-printables replaced. */
-  size_t n = 0;
-  for (const char *s = m->detail ? m->detail : ""; *s && n < WIRE_MAX_DETAIL; s++, n++) {
-    unsigned char ch = (unsigned char)*s;
-    out->detail[n] = (ch >= 0x20 && ch <= 0x7e) ? (char)ch : '?';
-  }
-  out->detail[n] = '\0';
+  printable_copy(out->detail, m->detail);
+  return WIRE_OK;
+}
+
+static wire_reason_t run_over_validate(const Td3d__RunOver *m, const wire_limits_t *lim,
+                                       wire_run_over_t *out) {
+  wire_reason_t r = header_check(m->protocol_version, m->end_mark);
+  if (r) return r;
+  if (lim->run_id && m->run_id != lim->run_id) return WIRE_RUN_ID;
+  out->run_id = m->run_id;
+  printable_copy(out->reason, m->reason);
   return WIRE_OK;
 }
 
@@ -572,6 +597,10 @@ wire_reason_t wire_control_decode(const void *frame, size_t len, const wire_limi
   case TD3D__CONTROL__BODY_EVAL_REPORT:
     out->type = WIRE_MSG_EVAL_REPORT;
     r = eval_validate(m->eval_report, &lim, &out->u.eval_report);
+    break;
+  case TD3D__CONTROL__BODY_RUN_OVER:
+    out->type = WIRE_MSG_RUN_OVER;
+    r = run_over_validate(m->run_over, &lim, &out->u.run_over);
     break;
   default:
     r = WIRE_TYPE;

@@ -169,12 +169,18 @@ typedef struct wire_eval_report {
   const float *returns;      /* (n_returns) */
 } wire_eval_report_t;
 
+typedef struct wire_run_over {
+  uint64_t run_id;
+  char reason[WIRE_MAX_DETAIL + 1]; /* printable ASCII, cut to the limit */
+} wire_run_over_t;
+
 typedef enum wire_msg_type {
   WIRE_MSG_HELLO = 1,
   WIRE_MSG_WELCOME,
   WIRE_MSG_REJECT,
   WIRE_MSG_HEARTBEAT,
-  WIRE_MSG_EVAL_REPORT
+  WIRE_MSG_EVAL_REPORT,
+  WIRE_MSG_RUN_OVER
 } wire_msg_type_t;
 
 /* A control-socket message: exactly one member of u is meaningful, chosen by type. */
@@ -186,6 +192,7 @@ typedef struct wire_control {
     wire_reject_t reject;
     wire_heartbeat_t heartbeat;
     wire_eval_report_t eval_report;
+    wire_run_over_t run_over;
   } u;
   void *owner_;
 } wire_control_t;
@@ -208,7 +215,7 @@ wire_reason_t wire_batch_decode(const void *frame, size_t len, const wire_limits
 wire_reason_t wire_weights_decode(const void *frame, size_t len, const wire_limits_t *limits,
                                   wire_weights_t *out);
 /* For a control message the run id and dims are checked where the message carries them
- * (Heartbeat and EvalReport run id); a Hello is checked for form only: whether its env and
+ * (Heartbeat, EvalReport and RunOver run id); a Hello is checked for form only: whether its env and
  * shape match the run is the learner's decision (it answers with a Reject). */
 wire_reason_t wire_control_decode(const void *frame, size_t len, const wire_limits_t *limits,
                                   wire_control_t *out);

@@ -276,6 +276,46 @@ static void record_eval(control_t *ct, uint64_t env_steps, const double *returns
   if (rc) log_error("%s", err.msg);
 }
 
+/* Sends RunOver to every process that holds a slot, then serves the control socket for half
+ * a second more, answering whatever arrives (a heartbeat, a Hello from a process that
+ * reconnected) with RunOver too: a message queued just before the socket closes is not
+ * always delivered, and a peer that missed the first one asks again within its heartbeat. */
+static void announce_run_over(control_t *ct, const char *reason) {
+  learner_t *l = ct->l;
+  wire_control_t m = {.type = WIRE_MSG_RUN_OVER};
+  m.u.run_over.run_id = l->run_id;
+  snprintf(m.u.run_over.reason, sizeof m.u.run_over.reason, "%s", reason);
+  if (wire_control_encode(&m, &ct->buf) != 0) return;
+  uint32_t told = 0;
+  for (uint32_t slot = 0; slot < l->cfg->max_actors; slot++) {
+    if (!ct->peer_len[slot] || !actors_active(l->actors, slot)) continue;
+    if (zmq_send(ct->router, ct->peer[slot], ct->peer_len[slot], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+      continue;
+    if (zmq_send(ct->router, ct->buf.data, ct->buf.len, ZMQ_DONTWAIT) >= 0) told++;
+  }
+  log_info("run over (%s): told the %u process%s holding a slot", reason, told,
+           told == 1 ? "" : "es");
+  uint64_t until = td3_now_ns() + 500000000ULL;
+  zmq_msg_t id, body;
+  while (td3_now_ns() < until) {
+    zmq_pollitem_t item = {ct->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 50) <= 0) continue;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&id, ct->router, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&id)) {
+      while (zmq_msg_recv(&body, ct->router, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&body)) {
+      }
+      if (zmq_send(ct->router, zmq_msg_data(&id), zmq_msg_size(&id),
+                   ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(ct->router, ct->buf.data, ct->buf.len, ZMQ_DONTWAIT);
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+  }
+  int linger = 500;
+  zmq_setsockopt(ct->router, ZMQ_LINGER, &linger, sizeof linger);
+}
+
 static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
   if (e->run_id != ct->l->run_id) {
     atomic_fetch_add(&ct->l->rejected[WIRE_RUN_ID], 1);
@@ -755,6 +795,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     env_destroy(&eval_env);
     free(r);
   }
+  /* The run is over (budget spent or target reached; not a stop from outside, after which
+   * the run goes on with --resume): actors and the evaluator are told, and exit. */
+  if (atomic_load(&l.trainer_drained) || res->solved)
+    announce_run_over(&ct, res->solved ? "target return reached" : "step budget spent");
 out:
   if (have_ingest || have_trainer) {
     atomic_store(&l.stop, 1);

@@ -67,3 +67,7 @@ endif()
 add_test(NAME svg_valid COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/svg_valid.sh ${cli_run_dir}/curve.svg
          ${PROJECT_SOURCE_DIR}/docs/results/HalfCheetah-v4/curves.svg)
 set_tests_properties(svg_valid PROPERTIES DEPENDS cli_run_serial_short FIXTURES_REQUIRED cli_run_dir)
+
+# The end of a run: actors and the evaluator are told and exit 0; a killed learner is waited for.
+add_test(NAME run_over COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_over.sh $<TARGET_FILE:td3d>)
+set_tests_properties(run_over PROPERTIES TIMEOUT 200)

@@ -492,6 +492,26 @@ static void welcome_reject_round_trip(void **state) {
   assert_int_equal(control_round(&rj, &f->buf, NULL, &d), WIRE_FIELD);
 }
 
+static void run_over_round_trip(void **state) {
+  fixture_t *f = *state;
+  wire_control_t c = {.type = WIRE_MSG_RUN_OVER}, d;
+  c.u.run_over.run_id = 0xabcdef;
+  strcpy(c.u.run_over.reason, "step budget spent");
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_int_equal(d.type, WIRE_MSG_RUN_OVER);
+  assert_int_equal(d.u.run_over.run_id, 0xabcdef);
+  assert_string_equal(d.u.run_over.reason, "step budget spent");
+  wire_control_release(&d);
+  /* another run's RunOver is refused where the run id is known */
+  wire_limits_t lim = {.run_id = 7};
+  assert_int_equal(control_round(&c, &f->buf, &lim, &d), WIRE_RUN_ID);
+  /* the reason is for a log line: control characters do not pass */
+  strcpy(c.u.run_over.reason, "a\nb\x1b[2J");
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_string_equal(d.u.run_over.reason, "a?b?[2J");
+  wire_control_release(&d);
+}
+
 static void heartbeat_eval_round_trip(void **state) {
   fixture_t *f = *state;
   wire_control_t c = {.type = WIRE_MSG_HEARTBEAT};
@@ -555,6 +575,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(hello_round_trip_and_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(welcome_reject_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(heartbeat_eval_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(run_over_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(cross_type_frames_refused, setup, teardown),
       cmocka_unit_test(reason_names),
   };

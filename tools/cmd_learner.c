@@ -83,7 +83,9 @@ int cmd_learner_main(int argc, char **argv) {
     if (res.checkpoints)
       printf("checkpoint: %s/checkpoint (continue with --resume %s)\n", c->out_dir, c->out_dir);
   }
-  int unsolved = isfinite(c->target_return) && !res.solved && !g_stop;
+  /* A service (--continue, restarted by Docker or systemd on failure) ends a finished run
+   * with 0 either way, or its supervisor would start it again. */
+  int unsolved = isfinite(c->target_return) && !res.solved && !g_stop && !cli.continue_run;
   if (unsolved)
     printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
            res.best_eval, c->target_return, LAUNCH_EXIT_UNSOLVED);
