@@ -71,3 +71,5 @@ set_tests_properties(svg_valid PROPERTIES DEPENDS cli_run_serial_short FIXTURES_
 # The end of a run: actors and the evaluator are told and exit 0; a killed learner is waited for.
 add_test(NAME run_over COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_over.sh $<TARGET_FILE:td3d>)
 set_tests_properties(run_over PROPERTIES TIMEOUT 200)
+td3_cli_test(cli_version_help RC 0 OUT "usage: td3d version" ARGS version --help)
+td3_cli_test(cli_version_bad RC 2 ERR "td3d version: unknown argument '--frob'" ARGS version --frob)

@@ -16,8 +16,16 @@ typedef struct subcommand {
 } subcommand_t;
 
 static int version_main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      printf("usage: td3d version\n\nPrints td3d's version and the wire protocol version it "
+             "speaks (actors and\nlearners of different protocol versions refuse each "
+             "other).\n");
+      return 0;
+    }
+    fprintf(stderr, "td3d version: unknown argument '%s' (it takes none)\n", argv[i]);
+    return 2;
+  }
   printf("td3d %s (wire protocol %u)\n", TD3D_VERSION, WIRE_PROTOCOL_VERSION);
   return 0;
 }
