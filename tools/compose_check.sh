@@ -1,27 +1,31 @@
 #!/bin/bash
 # End-to-end check of docker-compose.yml on a Docker engine (run by hand; the test suite
 # cannot start containers). It builds the image, starts a learner, N actors and the
-# evaluator, waits until all have joined, kills the learner's process as a crash would and
-# checks that the container comes back and continues the same run from its checkpoint,
-# waits until an evaluation reaches the target return, loads the policy with `td3d eval` in
-# a container, and removes what it started. With --curve it runs with deploy/curve.yml (keys
-# made by `td3d keygen` in the image) and also checks that the learner says CURVE is on and
-# that an actor container with a key the learner does not know is refused. With --monitoring
-# it adds the Prometheus service and checks that it scrapes the learner. Prints what it
-# sees; the last line is one JSON object. Exit 0 when every step passed.
+# evaluator with a foreground `docker-compose up` (a step budget and no target, so how fast
+# the machine learns cannot race the checks), waits until all have joined, kills the
+# learner's process as a crash would and checks that the container comes back and continues
+# the same run from its checkpoint; then waits for the budget: the learner exits 0, tells its
+# actors and the evaluator, they exit 0 and stay down, and `docker-compose up` ends by
+# itself. It checks that an evaluation reached the target return, loads the policy with
+# `td3d eval` in a container, and removes what it started. With --curve it runs with
+# deploy/curve.yml (keys made by `td3d keygen` in the image) and also checks that the learner
+# says CURVE is on and that an actor container with a key the learner does not know is
+# refused. With --monitoring it adds the Prometheus service and checks that it scrapes the
+# learner. Prints what it sees; the last line is one JSON object. Exit 0 when every step passed.
 #
 # Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
 # An apt proxy for the image build is passed on from http_proxy when set. The run directory
 # stays in runs/compose-check-* beside docker-compose.yml.
 #
-# usage: tools/compose_check.sh [--actors N] [--seed S] [--target R] [--timeout SECONDS] [--curve]
-#                               [--monitoring] [--keep]
+# usage: tools/compose_check.sh [--actors N] [--seed S] [--steps N] [--target R]
+#                               [--timeout SECONDS] [--curve] [--monitoring] [--keep]
 set -u
-actors=3 seed=1 target=-200 timeout=600 keep=0 curve=0 monitoring=0
+actors=3 seed=1 steps=40000 target=-200 timeout=900 keep=0 curve=0 monitoring=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --actors) actors=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
     --target) target=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -39,7 +43,9 @@ docker version >/dev/null 2>&1 || { echo "compose_check: no Docker engine answer
 
 export COMPOSE_PROJECT_NAME=td3dcheck$$
 export TD3D_RUN=compose-check-$(date +%Y%m%d-%H%M%S)
-export TD3D_SEED=$seed TD3D_STEPS=100000 TD3D_TARGET_RETURN=$target TD3D_EVAL_EVERY=1000
+# a budget and no target: the run cannot end before the crash phase, however fast it learns
+export TD3D_SEED=$seed TD3D_STEPS=$steps TD3D_EVAL_EVERY=1000
+unset TD3D_TARGET_RETURN
 export TD3D_CHECKPOINT_EVERY=2
 # host ports of our own, so a cluster already running on this engine is not in the way
 export TD3D_EXPERIENCE_PORT=38850 TD3D_WEIGHTS_PORT=38851 TD3D_CONTROL_PORT=38852 TD3D_STATUS_PORT=38853
@@ -100,8 +106,12 @@ if [ "$curve" = 1 ]; then
   export COMPOSE_FILE=docker-compose.yml:deploy/curve.yml
 fi
 
-echo "== docker-compose up --scale actor=$actors (run directory $run_dir)"
-docker-compose up -d --scale actor="$actors" >/dev/null 2>&1 || fail up "docker-compose up failed"
+echo "== docker-compose up --scale actor=$actors, in the foreground (run directory $run_dir)"
+mkdir -p runs
+docker-compose up --scale actor="$actors" >"$run_dir.up.log" 2>&1 &
+up_pid=$!
+for _ in $(seq 1 60); do [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] && break; sleep 1; done
+[ -n "$(docker-compose ps -q learner 2>/dev/null)" ] || fail up "docker-compose up started no learner: $(tail -5 "$run_dir.up.log")"
 wait_status "sum(a['active'] and a['role'] == 'actor' for a in d['actors']) == $actors and \
 sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1" 120 ||
   fail join "the $actors actors and the evaluator did not all join within 120 s"
@@ -139,19 +149,35 @@ sum(a['active'] for a in d['actors']) == $actors + 1" 300 ||
   fail continue "training did not go on past $killed_steps + 1000 env steps with every actor back"
 echo "training went on past $((killed_steps + 1000)) env steps with all $((actors + 1)) actors back ($(elapsed) s)"
 
-echo "== waiting for an evaluation >= $target (at most $timeout s)"
+echo "== waiting for the step budget ($steps env steps, at most $timeout s)"
 deadline=$(($(date +%s) + timeout))
 while :; do
   state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$cid" 2>/dev/null)
   [ "${state% *}" = exited ] && break
-  [ "$(date +%s)" -ge "$deadline" ] && fail target "no evaluation reached $target within $timeout s"
+  [ "$(date +%s)" -ge "$deadline" ] && fail budget "the run did not end within $timeout s"
   sleep 2
 done
-[ "$state" = "exited 0" ] || fail target "the learner ended with '$state'"
-solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1 }' "$run_dir/progress.csv" | tail -1)
-[ -n "$solved_at" ] || fail target "progress.csv has no evaluation >= $target"
+[ "$state" = "exited 0" ] || fail budget "the learner ended with '$state'"
 wall=$(elapsed)
-echo "target reached at $solved_at env steps; the learner exited 0 (${wall} s since up)"
+echo "the learner spent its budget and exited 0 (${wall} s since up)"
+# the actors and the evaluator were told: they exit 0, stay down, and `up` ends by itself
+for _ in $(seq 1 60); do kill -0 "$up_pid" 2>/dev/null || break; sleep 1; done
+kill -0 "$up_pid" 2>/dev/null && fail end "docker-compose up still runs 60 s after the learner ended"
+wait "$up_pid"
+others=$(docker-compose ps -q actor evaluator)
+[ -n "$others" ] || fail end "no actor or evaluator containers to inspect"
+sleep 5
+for c in $others; do
+  st=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' "$c")
+  [ "$st" = "exited 0 0" ] || fail end "container $c is '$st' after the run, not 'exited 0 0'"
+done
+grep -q "is over (step budget spent)" "$run_dir.up.log" ||
+  fail end "no actor logged that the learner said the run is over"
+echo "the $actors actors and the evaluator exited 0 and stayed down; docker-compose up ended by itself"
+solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1; exit }' "$run_dir/progress.csv")
+best=$(awk -F, 'NR > 1 && (b == "" || $4 > b) { b = $4 } END { print b }' "$run_dir/progress.csv")
+[ -n "$solved_at" ] || fail target "no evaluation reached $target within $steps env steps (best $best)"
+echo "the first evaluation >= $target came at $solved_at env steps (best $best)"
 
 if [ "$monitoring" = 1 ]; then
   scraped=""
@@ -177,5 +203,5 @@ mean=$(echo "$evaluation" | sed -nE 's/.*mean return (-?[0-9.]+).*/\1/p')
 echo "PASS"
 echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \"joined_s\": $joined, \
 \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
-\"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"seconds\": $wall, \
+\"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"best\": $best, \"seconds\": $wall, \"ended_by_itself\": true, \
 \"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"prometheus_env_steps\": ${scraped:-null}, \"run_dir\": \"$run_dir\"}"
