@@ -6,9 +6,10 @@
  * are published with an increasing version every publish_every updates, and re-sent (same
  * version, fresh env step count) at least every 200 ms. Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
- * training goes on. A non-finite update is fatal: td3
- * leaves the networks as they were, nothing more is published, and the run stops with the
- * reason. */
+ * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
+ * and the learner rolls back to its latest checkpoint's networks and Adam state and publishes
+ * them (learner_rollback, at most 3 times a run); without a checkpoint, or past that, the run
+ * stops with the reason. */
 #include "learner_internal.h"
 
 #include "log.h"
