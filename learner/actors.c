@@ -128,6 +128,14 @@ int actors_active(actor_table_t *t, uint32_t slot) {
   return slot < t->max_slots && atomic_load(&t->active[slot]);
 }
 
+wire_role_t actors_role(actor_table_t *t, uint32_t slot) {
+  if (!actors_active(t, slot)) return (wire_role_t)0;
+  pthread_mutex_lock(&t->lock);
+  wire_role_t r = t->e[slot].info.active ? t->e[slot].info.role : (wire_role_t)0;
+  pthread_mutex_unlock(&t->lock);
+  return r;
+}
+
 uint32_t actors_expire(actor_table_t *t, uint64_t now_ns) {
   uint32_t n = 0;
   pthread_mutex_lock(&t->lock);

@@ -61,6 +61,10 @@ int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_
 /* 1 if slot holds an active lease (lock-free). */
 int actors_active(actor_table_t *t, uint32_t slot);
 
+/* The role of the process holding an active lease on slot, or 0 (WIRE_ROLE_UNSPECIFIED)
+ * when the slot has none. */
+wire_role_t actors_role(actor_table_t *t, uint32_t slot);
+
 /* Ends the leases not renewed within the lease time; returns how many ended. */
 uint32_t actors_expire(actor_table_t *t, uint64_t now_ns);
 

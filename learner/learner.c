@@ -316,9 +316,30 @@ static void announce_run_over(control_t *ct, const char *reason) {
   zmq_setsockopt(ct->router, ZMQ_LINGER, &linger, sizeof linger);
 }
 
-static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
-  if (e->run_id != ct->l->run_id) {
-    atomic_fetch_add(&ct->l->rejected[WIRE_RUN_ID], 1);
+static log_limit_t report_reject_limit;
+
+/* An evaluation report counts only from the connection that holds an evaluator's slot (its
+ * Hello said so), for env steps the run has reached. */
+static void on_eval_report(control_t *ct, const zmq_msg_t *id, const wire_eval_report_t *e) {
+  learner_t *l = ct->l;
+  if (e->run_id != l->run_id) {
+    atomic_fetch_add(&l->rejected[WIRE_RUN_ID], 1);
+    return;
+  }
+  size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  const char *why = NULL;
+  if (e->slot >= l->cfg->max_actors || actors_role(l->actors, e->slot) != WIRE_ROLE_EVALUATOR)
+    why = "the slot holds no evaluator";
+  else if (id_len != ct->peer_len[e->slot] ||
+           memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[e->slot], id_len) != 0)
+    why = "the slot is held by another connection";
+  else if (e->env_steps > atomic_load(&l->inserted))
+    why = "it names env steps the run has not reached";
+  if (why) {
+    atomic_fetch_add(&l->rejected_unregistered, 1);
+    log_limited(&report_reject_limit, 5000, LOG_WARN,
+                "evaluation report for slot %u at %llu env steps refused: %s", e->slot,
+                (unsigned long long)e->env_steps, why);
     return;
   }
   /* At the budget the learner evaluates the final networks itself: an evaluator's report
@@ -365,7 +386,7 @@ static void control_recv(control_t *ct) {
   switch (m.type) {
   case WIRE_MSG_HELLO: on_hello(ct, &id, &m.u.hello); break;
   case WIRE_MSG_HEARTBEAT: on_heartbeat(ct, &id, &m.u.heartbeat); break;
-  case WIRE_MSG_EVAL_REPORT: on_eval_report(ct, &m.u.eval_report); break;
+  case WIRE_MSG_EVAL_REPORT: on_eval_report(ct, &id, &m.u.eval_report); break;
   default: atomic_fetch_add(&l->rejected[WIRE_TYPE], 1); break;
   }
   wire_control_release(&m);

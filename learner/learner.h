@@ -40,7 +40,8 @@ typedef enum learner_noise {
  * set): for tests and tools that need more than the result. */
 typedef struct learner_stats {
   uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
-  uint64_t rejected_unregistered;        /* batches from slots without a lease */
+  uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
+                                           reports not from the slot's evaluator */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */

@@ -40,7 +40,8 @@ typedef struct learner {
   _Atomic uint64_t updates;        /* TD3 iterations done */
   _Atomic uint64_t batches;        /* experience frames accepted */
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
-  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease */
+  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
+                                           reports not from the slot's evaluator */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
   _Atomic uint64_t weights_version;
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */

@@ -146,6 +146,7 @@ static void bad_peers_refused(void **state) {
   L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
   L.cfg.td3.batch = 32;
   L.cfg.max_frame = 1 << 20;
+  L.cfg.target_return = 1000; /* a forged report above it must not end the run */
   assert_int_equal(inproc_learner_start(&L), 0);
 
   void *ctx = zmq_ctx_new();
@@ -240,6 +241,25 @@ static void bad_peers_refused(void **state) {
   free(huge);
   zmq_send(dealer, "\x08\x01\x12", 3, 0);                               /* control garbage */
 
+  /* forged evaluation reports, each claiming the target was beaten: from an actor's slot,
+   * from a connection without any slot, for env steps the run has not reached */
+  float high[2] = {123456, 123456};
+  wire_control_t ev = {.type = WIRE_MSG_EVAL_REPORT};
+  ev.u.eval_report = (wire_eval_report_t){.run_id = run_id, .slot = slot, .policy_version = 1,
+                                          .env_steps = 10, .n_returns = 2, .returns = high};
+  assert_int_equal(wire_control_encode(&ev, &buf), 0);
+  zmq_send(dealer, buf.data, buf.len, 0);                               /* an actor's slot */
+  void *stranger = zmq_socket(ctx, ZMQ_DEALER);
+  zmq_setsockopt(stranger, ZMQ_LINGER, &zero, sizeof zero);
+  assert_int_equal(zmq_connect(stranger, "tcp://127.0.0.1:38122"), 0);
+  ev.u.eval_report.slot = 3;
+  wire_control_encode(&ev, &buf);
+  zmq_send(stranger, buf.data, buf.len, 0);                             /* no Hello, no slot */
+  ev.u.eval_report.slot = slot;
+  ev.u.eval_report.env_steps = 100000000000000000ULL;
+  wire_control_encode(&ev, &buf);
+  zmq_send(dealer, buf.data, buf.len, 0);                               /* 1e17 env steps */
+
   /* and now a real actor does the work: training goes on */
   inproc_actor_t a;
   actor_start(&a, 38120, "test/0", 0, 0);
@@ -261,10 +281,13 @@ static void bad_peers_refused(void **state) {
   assert_int_equal(s->rejected[WIRE_LENGTH], 1);
   assert_int_equal(s->rejected[WIRE_RUN_ID], 1);
   assert_int_equal(s->rejected[WIRE_OVERSIZE], 1);
-  assert_int_equal(s->rejected_unregistered, 1);
+  assert_int_equal(s->rejected_unregistered, 1 + 3); /* the batch and the three reports */
+  assert_true(L.res.best_eval < 123456);             /* none of them was recorded */
+  assert_false(L.res.solved);
   assert_int_equal(s->inserted, 3000);
   assert_int_equal(s->updates, 2500);
   wire_buf_free(&buf);
+  zmq_close(stranger);
   zmq_close(dealer);
   zmq_close(push);
   zmq_ctx_term(ctx);
