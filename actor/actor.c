@@ -256,7 +256,8 @@ static void poll_weights(actor_t *a) {
  * drops it (counted). */
 static void flush_batch(actor_t *a, uint32_t timeout_ms) {
   if (a->n == 0) return;
-  wire_batch_t b = {.run_id = a->run_id, .slot = a->welcome.slot, .seq = a->seq++,
+  wire_batch_t b = {.run_id = a->run_id, .slot = a->welcome.slot, .lease = a->welcome.lease,
+                    .seq = a->seq++,
                     .policy_version = a->version, .n = a->n, .obs_dim = a->info->obs_dim,
                     .act_dim = a->info->act_dim, .obs = a->b_obs, .action = a->b_act,
                     .reward = a->b_rew, .next_obs = a->b_next, .terminal = a->b_term,

@@ -102,7 +102,8 @@ static void *sender_main(void *arg) {
   for (size_t i = 0; i < (size_t)B * O; i++) obs[i] = next[i] = rng_uniformf(&r, -1, 1);
   for (size_t i = 0; i < (size_t)B * A; i++) act[i] = rng_uniformf(&r, -1, 1);
   for (size_t i = 0; i < B; i++) rew[i] = rng_uniformf(&r, -1, 1);
-  wire_batch_t b = {.run_id = welcome.u.welcome.run_id, .slot = welcome.u.welcome.slot, .n = B,
+  wire_batch_t b = {.run_id = welcome.u.welcome.run_id, .slot = welcome.u.welcome.slot,
+                    .lease = welcome.u.welcome.lease, .n = B,
                     .obs_dim = O, .act_dim = A, .obs = obs, .action = act, .reward = rew,
                     .next_obs = next, .terminal = term};
   wire_control_release(&welcome);

@@ -91,6 +91,7 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   m.slot = b->slot;
   m.seq = b->seq;
   m.policy_version = b->policy_version;
+  m.lease = b->lease;
   m.n = b->n;
   m.obs_dim = b->obs_dim;
   m.act_dim = b->act_dim;
@@ -186,6 +187,7 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     welcome.batch_steps = w->batch_steps;
     welcome.replay_ratio = w->replay_ratio;
     welcome.max_lead = w->max_lead;
+    welcome.lease = w->lease;
     welcome.end_mark = WIRE_END_MARK;
     env.body_case = TD3D__CONTROL__BODY_WELCOME;
     env.welcome = &welcome;
@@ -350,6 +352,7 @@ static wire_reason_t batch_validate(const Td3d__ExperienceBatch *m, const wire_l
   out->run_id = m->run_id;
   out->slot = m->slot;
   out->seq = m->seq;
+  out->lease = m->lease;
   out->policy_version = m->policy_version;
   out->n = m->n;
   out->obs_dim = m->obs_dim;
@@ -499,6 +502,7 @@ static wire_reason_t welcome_validate(const Td3d__Welcome *m, wire_welcome_t *ou
   out->batch_steps = m->batch_steps;
   out->replay_ratio = m->replay_ratio;
   out->max_lead = m->max_lead;
+  out->lease = m->lease;
   return WIRE_OK;
 }
 

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_PROTOCOL_VERSION 1u
+#define WIRE_PROTOCOL_VERSION 2u
 #define WIRE_END_MARK 0x44334454u      /* "TD3D" little-endian */
 #define WIRE_MAX_DIM 4096u             /* obs_dim, act_dim and hidden sizes */
 #define WIRE_MAX_LAYERS 8u             /* layer sizes in a network shape */
@@ -78,6 +78,7 @@ typedef struct wire_batch {
   uint32_t slot;
   uint64_t seq;
   uint64_t policy_version;
+  uint64_t lease;             /* the slot's lease (Welcome): proves the sender holds the slot */
   uint32_t n;                 /* transitions */
   uint32_t obs_dim;
   uint32_t act_dim;
@@ -143,6 +144,8 @@ typedef struct wire_welcome {
   uint32_t batch_steps;
   float replay_ratio;        /* updates per transition; 0: the actor does not pace itself */
   uint64_t max_lead;         /* transitions data may run ahead of training */
+  uint64_t lease;            /* a random secret for this slot's registration, sent only to
+                                its holder; its experience batches carry it */
 } wire_welcome_t;
 
 typedef struct wire_reject {

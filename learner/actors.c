@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 typedef struct entry {
   int used;
@@ -20,7 +22,24 @@ struct actor_table {
   uint64_t lease_ns;
   entry_t *e;                /* (max_slots) */
   _Atomic uint8_t *active;   /* (max_slots) lock-free copy of info.active */
+  _Atomic uint64_t *lease;   /* (max_slots) the secret of each slot's latest registration */
+  uint64_t fallback;         /* lease source when the kernel's random source fails */
 };
+
+/* A fresh, non-zero, unguessable lease (the kernel's random source; a time-seeded mix only
+ * if that fails, which Linux does not do for 8 bytes). */
+static uint64_t new_lease(actor_table_t *t) {
+  uint64_t v = 0;
+  if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    v = t->fallback += 0x9e3779b97f4a7c15ULL ^ ((uint64_t)ts.tv_nsec << 20);
+    v ^= v >> 31;
+    v *= 0xbf58476d1ce4e5b9ULL;
+    v ^= v >> 29;
+  }
+  return v ? v : 1;
+}
 
 actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   if (max_slots == 0 || max_slots > WIRE_MAX_SLOTS) return NULL;
@@ -29,6 +48,7 @@ actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   t->lease_ns = lease_ns;
   t->e = xcalloc(max_slots, sizeof *t->e);
   t->active = xcalloc(max_slots, sizeof *t->active);
+  t->lease = xcalloc(max_slots, sizeof *t->lease);
   pthread_mutex_init(&t->lock, NULL);
   return t;
 }
@@ -39,6 +59,7 @@ void actors_destroy(actor_table_t **pt) {
   pthread_mutex_destroy(&t->lock);
   free(t->e);
   free((void *)t->active);
+  free((void *)t->lease);
   free(t);
   *pt = NULL;
 }
@@ -126,6 +147,23 @@ int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_
 
 int actors_active(actor_table_t *t, uint32_t slot) {
   return slot < t->max_slots && atomic_load(&t->active[slot]);
+}
+
+uint64_t actors_renew_lease(actor_table_t *t, uint32_t slot) {
+  if (slot >= t->max_slots) return 0;
+  pthread_mutex_lock(&t->lock);
+  uint64_t v = new_lease(t);
+  atomic_store(&t->lease[slot], v);
+  pthread_mutex_unlock(&t->lock);
+  return v;
+}
+
+uint64_t actors_lease(actor_table_t *t, uint32_t slot) {
+  return actors_active(t, slot) ? atomic_load(&t->lease[slot]) : 0;
+}
+
+int actors_lease_ok(actor_table_t *t, uint32_t slot, uint64_t lease) {
+  return lease != 0 && actors_active(t, slot) && atomic_load(&t->lease[slot]) == lease;
 }
 
 wire_role_t actors_role(actor_table_t *t, uint32_t slot) {

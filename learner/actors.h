@@ -61,6 +61,16 @@ int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_
 /* 1 if slot holds an active lease (lock-free). */
 int actors_active(actor_table_t *t, uint32_t slot);
 
+/* Draws a new lease for slot (a random non-zero secret, sent only to its holder in Welcome)
+ * and returns it; the previous one stops working. */
+uint64_t actors_renew_lease(actor_table_t *t, uint32_t slot);
+
+/* slot's lease, or 0 when the slot has no active lease (or never had one). */
+uint64_t actors_lease(actor_table_t *t, uint32_t slot);
+
+/* 1 if slot holds an active lease and lease is its secret (lock-free, for ingest). */
+int actors_lease_ok(actor_table_t *t, uint32_t slot, uint64_t lease);
+
 /* The role of the process holding an active lease on slot, or 0 (WIRE_ROLE_UNSPECIFIED)
  * when the slot has none. */
 wire_role_t actors_role(actor_table_t *t, uint32_t slot);

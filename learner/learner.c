@@ -164,12 +164,20 @@ static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) 
     return;
   }
   size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  /* The same connection saying Hello again (its lease ran out while it was busy) keeps its
+   * lease, so the batches it has in flight still count; any other connection, the same
+   * name or not, gets a new one and the old holder's batches stop counting. */
+  int same_connection = id_len == ct->peer_len[slot] &&
+                        memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[slot], id_len) == 0;
+  if (!same_connection || actors_lease(l->actors, (uint32_t)slot) == 0)
+    actors_renew_lease(l->actors, (uint32_t)slot);
   ct->peer_len[slot] = (uint8_t)(id_len < PEER_ID_MAX ? id_len : PEER_ID_MAX);
   memcpy(ct->peer[slot], zmq_msg_data((zmq_msg_t *)id), ct->peer_len[slot]);
   wire_control_t m = {.type = WIRE_MSG_WELCOME};
   wire_welcome_t *w = &m.u.welcome;
   w->run_id = l->run_id;
   w->slot = (uint32_t)slot;
+  w->lease = actors_lease(l->actors, (uint32_t)slot);
   w->noise = c->noise == LEARNER_NOISE_OU ? WIRE_NOISE_OU : WIRE_NOISE_GAUSSIAN;
   w->noise_sigma = learner_slot_sigma(c, (uint32_t)slot);
   w->ou_theta = c->ou_theta;

@@ -107,11 +107,13 @@ void *learner_ingest_thread(void *arg) {
                   zmq_msg_size(&msg), wire_reason_name(r));
       continue;
     }
-    if (!actors_active(l->actors, pending.slot)) {
+    if (!actors_lease_ok(l->actors, pending.slot, pending.lease)) {
       atomic_fetch_add(&l->rejected_unregistered, 1);
       log_limited(&unregistered_limit, 5000, LOG_WARN,
-                  "batch from slot %u refused: no lease (the actor must say Hello first)",
-                  pending.slot);
+                  "batch from slot %u refused: %s", pending.slot,
+                  actors_active(l->actors, pending.slot)
+                      ? "it does not carry the slot's lease (not from the process that holds it)"
+                      : "no lease (the actor must say Hello first)");
       wire_batch_release(&pending);
       continue;
     }

@@ -181,6 +181,7 @@ static void bad_peers_refused(void **state) {
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
   uint64_t run_id = welcome.u.welcome.run_id;
   uint32_t slot = welcome.u.welcome.slot;
+  assert_true(welcome.u.welcome.lease != 0);
   wire_control_release(&welcome);
 
   /* a Hello for another environment gets a Reject */
@@ -214,7 +215,7 @@ static void bad_peers_refused(void **state) {
   uint8_t frame[512];
 
   zmq_send(push, "garbage, not protobuf \xff\xff\xff", 25, 0);          /* decode */
-  m.protocol_version = 2;
+  m.protocol_version = 99;
   zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* version */
   m.protocol_version = WIRE_PROTOCOL_VERSION;
   m.obs_dim = 2;
@@ -233,6 +234,9 @@ static void bad_peers_refused(void **state) {
   m.slot = slot + 17;
   zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* unregistered slot */
   m.slot = slot;
+  m.lease = 0x1234;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* the slot, not its lease */
+  m.lease = 0;
   m.run_id = run_id + 1;
   zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* run id */
   size_t big = (1 << 20) + 100;
@@ -281,7 +285,7 @@ static void bad_peers_refused(void **state) {
   assert_int_equal(s->rejected[WIRE_LENGTH], 1);
   assert_int_equal(s->rejected[WIRE_RUN_ID], 1);
   assert_int_equal(s->rejected[WIRE_OVERSIZE], 1);
-  assert_int_equal(s->rejected_unregistered, 1 + 3); /* the batch and the three reports */
+  assert_int_equal(s->rejected_unregistered, 2 + 3); /* two batches and three reports */
   assert_true(L.res.best_eval < 123456);             /* none of them was recorded */
   assert_false(L.res.solved);
   assert_int_equal(s->inserted, 3000);

@@ -138,7 +138,7 @@ static void batch_bad_fields(void **state) {
   Td3d__ExperienceBatch m = raw_from(f);
   assert_int_equal(decode_raw(&m, &run_limits), WIRE_OK);
 
-  m.protocol_version = 2;
+  m.protocol_version = 99;
   assert_int_equal(decode_raw(&m, &run_limits), WIRE_VERSION);
   m.protocol_version = 0; /* proto3 default: field absent */
   assert_int_equal(decode_raw(&m, &run_limits), WIRE_VERSION);
