@@ -68,7 +68,7 @@ static int draw_curve(rundir_t *d, td3_err_t *err) {
     hi[i] = y[i] + d->rows[i].eval_std;
   }
   svg_series_t s = {.label = "mean evaluation return, band \xc2\xb1 1 std over episodes",
-                    .x = x, .y = y, .lo = lo, .hi = hi, .n = d->n, .style = SVG_LINE};
+                    .x = x, .y = y, .lo = lo, .hi = hi, .n = d->n, .style = SVG_LINE, .markers = 1};
   svg_chart_t c = {.title = d->title, .xlabel = "environment steps",
                    .ylabel = "evaluation return", .series = &s, .n_series = 1,
                    .hline = d->target, .hline_label = "target return"};

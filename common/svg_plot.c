@@ -206,6 +206,15 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
         if (isfinite(se->x[i]) && isfinite(se->y[i]))
           put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->y[i]));
       put(&w, "\"/>\n");
+      if (se->markers) {
+        put(&w, "<g fill=\"%s\">\n", col);
+        for (size_t i = 0; i < se->n; i++)
+          if (isfinite(se->x[i]) && isfinite(se->y[i]))
+            put(&w, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%g: "
+                    "%g</title></circle>\n",
+                PX(se->x[i]), PY(se->y[i]), se->x[i], se->y[i]);
+        put(&w, "</g>\n");
+      }
     } else {
       put(&w, "<g class=\"points\" stroke=\"%s\" fill=\"%s\" stroke-opacity=\"%g\">\n", col,
           col, op);

@@ -28,6 +28,7 @@ typedef struct svg_series {
   double width;           /* stroke width in px; 0 means 2 */
   double opacity;         /* stroke opacity in (0, 1]; 0 means 1 */
   svg_style_t style;
+  int markers;            /* SVG_LINE: also a marker per point (class "point", with a tooltip) */
 } svg_series_t;
 
 typedef struct svg_chart {
