@@ -51,3 +51,12 @@ td3_cli_test(cli_checkpoint_no_dir RC 2 ERR "RUN_DIR is required" ARGS checkpoin
 td3_cli_test(cli_presets RC 0 OUT "td3-paper.*400-300" ARGS presets)
 td3_cli_test(cli_run_bad_preset RC 2 ERR "'fast' is not a preset (td3-repo, td3-paper"
   ARGS run --preset fast --steps 10)
+
+# `td3d keygen --dir` makes a directory that is not there yet, with its parents (removed first,
+# so each run starts without it).
+set(cli_keygen_dir ${CMAKE_CURRENT_BINARY_DIR}/cli_keygen)
+add_test(NAME cli_keygen_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${cli_keygen_dir})
+set_tests_properties(cli_keygen_clean PROPERTIES FIXTURES_SETUP cli_keygen_clean)
+td3_cli_test(cli_keygen_new_dir RC 0 OUT "cli_keygen/a/keys/learner.pub  public key [^\n]+\n"
+  ARGS keygen learner --dir ${cli_keygen_dir}/a/keys)
+set_tests_properties(cli_keygen_new_dir PROPERTIES FIXTURES_REQUIRED cli_keygen_clean)
