@@ -40,6 +40,10 @@ typedef enum env_model_origin {
 int env_mujoco_find_model(const char *task_id, const char *file, env_model_origin_t origin,
                           const env_options_t *opts, char *out, size_t cap, td3_err_t *err);
 
+/* Gymnasium's model file name of task id ("hopper.xml" for Hopper-v4), or NULL when id is not
+ * one of Gymnasium's MuJoCo tasks (Runner-td3d-v0's model is td3d's own). */
+const char *env_mujoco_gymnasium_file(const char *id);
+
 /* The model and the live data of a MuJoCo env, or NULL when e is not a MuJoCo env. A caller
  * may change the data (a test putting the body into a chosen state); the next env_step
  * continues from whatever it finds there. */

@@ -521,6 +521,16 @@ static void accessors_refuse_other_envs(void **state) {
   env_destroy(&e);
 }
 
+/* Gymnasium's tasks name their model file; td3d's own task and the others name none. */
+static void gymnasium_files(void **state) {
+  (void)state;
+  assert_string_equal(env_mujoco_gymnasium_file("Hopper-v4"), "hopper.xml");
+  assert_string_equal(env_mujoco_gymnasium_file("HalfCheetah-v4"), "half_cheetah.xml");
+  assert_null(env_mujoco_gymnasium_file("Runner-td3d-v0"));
+  assert_null(env_mujoco_gymnasium_file("Pendulum-v1"));
+  assert_null(env_mujoco_gymnasium_file(NULL));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* td3d's own runner: needs nothing from outside */
 
@@ -623,6 +633,7 @@ int main(void) {
       cmocka_unit_test(env_var_is_used),
       cmocka_unit_test(wrong_or_broken_model),
       cmocka_unit_test(accessors_refuse_other_envs),
+      cmocka_unit_test(gymnasium_files),
       cmocka_unit_test(runner_loads_and_runs),
       cmocka_unit_test(runner_model_lookup),
   };
