@@ -10,6 +10,9 @@
  *   1. env_options_t.model_path (--model PATH), when given: that file and nothing else;
  *   2. <env_options_t.assets_dir>/<file> (--mujoco-assets DIR), when given;
  *   3. <$TD3D_MUJOCO_ASSETS>/<file>, when the variable is set;
+ *   4. when neither 2 nor 3 is given: a pip-installed Gymnasium's
+ *      <site-packages>/gymnasium/envs/mujoco/assets/<file>, in $VIRTUAL_ENV, $CONDA_PREFIX,
+ *      ~/.local, pyenv's versions, /usr/local/lib and /usr/lib (a few glob patterns);
  * where <file> is Gymnasium's name for it (hopper.xml, ...). Runner-td3d-v0 loads
  * td3d_runner.xml, the project's own model, from model_path, else $TD3D_MODELS_DIR, else the
  * source tree it was built from (common/models/), else the install tree
@@ -26,7 +29,7 @@
 #include <mujoco/mujoco.h>
 
 /* Where a task's model comes from: Gymnasium's files (model_path, assets_dir,
- * $TD3D_MUJOCO_ASSETS) or td3d's own (model_path, $TD3D_MODELS_DIR, source tree, install
+ * $TD3D_MUJOCO_ASSETS, pip's site-packages) or td3d's own (model_path, $TD3D_MODELS_DIR, source tree, install
  * tree). */
 typedef enum env_model_origin {
   ENV_MODEL_GYMNASIUM,

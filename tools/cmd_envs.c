@@ -29,7 +29,7 @@ static void usage(FILE *f) {
           "options:\n"
           "  --mujoco-assets DIR  directory holding Gymnasium's MuJoCo model files\n"
           "                       (half_cheetah.xml, hopper.xml, ...); default\n"
-          "                       $TD3D_MUJOCO_ASSETS\n"
+          "                       $TD3D_MUJOCO_ASSETS, else a pip-installed Gymnasium's\n"
           "  --model PATH         model file for the MuJoCo environment named (needs one id)\n"
           "  -v, --verbose        also print each one's summary, model file and action joints\n"
           "  -h, --help           print this help\n"
@@ -158,8 +158,8 @@ int cmd_envs_main(int argc, char **argv) {
   if (missing)
     printf("\n(needs Gymnasium's model files): td3d does not ship Gymnasium's MuJoCo models. Pass\n"
            "--mujoco-assets DIR or set TD3D_MUJOCO_ASSETS=DIR, with DIR holding Gymnasium's\n"
-           "gymnasium/envs/mujoco/assets/ files (%s, ...).\n"
-           "`td3d envs %s` says where td3d looked.\n",
+           "gymnasium/envs/mujoco/assets/ files (%s, ...); without either, td3d looks\n"
+           "for a pip-installed Gymnasium's. `td3d envs %s` says where td3d looked.\n",
            env_mujoco_gymnasium_file(missing), missing);
   return 0;
 }
