@@ -60,3 +60,9 @@ set_tests_properties(cli_keygen_clean PROPERTIES FIXTURES_SETUP cli_keygen_clean
 td3_cli_test(cli_keygen_new_dir RC 0 OUT "cli_keygen/a/keys/learner.pub  public key [^\n]+\n"
   ARGS keygen learner --dir ${cli_keygen_dir}/a/keys)
 set_tests_properties(cli_keygen_new_dir PROPERTIES FIXTURES_REQUIRED cli_keygen_clean)
+
+# `td3d eval` of a MuJoCo policy uses the model its run recorded in config.json (skips without
+# the model files in TD3_ASSETS_DIR).
+add_test(NAME cli_eval_run_model COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/eval_run_model.sh
+         $<TARGET_FILE:td3d> ${TD3_ASSETS_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_eval_run_model)
+set_tests_properties(cli_eval_run_model PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

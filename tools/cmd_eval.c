@@ -1,20 +1,52 @@
 /* `td3d eval`: runs a saved policy deterministically on its environment and prints the
  * returns. Flags and wiring only: the policy network is common/nn.h's nn_policy, the episodes
- * are common/evaluate.h's. */
+ * are common/evaluate.h's.
+ *
+ * A MuJoCo policy's model file: --model or --mujoco-assets when given (or their variables,
+ * $TD3D_MODEL and $TD3D_MUJOCO_ASSETS, set), else the model its run loaded (config.json's "model" in the
+ * policy's directory, when the run was on the same env and the file is still there), else
+ * what env_mujoco_find_model finds by itself (a pip-installed Gymnasium). */
 #include "env.h"
 #include "evaluate.h"
 #include "flags.h"
 #include "nn.h"
 #include "policy_file.h"
+#include "rundir.h"
 #include "xalloc.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void act_policy(void *ctx, const float *obs, float *action) {
   nn_policy_act((nn_policy_t *)ctx, obs, 1, action);
+}
+
+/* Points opts at the model file the policy's run loaded, when nothing else names one (see
+ * above); model (cap bytes) holds the path opts borrows. A run directory that says nothing
+ * usable is passed over quietly: the env's own search then reports what is missing. */
+static void use_run_model(const char *policy_path, const char *env_id, env_options_t *opts,
+                          char *model, size_t cap) {
+  if ((opts->model_path && *opts->model_path) || (opts->assets_dir && *opts->assets_dir))
+    return; /* a flag or its variable names one */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", policy_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  rundir_env_t run;
+  if (rundir_read_env(dir, &run, NULL) != 0 || !run.model[0] || strcmp(run.env_id, env_id) != 0)
+    return;
+  if (access(run.model, R_OK) != 0) {
+    fprintf(stderr, "td3d eval: note: the run's model %s is not readable (%s); looking elsewhere\n",
+            run.model, strerror(errno));
+    return;
+  }
+  snprintf(model, cap, "%s", run.model);
+  opts->model_path = model;
 }
 
 int cmd_eval_main(int argc, char **argv) {
@@ -29,8 +61,8 @@ int cmd_eval_main(int argc, char **argv) {
       {"episodes", FLAG_U32, &episodes, "N", "deterministic episodes; default 10", 1, 100000, NULL},
       {"seed", FLAG_U64, &seed, "S", "evaluation seed; default 100 (a run with seed S evaluates with S+100)", 0, 1.8e19, NULL},
       {"json", FLAG_BOOL, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
-      {"model", FLAG_STRING, &opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
-      {"mujoco-assets", FLAG_STRING, &opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
+      {"model", FLAG_STRING, &opts.model_path, "PATH", "MuJoCo model file for the env; default the one the policy's run loaded (config.json beside the policy)", 0, 0, NULL},
+      {"mujoco-assets", FLAG_STRING, &opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files, instead of the run's model", 0, 0, NULL},
   };
   const flag_program_t prog = {
       "td3d eval --policy FILE [--env ID] [--episodes N] [options]",
@@ -56,6 +88,8 @@ int cmd_eval_main(int argc, char **argv) {
     return 1;
   }
   if (!env_id) env_id = pf.env_id;
+  char run_model[4096];
+  use_run_model(policy_path, env_id, &opts, run_model, sizeof run_model);
   int status = 1;
   nn_policy_t *policy = NULL;
   double *returns = NULL;
