@@ -31,9 +31,21 @@ td3_cli_test(cli_run_refuses_existing RC 1 ERR "already holds a run"
 td3_cli_test(cli_eval_policy RC 0 OUT "mean return -?[0-9.]+ \\+- [0-9.]+ over 3 episodes"
   ARGS eval --policy ${cli_run_dir}/policy.td3p --episodes 3)
 td3_cli_test(cli_eval_wrong_env RC 1 ERR "unknown environment" ARGS eval --policy ${cli_run_dir}/policy.td3p --env Nope-v1)
-set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES DEPENDS cli_run_serial_short)
+# --record: the first episode's trajectory as CSV (checked by eval_record.sh); a place that
+# cannot be written is refused before any episode runs.
+add_test(NAME cli_eval_record COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/eval_record.sh
+         $<TARGET_FILE:td3d> ${cli_run_dir}/policy.td3p ${CMAKE_CURRENT_BINARY_DIR}/cli_eval_record)
+td3_cli_test(cli_eval_record_unwritable RC 1
+  ERR "--record /nonexistent/dir/t.csv: cannot create /nonexistent/dir/t.csv.tmp."
+  ARGS eval --policy ${cli_run_dir}/policy.td3p --record /nonexistent/dir/t.csv)
+td3_cli_test(cli_eval_record_directory RC 1 ERR "is a directory; name a file"
+  ARGS eval --policy ${cli_run_dir}/policy.td3p --record ${CMAKE_CURRENT_BINARY_DIR})
+td3_cli_test(cli_eval_help_record RC 0 OUT "--record FILE" ARGS eval --help)
+set(cli_run_users cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env cli_eval_record
+    cli_eval_record_unwritable cli_eval_record_directory)
+set_tests_properties(${cli_run_users} PROPERTIES DEPENDS cli_run_serial_short)
 set_tests_properties(cli_run_serial_short PROPERTIES FIXTURES_SETUP cli_run_dir)
-set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES FIXTURES_REQUIRED cli_run_dir)
+set_tests_properties(${cli_run_users} PROPERTIES FIXTURES_REQUIRED cli_run_dir)
 
 # Checkpoint flags: a directory without a checkpoint, a bad interval, --resume with --serial
 # (the serial run above leaves a run directory without checkpoint/), --out against --resume.
