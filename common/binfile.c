@@ -395,14 +395,17 @@ void binr_str(binr_t *r, char *out, size_t width) {
   out[width] = '\0';
 }
 
-int td3_mkdirs(const char *path, td3_err_t *err) {
+int td3_mkdirs(const char *path, td3_err_t *err) { return td3_mkdirs_mode(path, 0755, err); }
+
+int td3_mkdirs_mode(const char *path, mode_t mode, td3_err_t *err) {
+  if (!path || !*path) return td3_err_set(err, TD3_EINVAL, "empty directory name");
   char *p = xstrdup(path);
   int rc = 0;
   for (char *s = p + 1;; s++) {
     if (*s == '/' || *s == '\0') {
       char saved = *s;
       *s = '\0';
-      if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      if (mkdir(p, mode) != 0 && errno != EEXIST) {
         rc = td3_err_set(err, TD3_EIO, "cannot create directory %s: %s", p, strerror(errno));
         break;
       }

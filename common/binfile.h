@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct binw {
   uint8_t *data;
@@ -107,5 +108,8 @@ size_t binr_left(const binr_t *r);
 
 /* Creates a directory and its parents (mode 0755); 0 or TD3_EIO with err filled. */
 int td3_mkdirs(const char *path, td3_err_t *err);
+/* The same with the mode of the directories it creates (0700 for a directory of secrets);
+ * existing ones are left as they are. TD3_EINVAL for an empty path. */
+int td3_mkdirs_mode(const char *path, mode_t mode, td3_err_t *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* CURVE key files, authorized keys and the ZAP handler (see curve.h). */
 #include "curve.h"
 
+#include "binfile.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -58,6 +59,9 @@ int curve_keygen(const char *dir, const char *name, int overwrite, curve_keypair
                        "key name '%s': use letters, digits, '-', '_' and '.' (at most 60, not "
                        "starting with '.')",
                        name ? name : "");
+  /* the directory holds secret keys: one we create is for its owner alone */
+  int rc = td3_mkdirs_mode(dir, 0700, err);
+  if (rc) return rc;
   curve_keypair_t kp;
   if (zmq_curve_keypair(kp.public_key, kp.secret_key) != 0)
     return td3_err_set(err, TD3_ESYS, "cannot make a CURVE key pair: %s", zmq_strerror(errno));
@@ -71,8 +75,7 @@ int curve_keygen(const char *dir, const char *name, int overwrite, curve_keypair
            "# td3d CURVE key pair '%s': keep this file secret (td3d keygen)\n"
            "public-key %s\nsecret-key %s\n",
            name, kp.public_key, kp.secret_key);
-  int rc = write_file(key_path, text, 0600, overwrite, err);
-  if (rc) return rc;
+  if ((rc = write_file(key_path, text, 0600, overwrite, err))) return rc;
   snprintf(text, sizeof text, "# td3d CURVE public key '%s' (td3d keygen)\npublic-key %s\n", name,
            kp.public_key);
   if ((rc = write_file(pub_path, text, 0644, overwrite, err))) {

@@ -35,8 +35,9 @@ typedef struct curve_sock {
 /* 1 if this libzmq was built with CURVE. */
 int curve_available(void);
 
-/* Writes dir/name.key and dir/name.pub for a new key pair. Existing files are refused unless
- * overwrite. name: letters, digits, '-', '_', '.'. 0 or a TD3_E* code with err filled. */
+/* Writes dir/name.key and dir/name.pub for a new key pair, creating dir and its parents
+ * (mode 0700) when missing. Existing files are refused unless overwrite. name: letters,
+ * digits, '-', '_', '.'. 0 or a TD3_E* code with err filled. */
 int curve_keygen(const char *dir, const char *name, int overwrite, curve_keypair_t *out,
                  td3_err_t *err);
 

@@ -13,7 +13,8 @@
  * Built in: Pendulum-v1 and MountainCarContinuous-v0 (closed form, nothing to load); the
  * Gymnasium MuJoCo v4 tasks HalfCheetah-v4, Hopper-v4, Walker2d-v4, Ant-v4,
  * InvertedPendulum-v4 and Reacher-v4, which load Gymnasium's model file from
- * env_options_t.model_path, else from env_options_t.assets_dir, else from $TD3D_MUJOCO_ASSETS;
+ * env_options_t.model_path, else from env_options_t.assets_dir, else from $TD3D_MUJOCO_ASSETS,
+ * else (neither given) from a pip-installed Gymnasium;
  * and Runner-td3d-v0, a planar runner on the project's own model (common/models/), found through
  * model_path, $TD3D_MODELS_DIR, the source tree and the install tree (env_mujoco.h says more).
  *
@@ -63,7 +64,8 @@ struct env {
 typedef struct env_options {
   const char *model_path;    /* MuJoCo: an explicit model file (--model); wins over the rest */
   const char *assets_dir;    /* MuJoCo: directory with Gymnasium's model files (--mujoco-assets);
-                                when NULL, $TD3D_MUJOCO_ASSETS is used */
+                                when NULL, $TD3D_MUJOCO_ASSETS is used, else a
+                                pip-installed Gymnasium's (env_mujoco.h) */
 } env_options_t;
 
 #define ENV_PLUGIN_PREFIX "plugin:"  /* env ids that load a shared library */

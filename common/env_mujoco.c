@@ -559,6 +559,11 @@ env_t *env_runner_new(const env_options_t *o, td3_err_t *e) {
 /* ----------------------------------------------------------------------------------------
  * Accessors (env_mujoco.h) */
 
+const char *env_mujoco_gymnasium_file(const char *id) {
+  const task_t *t = id ? task_find(id) : NULL;
+  return t && !t->own_model ? t->file : NULL;
+}
+
 const mjModel *env_mujoco_model(const env_t *e) {
   mj_env_t *s = as_mj(e);
   return s ? s->m : NULL;

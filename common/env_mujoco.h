@@ -10,6 +10,9 @@
  *   1. env_options_t.model_path (--model PATH), when given: that file and nothing else;
  *   2. <env_options_t.assets_dir>/<file> (--mujoco-assets DIR), when given;
  *   3. <$TD3D_MUJOCO_ASSETS>/<file>, when the variable is set;
+ *   4. when neither 2 nor 3 is given: a pip-installed Gymnasium's
+ *      <site-packages>/gymnasium/envs/mujoco/assets/<file>, in $VIRTUAL_ENV, $CONDA_PREFIX,
+ *      ~/.local, pyenv's versions, /usr/local/lib and /usr/lib (a few glob patterns);
  * where <file> is Gymnasium's name for it (hopper.xml, ...). Runner-td3d-v0 loads
  * td3d_runner.xml, the project's own model, from model_path, else $TD3D_MODELS_DIR, else the
  * source tree it was built from (common/models/), else the install tree
@@ -26,7 +29,7 @@
 #include <mujoco/mujoco.h>
 
 /* Where a task's model comes from: Gymnasium's files (model_path, assets_dir,
- * $TD3D_MUJOCO_ASSETS) or td3d's own (model_path, $TD3D_MODELS_DIR, source tree, install
+ * $TD3D_MUJOCO_ASSETS, pip's site-packages) or td3d's own (model_path, $TD3D_MODELS_DIR, source tree, install
  * tree). */
 typedef enum env_model_origin {
   ENV_MODEL_GYMNASIUM,
@@ -39,6 +42,10 @@ typedef enum env_model_origin {
  * looked at and what to pass instead. opts may be NULL. (env_mujoco_models.c) */
 int env_mujoco_find_model(const char *task_id, const char *file, env_model_origin_t origin,
                           const env_options_t *opts, char *out, size_t cap, td3_err_t *err);
+
+/* Gymnasium's model file name of task id ("hopper.xml" for Hopper-v4), or NULL when id is not
+ * one of Gymnasium's MuJoCo tasks (Runner-td3d-v0's model is td3d's own). */
+const char *env_mujoco_gymnasium_file(const char *id);
 
 /* The model and the live data of a MuJoCo env, or NULL when e is not a MuJoCo env. A caller
  * may change the data (a test putting the body into a chosen state); the next env_step

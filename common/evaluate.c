@@ -1,14 +1,23 @@
-/* Deterministic evaluation episodes (see evaluate.h). */
+/* Deterministic evaluation episodes and the trajectory record (see evaluate.h). */
 #include "evaluate.h"
 
 #include "rng.h"
 #include "xalloc.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int evaluate_episodes(env_t *env, uint64_t seed, uint32_t n, eval_act_fn act, void *ctx,
                       double *returns, td3_err_t *err) {
+  return evaluate_episodes_each(env, seed, n, act, ctx, NULL, NULL, returns, err);
+}
+
+int evaluate_episodes_each(env_t *env, uint64_t seed, uint32_t n, eval_act_fn act, void *ctx,
+                           eval_step_fn on_step, void *step_ctx, double *returns,
+                           td3_err_t *err) {
   const env_info_t *info = &env->info;
   float *obs = xmalloc(info->obs_dim * sizeof(float));
   float *next = xmalloc(info->obs_dim * sizeof(float));
@@ -26,6 +35,12 @@ int evaluate_episodes(env_t *env, uint64_t seed, uint32_t n, eval_act_fn act, vo
       rc = env_step(env, action, next, &reward, &terminal);
       if (rc) break;
       ret += reward;
+      if (on_step) {
+        eval_step_t s = {.episode = ep, .t = t, .obs = obs, .action = action,
+                         .reward = reward, .terminal = terminal != 0,
+                         .truncated = !terminal && t + 1 == info->max_episode_steps};
+        on_step(step_ctx, &s);
+      }
       float *tmp = obs;
       obs = next;
       next = tmp;
@@ -57,3 +72,40 @@ void evaluate_stats(const double *v, uint32_t n, double *mean, double *std, doub
   *min = lo;
   *max = hi;
 }
+
+/* Appends printf-formatted text (one field or a short header name) to w. */
+static void put(binw_t *w, const char *fmt, ...) {
+  char buf[64];
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (k > 0) binw_bytes(w, buf, (size_t)k < sizeof buf ? (size_t)k : sizeof buf - 1);
+}
+
+void eval_record_init(eval_record_t *r, const env_info_t *info, uint32_t episode) {
+  memset(r, 0, sizeof *r);
+  r->episode = episode;
+  r->obs_dim = info->obs_dim;
+  r->act_dim = info->act_dim;
+  put(&r->text, "step");
+  for (uint32_t i = 0; i < r->obs_dim; i++) put(&r->text, ",obs_%u", i);
+  for (uint32_t i = 0; i < r->act_dim; i++) put(&r->text, ",action_%u", i);
+  put(&r->text, ",reward,terminal,truncated\n");
+}
+
+void eval_record_step(void *ctx, const eval_step_t *s) {
+  eval_record_t *r = ctx;
+  if (s->episode != r->episode) return;
+  put(&r->text, "%u", s->t);
+  for (uint32_t i = 0; i < r->obs_dim; i++) put(&r->text, ",%.9g", (double)s->obs[i]);
+  for (uint32_t i = 0; i < r->act_dim; i++) put(&r->text, ",%.9g", (double)s->action[i]);
+  put(&r->text, ",%.9g,%d,%d\n", (double)s->reward, s->terminal, s->truncated);
+  r->steps++;
+}
+
+int eval_record_commit(eval_record_t *r, const char *path, td3_err_t *err) {
+  return binw_commit_text(&r->text, path, err);
+}
+
+void eval_record_free(eval_record_t *r) { binw_free(&r->text); }

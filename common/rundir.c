@@ -1,4 +1,5 @@
 /* Run directory outputs (see rundir.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "rundir.h"
 
 #include "binfile.h"
@@ -7,6 +8,8 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,4 +235,51 @@ void rundir_close(rundir_t **pd) {
   free(d->path);
   free(d);
   *pd = NULL;
+}
+
+int rundir_read_env(const char *dir, rundir_env_t *out, td3_err_t *err) {
+  memset(out, 0, sizeof *out);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  if (access(path, F_OK) != 0)
+    return td3_err_set(err, TD3_ENOTFOUND, "cannot open %s: %s", path, strerror(errno));
+  json_error_t je;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root)
+    return td3_err_set(err, TD3_EFORMAT, "%s:%d: not a run's config.json: %s", path, je.line,
+                       je.text);
+  json_t *env = json_object_get(root, "env"), *model = json_object_get(root, "model");
+  int rc = 0;
+  if (!json_is_string(env) || strlen(json_string_value(env)) >= sizeof out->env_id)
+    rc = td3_err_set(err, TD3_EFORMAT, "%s: \"env\" is not an environment id", path);
+  else if (model && !json_is_null(model) &&
+           (!json_is_string(model) || strlen(json_string_value(model)) >= sizeof out->model))
+    rc = td3_err_set(err, TD3_EFORMAT, "%s: \"model\" is not a path or null", path);
+  if (rc == 0) {
+    snprintf(out->env_id, sizeof out->env_id, "%s", json_string_value(env));
+    if (json_is_string(model)) snprintf(out->model, sizeof out->model, "%s", json_string_value(model));
+  }
+  json_decref(root);
+  return rc;
+}
+
+void rundir_json_path(const char *path, char *out, size_t cap) {
+  snprintf(out, cap, "null");
+  if (!path || !*path) return;
+  char abs[PATH_MAX];
+  const char *p = path;
+  if (realpath(path, abs)) {
+    p = abs;
+  } else if (path[0] != '/' && getcwd(abs, sizeof abs)) { /* not there (yet): still absolute */
+    size_t n = strlen(abs);
+    if (n + 1 + strlen(path) < sizeof abs) {
+      snprintf(abs + n, sizeof abs - n, "/%s", path);
+      p = abs;
+    }
+  }
+  json_t *s = json_string(p);  /* NULL: not UTF-8 */
+  char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+  if (text && strlen(text) < cap) snprintf(out, cap, "%s", text);
+  free(text);
+  json_decref(s);
 }

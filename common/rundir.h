@@ -1,6 +1,8 @@
 /* The run directory: what a training run leaves behind for its user.
  *
- *   config.json    the run's configuration (written once at the start)
+ *   config.json    the run's configuration (written once at the start); its "env" and "model"
+ *                  (the absolute path of the MuJoCo model file the run loaded, or null) let
+ *                  `td3d eval` load the same model without being told where it is
  *   progress.csv   one row per evaluation (header below), flushed as it is written
  *   curve.svg      the learning curve (eval return against env steps), rewritten per evaluation
  *   policy.td3p    the latest policy (common/policy_file.h), loadable by `td3d eval`
@@ -62,6 +64,23 @@ int rundir_set_chart(rundir_t *d, const char *title, double target, td3_err_t *e
 int rundir_save_policy(rundir_t *d, const char *env_id, const uint32_t *layers,
                        uint32_t n_layers, const float *low, const float *high,
                        const float *params, td3_err_t *err);
+
+/* What a run's config.json says about its environment. */
+typedef struct rundir_env {
+  char env_id[64];    /* "env" */
+  char model[4096];   /* "model": the model file the run loaded (absolute); "" when null or
+                         absent (a non-MuJoCo env, or a run from before td3d recorded it) */
+} rundir_env_t;
+
+/* Reads dir/config.json's "env" and "model" into out. Returns 0, TD3_ENOTFOUND (no
+ * config.json), or TD3_EFORMAT (not JSON, or the fields are not strings), with err filled.
+ * Any thread. */
+int rundir_read_env(const char *dir, rundir_env_t *out, td3_err_t *err);
+
+/* Writes path as a config.json value into out (cap bytes): its absolute form (realpath, or
+ * the working directory joined with path when that fails) as a JSON string, or null when path
+ * is NULL or empty or does not fit. */
+void rundir_json_path(const char *path, char *out, size_t cap);
 
 /* Full path of a file in the run directory (static buffer per rundir). */
 const char *rundir_file(rundir_t *d, const char *name);

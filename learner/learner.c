@@ -3,6 +3,7 @@
 #include "learner_internal.h"
 
 #include "checkpoint.h"
+#include "env_mujoco.h"
 #include "evaluate.h"
 #include "log.h"
 #include "progress.h"
@@ -440,8 +441,11 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
   char preset[64] = "null";
   if (c->preset) snprintf(preset, sizeof preset, "\"%s\"", c->preset);
   const td3_config_t *t = td3_config(l->td3);
+  char model[1024];  /* the model file the learner's env loaded, for `td3d eval` */
+  rundir_json_path(env_mujoco_model_path(l->env), model, sizeof model);
   snprintf(out, cap,
            "{\n  \"mode\": \"distributed\",\n  \"preset\": %s,\n  \"run_id\": \"%016llx\",\n  \"env\": \"%s\",\n"
+           "  \"model\": %s,\n"
            "  \"seed\": %llu,\n  \"steps\": %llu,\n  \"start_steps\": %llu,\n"
            "  \"target_return\": %s,\n  \"replay_capacity\": %zu,\n  \"replay_ratio\": %.6g,\n"
            "  \"max_lead\": %llu,\n  \"publish_every\": %u,\n  \"batch_steps\": %u,\n"
@@ -451,7 +455,7 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
            "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
            "  \"hidden\": [%u%s%u],\n  \"obs_dim\": %u,\n  \"act_dim\": %u,\n"
            "  \"ports\": {\"experience\": %u, \"weights\": %u, \"control\": %u}\n}",
-           preset, (unsigned long long)l->run_id, c->env_id, (unsigned long long)c->seed,
+           preset, (unsigned long long)l->run_id, c->env_id, model, (unsigned long long)c->seed,
            (unsigned long long)c->steps, (unsigned long long)c->start_steps, target,
            c->replay_capacity, c->replay_ratio, (unsigned long long)c->max_lead,
            c->publish_every, c->batch_steps, c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian",

@@ -1,6 +1,7 @@
 /* Serial mode: the authors' training loop in one process (see serial.h). */
 #include "serial.h"
 
+#include "env_mujoco.h"
 #include "evaluate.h"
 #include "log.h"
 #include "progress.h"
@@ -29,8 +30,10 @@ void serial_config_default(serial_config_t *c) {
   td3_config_default(&c->td3);
 }
 
-/* The run's configuration as JSON, for config.json. */
-static void config_json(const serial_config_t *c, const td3_config_t *t, char *out, size_t cap) {
+/* The run's configuration as JSON, for config.json; env is the training env (its model file is
+ * recorded for `td3d eval`). */
+static void config_json(const serial_config_t *c, const td3_config_t *t, const env_t *env,
+                        char *out, size_t cap) {
   char hidden[128] = "";
   size_t used = 0;
   for (uint32_t i = 0; i < t->n_hidden; i++)
@@ -40,15 +43,18 @@ static void config_json(const serial_config_t *c, const td3_config_t *t, char *o
   if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
   char preset[64] = "null";
   if (c->preset) snprintf(preset, sizeof preset, "\"%s\"", c->preset);
+  char model[1024];
+  rundir_json_path(env_mujoco_model_path(env), model, sizeof model);
   snprintf(out, cap,
-           "{\n  \"mode\": \"serial\",\n  \"preset\": %s,\n  \"env\": \"%s\",\n  \"seed\": %llu,\n"
+           "{\n  \"mode\": \"serial\",\n  \"preset\": %s,\n  \"env\": \"%s\",\n  \"model\": %s,\n"
+           "  \"seed\": %llu,\n"
            "  \"steps\": %llu,\n  \"start_steps\": %llu,\n  \"expl_noise\": %.6g,\n"
            "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"replay_capacity\": %zu,\n"
            "  \"target_return\": %s,\n  \"hidden\": [%s],\n  \"batch\": %u,\n"
            "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
            "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
            "  \"obs_dim\": %u,\n  \"act_dim\": %u\n}",
-           preset, c->env_id, (unsigned long long)c->seed, (unsigned long long)c->steps,
+           preset, c->env_id, model, (unsigned long long)c->seed, (unsigned long long)c->steps,
            (unsigned long long)c->start_steps, c->expl_noise, (unsigned long long)c->eval_every,
            c->eval_episodes, c->replay_capacity, target, hidden, t->batch, t->gamma, t->tau,
            t->actor_lr, t->critic_lr, t->policy_noise, t->noise_clip, t->policy_delay,
@@ -162,7 +168,7 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   l.returns = xmalloc(c->eval_episodes * sizeof(double));
   if (c->out_dir) {
     char json[4096];
-    config_json(c, &tc, json, sizeof json);
+    config_json(c, &tc, l.env, json, sizeof json);
     if (!(l.dir = rundir_open(c->out_dir, json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
       goto out;

@@ -31,9 +31,21 @@ td3_cli_test(cli_run_refuses_existing RC 1 ERR "already holds a run"
 td3_cli_test(cli_eval_policy RC 0 OUT "mean return -?[0-9.]+ \\+- [0-9.]+ over 3 episodes"
   ARGS eval --policy ${cli_run_dir}/policy.td3p --episodes 3)
 td3_cli_test(cli_eval_wrong_env RC 1 ERR "unknown environment" ARGS eval --policy ${cli_run_dir}/policy.td3p --env Nope-v1)
-set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES DEPENDS cli_run_serial_short)
+# --record: the first episode's trajectory as CSV (checked by eval_record.sh); a place that
+# cannot be written is refused before any episode runs.
+add_test(NAME cli_eval_record COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/eval_record.sh
+         $<TARGET_FILE:td3d> ${cli_run_dir}/policy.td3p ${CMAKE_CURRENT_BINARY_DIR}/cli_eval_record)
+td3_cli_test(cli_eval_record_unwritable RC 1
+  ERR "--record /nonexistent/dir/t.csv: cannot create /nonexistent/dir/t.csv.tmp."
+  ARGS eval --policy ${cli_run_dir}/policy.td3p --record /nonexistent/dir/t.csv)
+td3_cli_test(cli_eval_record_directory RC 1 ERR "is a directory; name a file"
+  ARGS eval --policy ${cli_run_dir}/policy.td3p --record ${CMAKE_CURRENT_BINARY_DIR})
+td3_cli_test(cli_eval_help_record RC 0 OUT "--record FILE" ARGS eval --help)
+set(cli_run_users cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env cli_eval_record
+    cli_eval_record_unwritable cli_eval_record_directory)
+set_tests_properties(${cli_run_users} PROPERTIES DEPENDS cli_run_serial_short)
 set_tests_properties(cli_run_serial_short PROPERTIES FIXTURES_SETUP cli_run_dir)
-set_tests_properties(cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env PROPERTIES FIXTURES_REQUIRED cli_run_dir)
+set_tests_properties(${cli_run_users} PROPERTIES FIXTURES_REQUIRED cli_run_dir)
 
 # Checkpoint flags: a directory without a checkpoint, a bad interval, --resume with --serial
 # (the serial run above leaves a run directory without checkpoint/), --out against --resume.
@@ -71,5 +83,22 @@ set_tests_properties(svg_valid PROPERTIES DEPENDS cli_run_serial_short FIXTURES_
 # The end of a run: actors and the evaluator are told and exit 0; a killed learner is waited for.
 add_test(NAME run_over COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_over.sh $<TARGET_FILE:td3d>)
 set_tests_properties(run_over PROPERTIES TIMEOUT 200)
+
+# `td3d version`
 td3_cli_test(cli_version_help RC 0 OUT "usage: td3d version" ARGS version --help)
 td3_cli_test(cli_version_bad RC 2 ERR "td3d version: unknown argument '--frob'" ARGS version --frob)
+
+# `td3d keygen --dir` makes a directory that is not there yet, with its parents (removed first,
+# so each run starts without it).
+set(cli_keygen_dir ${CMAKE_CURRENT_BINARY_DIR}/cli_keygen)
+add_test(NAME cli_keygen_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${cli_keygen_dir})
+set_tests_properties(cli_keygen_clean PROPERTIES FIXTURES_SETUP cli_keygen_clean)
+td3_cli_test(cli_keygen_new_dir RC 0 OUT "cli_keygen/a/keys/learner.pub  public key [^\n]+\n"
+  ARGS keygen learner --dir ${cli_keygen_dir}/a/keys)
+set_tests_properties(cli_keygen_new_dir PROPERTIES FIXTURES_REQUIRED cli_keygen_clean)
+
+# `td3d eval` of a MuJoCo policy uses the model its run recorded in config.json (skips without
+# the model files in TD3_ASSETS_DIR).
+add_test(NAME cli_eval_run_model COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/eval_run_model.sh
+         $<TARGET_FILE:td3d> ${TD3_ASSETS_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_eval_run_model)
+set_tests_properties(cli_eval_run_model PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -57,8 +57,9 @@ foreach(t test_env_plugin test_env_vec)
   endif()
 endforeach()
 
-# `td3d envs` (tools/cmd_envs.c): it lists every built-in environment (MuJoCo ones without
-# their model say where they looked), and describes a plugin named on its command line.
+# `td3d envs` (tools/cmd_envs.c): it lists every built-in environment (Gymnasium MuJoCo tasks
+# without their model files get a short line, explained once; one named on the command line
+# says where it looked), and describes a plugin named on its command line.
 add_test(NAME cli_envs COMMAND td3d envs)
 set_tests_properties(cli_envs PROPERTIES PASS_REGULAR_EXPRESSION
                      "MountainCarContinuous-v0 +2 +1 .*Runner-td3d-v0 +13 +4")
@@ -71,6 +72,11 @@ add_test(NAME cli_envs_missing_assets
          "-DEXPECT_OUT=Hopper-v4.*hopper.xml.*/nonexistent/either/hopper.xml.*\
 /nonexistent/hopper.xml"
          -P ${PROJECT_SOURCE_DIR}/cmake/run_expect.cmake)
+# Without Gymnasium's models the full listing says so in one line per task and explains once.
+add_test(NAME cli_envs_missing_once COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/envs_missing_once.sh
+         $<TARGET_FILE:td3d> /nonexistent)
+add_test(NAME cli_envs_unset_once COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/envs_missing_once.sh
+         $<TARGET_FILE:td3d>)
 add_test(NAME cli_envs_plugin COMMAND td3d envs
          plugin:${TD3_TEST_PLUGIN_DIR}/td3d_test_plugin_c.so:end_at=5)
 set_tests_properties(cli_envs_plugin PROPERTIES PASS_REGULAR_EXPRESSION "td3d-test-walk +3 +1")

@@ -1,5 +1,5 @@
-/* Tests for common/curve: key files (made, read, refused when damaged or mismatched), the
- * authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
+/* Tests for common/curve: key files (made, read, refused when damaged or mismatched; their
+ * directory made, private, when missing), the authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
  * authorized client's message arrives, an unauthorized client's handshake fails with an
  * authentication event and nothing of it arrives, a client without CURVE fails with a
  * mechanism mismatch. */
@@ -79,6 +79,34 @@ static void key_files(void **state) {
   assert_int_equal(curve_keygen(g_dir, "../x", 0, NULL, &err), TD3_EINVAL);
   assert_int_equal(curve_keygen(g_dir, ".hidden", 0, NULL, &err), TD3_EINVAL);
   assert_int_equal(curve_keygen(g_dir, "", 0, NULL, &err), TD3_EINVAL);
+}
+
+/* A missing key directory is made, with its parents, for its owner alone; a file in the way
+ * is refused. */
+static void key_directory_created(void **state) {
+  (void)state;
+  char parent[128], deep[128], key[160];
+  path(parent, sizeof parent, "keys");
+  path(deep, sizeof deep, "keys/site");
+  snprintf(key, sizeof key, "%s/learner.key", deep);
+  curve_keypair_t made, back;
+  td3_err_t err = {0};
+  assert_int_equal(curve_keygen(deep, "learner", 0, &made, &err), 0);
+  struct stat st;
+  assert_int_equal(stat(parent, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(stat(deep, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(curve_read_keypair(key, &back, &err), 0);
+  assert_string_equal(back.public_key, made.public_key);
+  /* an existing directory is used as it is */
+  assert_int_equal(curve_keygen(deep, "actor", 0, NULL, &err), 0);
+
+  write_text("plain", "not a directory\n");
+  char plain[128];
+  path(plain, sizeof plain, "plain");
+  assert_int_equal(curve_keygen(plain, "learner", 0, NULL, &err), TD3_EIO);
+  assert_non_null(strstr(err.msg, "not a directory"));
 }
 
 static void damaged_key_files(void **state) {
@@ -255,6 +283,7 @@ static void zap_over_sockets(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(key_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_directory_created, setup, teardown),
       cmocka_unit_test_setup_teardown(damaged_key_files, setup, teardown),
       cmocka_unit_test_setup_teardown(authorized_directory, setup, teardown),
       cmocka_unit_test_setup_teardown(zap_over_sockets, setup, teardown),

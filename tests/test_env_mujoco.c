@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "binfile.h"
 #include "env_mujoco.h"
 #include "rng.h"
 
@@ -460,6 +461,50 @@ static void missing_model_lists_places(void **state) {
   if (*saved) setenv("TD3D_MUJOCO_ASSETS", saved, 1);
 }
 
+/* With no place named, a pip-installed Gymnasium's model is found (here in a fake virtualenv);
+ * a place named by the flag or the variable is not passed over for it. */
+static void pip_gymnasium_is_found(void **state) {
+  (void)state;
+  if (!have_file("reacher.xml")) {
+    print_message("skipping: reference models absent from %s\n", TD3_ASSETS_DIR);
+    skip();
+  }
+  char root[] = "/tmp/td3d_test_venv_XXXXXX";
+  assert_non_null(mkdtemp(root));
+  char dir[512], model[600], target[1024];
+  snprintf(dir, sizeof dir, "%s/lib/python3.99/site-packages/gymnasium/envs/mujoco/assets", root);
+  assert_int_equal(td3_mkdirs(dir, NULL), 0);
+  snprintf(model, sizeof model, "%s/reacher.xml", dir);
+  snprintf(target, sizeof target, "%s/reacher.xml", TD3_ASSETS_DIR);
+  assert_int_equal(symlink(target, model), 0);
+  char saved_assets[1024] = "", saved_venv[1024] = "";
+  const char *v = getenv("TD3D_MUJOCO_ASSETS");
+  if (v) snprintf(saved_assets, sizeof saved_assets, "%s", v);
+  if ((v = getenv("VIRTUAL_ENV"))) snprintf(saved_venv, sizeof saved_venv, "%s", v);
+  unsetenv("TD3D_MUJOCO_ASSETS");
+  setenv("VIRTUAL_ENV", root, 1);
+
+  td3_err_t err = {0};
+  env_t *e = env_create("Reacher-v4", NULL, &err);
+  if (!e) fail_msg("%s", err.msg);
+  assert_string_equal(env_mujoco_model_path(e), model);
+  env_destroy(&e);
+  env_options_t o = {.assets_dir = "/nonexistent"};
+  assert_null(env_create("Reacher-v4", &o, &err));
+  assert_non_null(strstr(err.msg, "/nonexistent/reacher.xml"));
+  setenv("TD3D_MUJOCO_ASSETS", "/nonexistent", 1);
+  assert_null(env_create("Reacher-v4", NULL, &err));
+  assert_int_equal(err.code, TD3_ENOTFOUND);
+
+  if (*saved_assets) setenv("TD3D_MUJOCO_ASSETS", saved_assets, 1);
+  else unsetenv("TD3D_MUJOCO_ASSETS");
+  if (*saved_venv) setenv("VIRTUAL_ENV", saved_venv, 1);
+  else unsetenv("VIRTUAL_ENV");
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void env_var_is_used(void **state) {
   (void)state;
   if (!have_file("reacher.xml")) {
@@ -519,6 +564,16 @@ static void accessors_refuse_other_envs(void **state) {
   assert_null(env_mujoco_model_path(e));
   assert_null(env_mujoco_action_joint(e, 0));
   env_destroy(&e);
+}
+
+/* Gymnasium's tasks name their model file; td3d's own task and the others name none. */
+static void gymnasium_files(void **state) {
+  (void)state;
+  assert_string_equal(env_mujoco_gymnasium_file("Hopper-v4"), "hopper.xml");
+  assert_string_equal(env_mujoco_gymnasium_file("HalfCheetah-v4"), "half_cheetah.xml");
+  assert_null(env_mujoco_gymnasium_file("Runner-td3d-v0"));
+  assert_null(env_mujoco_gymnasium_file("Pendulum-v1"));
+  assert_null(env_mujoco_gymnasium_file(NULL));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -620,9 +675,11 @@ int main(void) {
       cmocka_unit_test(ant_actuator_order),
       cmocka_unit_test(divergence_is_reported),
       cmocka_unit_test(missing_model_lists_places),
+      cmocka_unit_test(pip_gymnasium_is_found),
       cmocka_unit_test(env_var_is_used),
       cmocka_unit_test(wrong_or_broken_model),
       cmocka_unit_test(accessors_refuse_other_envs),
+      cmocka_unit_test(gymnasium_files),
       cmocka_unit_test(runner_loads_and_runs),
       cmocka_unit_test(runner_model_lookup),
   };

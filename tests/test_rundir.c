@@ -1,6 +1,7 @@
 /* Tests for common/rundir: a new run refuses a directory that holds one; a resumed run keeps
  * the progress rows up to its checkpoint (dropping later and damaged ones), appends after
- * them and redraws the curve. */
+ * them and redraws the curve; config.json's model path is written absolute and escaped, and
+ * read back with the env id (null, missing and damaged configurations included). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,10 +113,70 @@ static void test_resume_without_progress(void **state) {
   assert_non_null(strstr(slurp(csv), "env_steps,updates,"));
 }
 
+/* Writes text as g_dir/config.json through a run directory, as the learner does. */
+static void write_config(const char *text) {
+  td3_err_t err = {0};
+  rundir_t *d = rundir_open(g_dir, text, 1, &err);
+  assert_non_null(d);
+  rundir_close(&d);
+}
+
+static void test_config_env_and_model(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_rundir_cfg_%ld", (long)getpid());
+  td3_err_t err = {0};
+  rundir_env_t run;
+  /* no run there yet */
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), TD3_ENOTFOUND);
+  assert_non_null(strstr(err.msg, "config.json"));
+
+  /* a relative path is recorded absolute; quotes and backslashes survive the round trip */
+  char json[600], model[400], cwd[256];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  rundir_json_path("models/a\"b\\c.xml", model, sizeof model);
+  char want[400];
+  snprintf(want, sizeof want, "\"%s/models/a\\\"b\\\\c.xml\"", cwd);
+  assert_string_equal(model, want);
+  snprintf(json, sizeof json, "{\"env\": \"Hopper-v4\", \"model\": %s, \"seed\": 3}", model);
+  write_config(json);
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), 0);
+  assert_string_equal(run.env_id, "Hopper-v4");
+  snprintf(want, sizeof want, "%s/models/a\"b\\c.xml", cwd);
+  assert_string_equal(run.model, want);
+  /* an existing path is resolved: /tmp/./ goes */
+  rundir_json_path("/tmp/./", model, sizeof model);
+  assert_string_equal(model, "\"/tmp\"");
+
+  /* no model: null, or an older run without the field */
+  rundir_json_path(NULL, model, sizeof model);
+  assert_string_equal(model, "null");
+  rundir_json_path("/far/too/long/a/path", model, 8); /* does not fit */
+  assert_string_equal(model, "null");
+  write_config("{\"env\": \"Pendulum-v1\", \"model\": null}");
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), 0);
+  assert_string_equal(run.env_id, "Pendulum-v1");
+  assert_string_equal(run.model, "");
+  write_config("{\"env\": \"Pendulum-v1\"}");
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), 0);
+  assert_string_equal(run.model, "");
+
+  /* damaged: not JSON, no env, a model that is not a path */
+  write_config("{\"env\": ");
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "config.json"));
+  write_config("{\"model\": \"/x.xml\"}");
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "\"env\""));
+  write_config("{\"env\": \"Hopper-v4\", \"model\": 7}");
+  assert_int_equal(rundir_read_env(g_dir, &run, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "\"model\""));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_resume_keeps_rows_up_to_checkpoint, teardown),
       cmocka_unit_test_teardown(test_resume_without_progress, teardown),
+      cmocka_unit_test_teardown(test_config_env_and_model, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

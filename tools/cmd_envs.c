@@ -1,8 +1,10 @@
 /* `td3d envs`: lists the environments td3d can run, with their dimensions, action bounds
  * and episode limits.
  *
- * It creates each environment to read what it declares; a MuJoCo task whose model file cannot
- * be found is listed with the reason (where it looked, which file it needs) instead. Ids given
+ * It creates each environment to read what it declares. In the full listing a Gymnasium MuJoCo
+ * task whose model file cannot be found gets one short line, and what to do about it is said
+ * once at the end; an environment named on the command line that cannot be created is listed
+ * with the whole reason (where it looked, which file it needs). Ids given
  * on the command line (built-in ones or plugin:/path/lib.so[:ARG]) are described instead of
  * the whole registry; --verbose adds each one's summary, model file and action joints. Exit
  * status: 0, 1 when an environment named on the command line cannot be created, 2 for a
@@ -27,7 +29,7 @@ static void usage(FILE *f) {
           "options:\n"
           "  --mujoco-assets DIR  directory holding Gymnasium's MuJoCo model files\n"
           "                       (half_cheetah.xml, hopper.xml, ...); default\n"
-          "                       $TD3D_MUJOCO_ASSETS\n"
+          "                       $TD3D_MUJOCO_ASSETS, else a pip-installed Gymnasium's\n"
           "  --model PATH         model file for the MuJoCo environment named (needs one id)\n"
           "  -v, --verbose        also print each one's summary, model file and action joints\n"
           "  -h, --help           print this help\n"
@@ -59,10 +61,15 @@ static void print_bounds(const env_info_t *in) {
   if (in->act_dim > 6) printf(" ...");
 }
 
-/* Describes one env; returns 0, or 1 when it cannot be created. */
-static int describe(const char *id, const env_options_t *opts, int verbose) {
+/* Describes one env; returns 0, or 1 when it cannot be created. brief: a Gymnasium task
+ * whose model file is missing gets a short line and 2 is returned (the caller explains once). */
+static int describe(const char *id, const env_options_t *opts, int verbose, int brief) {
   td3_err_t err = {0};
   env_t *e = env_create(id, opts, &err);
+  if (!e && brief && err.code == TD3_ENOTFOUND && env_mujoco_gymnasium_file(id)) {
+    printf("%-26s %4s %4s %6s  (needs Gymnasium's model files)\n", id, "-", "-", "-");
+    return 2;
+  }
   if (!e) {
     printf("%-26s %4s %4s %6s  unavailable:\n    %s\n", id, "-", "-", "-", err.msg);
     return 1;
@@ -139,12 +146,20 @@ int cmd_envs_main(int argc, char **argv) {
   printf("%-26s %4s %4s %6s  %s\n", "id", "obs", "act", "steps", "action bounds");
   int failed = 0;
   if (n_ids > 0) {
-    for (int i = 0; i < n_ids; i++) failed |= describe(ids[i], &opts, verbose);
+    for (int i = 0; i < n_ids; i++) failed |= describe(ids[i], &opts, verbose, 0);
     return failed ? 1 : 0;
   }
   size_t n;
   const env_entry_t *reg = env_registry(&n);
-  for (size_t i = 0; i < n; i++) describe(reg[i].id, &opts, verbose);
+  const char *missing = NULL; /* the first task without its model file */
+  for (size_t i = 0; i < n; i++)
+    if (describe(reg[i].id, &opts, verbose, 1) == 2 && !missing) missing = reg[i].id;
   printf("\nand plugin:/path/lib.so[:ARG] for an environment of your own (td3d_env_plugin.h)\n");
+  if (missing)
+    printf("\n(needs Gymnasium's model files): td3d does not ship Gymnasium's MuJoCo models. Pass\n"
+           "--mujoco-assets DIR or set TD3D_MUJOCO_ASSETS=DIR, with DIR holding Gymnasium's\n"
+           "gymnasium/envs/mujoco/assets/ files (%s, ...); without either, td3d looks\n"
+           "for a pip-installed Gymnasium's. `td3d envs %s` says where td3d looked.\n",
+           env_mujoco_gymnasium_file(missing), missing);
   return 0;
 }

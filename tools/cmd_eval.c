@@ -1,24 +1,75 @@
 /* `td3d eval`: runs a saved policy deterministically on its environment and prints the
- * returns. Flags and wiring only: the policy network is common/nn.h's nn_policy, the episodes
- * are common/evaluate.h's. */
+ * returns; --record FILE also writes the first episode's trajectory as CSV. Flags and wiring
+ * only: the policy network is common/nn.h's nn_policy, the episodes and the record are
+ * common/evaluate.h's.
+ *
+ * A MuJoCo policy's model file: --model or --mujoco-assets when given (or their variables,
+ * $TD3D_MODEL and $TD3D_MUJOCO_ASSETS, set), else the model its run loaded (config.json's "model" in the
+ * policy's directory, when the run was on the same env and the file is still there), else
+ * what env_mujoco_find_model finds by itself (a pip-installed Gymnasium). */
+#include "binfile.h"
 #include "env.h"
 #include "evaluate.h"
 #include "flags.h"
 #include "nn.h"
 #include "policy_file.h"
+#include "rundir.h"
 #include "xalloc.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void act_policy(void *ctx, const float *obs, float *action) {
   nn_policy_act((nn_policy_t *)ctx, obs, 1, action);
 }
 
+/* Points opts at the model file the policy's run loaded, when nothing else names one (see
+ * above); model (cap bytes) holds the path opts borrows. A run directory that says nothing
+ * usable is passed over quietly: the env's own search then reports what is missing. */
+static void use_run_model(const char *policy_path, const char *env_id, env_options_t *opts,
+                          char *model, size_t cap) {
+  if ((opts->model_path && *opts->model_path) || (opts->assets_dir && *opts->assets_dir))
+    return; /* a flag or its variable names one */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", policy_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  rundir_env_t run;
+  if (rundir_read_env(dir, &run, NULL) != 0 || !run.model[0] || strcmp(run.env_id, env_id) != 0)
+    return;
+  if (access(run.model, R_OK) != 0) {
+    fprintf(stderr, "td3d eval: note: the run's model %s is not readable (%s); looking elsewhere\n",
+            run.model, strerror(errno));
+    return;
+  }
+  snprintf(model, cap, "%s", run.model);
+  opts->model_path = model;
+}
+
+/* Refuses a --record path that cannot be written before any episode runs: a directory, or a
+ * place where the temporary file cannot be created (it is removed again). 0 or TD3_EIO. */
+static int check_record_path(const char *path, td3_err_t *err) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return td3_err_set(err, TD3_EIO, "--record %s: is a directory; name a file", path);
+  binf_t f;
+  if (binf_open(&f, path, err) != 0) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return td3_err_set(err, TD3_EIO, "--record %s: %s", path, why);
+  }
+  binf_abort(&f);
+  return 0;
+}
+
 int cmd_eval_main(int argc, char **argv) {
-  const char *policy_path = NULL, *env_id = NULL;
+  const char *policy_path = NULL, *env_id = NULL, *record_path = NULL;
   uint32_t episodes = 10;
   uint64_t seed = 100;
   int json = 0;
@@ -29,13 +80,16 @@ int cmd_eval_main(int argc, char **argv) {
       {"episodes", FLAG_U32, &episodes, "N", "deterministic episodes; default 10", 1, 100000, NULL},
       {"seed", FLAG_U64, &seed, "S", "evaluation seed; default 100 (a run with seed S evaluates with S+100)", 0, 1.8e19, NULL},
       {"json", FLAG_BOOL, &json, NULL, "print one JSON object instead of text", 0, 0, NULL},
-      {"model", FLAG_STRING, &opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
-      {"mujoco-assets", FLAG_STRING, &opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
+      {"record", FLAG_STRING, &record_path, "FILE", "write the first episode's trajectory to FILE as CSV: step, obs_0.., action_0.., reward, terminal, truncated (a row per step)", 0, 0, NULL},
+      {"model", FLAG_STRING, &opts.model_path, "PATH", "MuJoCo model file for the env; default the one the policy's run loaded (config.json beside the policy)", 0, 0, NULL},
+      {"mujoco-assets", FLAG_STRING, &opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files, instead of the run's model", 0, 0, NULL},
   };
   const flag_program_t prog = {
       "td3d eval --policy FILE [--env ID] [--episodes N] [options]",
       "Runs a trained policy without exploration noise and prints each episode's\n"
-      "undiscounted return, then their mean and standard deviation.",
+      "undiscounted return, then their mean and standard deviation. --record FILE also\n"
+      "writes the first episode step by step (observation, action, reward, terminal,\n"
+      "truncated; numbers that read back exactly), replacing FILE atomically.",
       NULL};
   td3_err_t err = {0};
   int rc = flags_parse(specs, sizeof specs / sizeof specs[0], &prog, argc, argv, NULL, 0, NULL,
@@ -56,7 +110,10 @@ int cmd_eval_main(int argc, char **argv) {
     return 1;
   }
   if (!env_id) env_id = pf.env_id;
+  char run_model[4096];
+  use_run_model(policy_path, env_id, &opts, run_model, sizeof run_model);
   int status = 1;
+  eval_record_t record = {0};
   nn_policy_t *policy = NULL;
   double *returns = NULL;
   env_t *env = env_create(env_id, &opts, &err);
@@ -81,9 +138,20 @@ int cmd_eval_main(int argc, char **argv) {
     goto out;
   }
   nn_policy_set_params(policy, pf.params);
-  returns = xmalloc(episodes * sizeof *returns);
-  if (evaluate_episodes(env, seed, episodes, act_policy, policy, returns, &err) != 0) {
+  if (record_path && check_record_path(record_path, &err) != 0) {
     fprintf(stderr, "td3d eval: %s\n", err.msg);
+    goto out;
+  }
+  if (record_path) eval_record_init(&record, &env->info, 0);
+  returns = xmalloc(episodes * sizeof *returns);
+  if (evaluate_episodes_each(env, seed, episodes, act_policy, policy,
+                             record_path ? eval_record_step : NULL, &record, returns,
+                             &err) != 0) {
+    fprintf(stderr, "td3d eval: %s\n", err.msg);
+    goto out;
+  }
+  if (record_path && eval_record_commit(&record, record_path, &err) != 0) {
+    fprintf(stderr, "td3d eval: --record %s: %s\n", record_path, err.msg);
     goto out;
   }
   double mean, sd, lo, hi;
@@ -97,10 +165,12 @@ int cmd_eval_main(int argc, char **argv) {
   } else {
     for (uint32_t i = 0; i < episodes; i++) printf("episode %u: return %.3f\n", i + 1, returns[i]);
     printf("%s on %s: mean return %.3f +- %.3f over %u episodes (min %.3f, max %.3f)\n",
-           policy_path, env_id, mean, sd, episodes, lo, hi);
+           policy_path, env_id, mean, sd, episodes, lo, hi);    if (record_path)
+      printf("episode 1's trajectory (%u steps): %s\n", record.steps, record_path);
   }
   status = 0;
 out:
+  eval_record_free(&record);
   free(returns);
   nn_policy_destroy(&policy);
   env_destroy(&env);

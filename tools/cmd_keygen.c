@@ -16,7 +16,8 @@ static void usage(FILE *f) {
           ".pub with --curve-server. An actor whose .pub is not authorized delivers nothing.\n"
           "\n"
           "options:\n"
-          "  --dir DIR     where to write the files; default . (must exist)\n"
+          "  --dir DIR     where to write the files; default . (created with its parents,\n"
+          "                mode 0700, when missing)\n"
           "  --overwrite   replace existing NAME.key and NAME.pub\n"
           "  -h, --help    print this help\n");
 }
