@@ -426,7 +426,7 @@ static int eval_step(actor_t *a, td3_err_t *err) {
   uint32_t n = w->eval_episodes ? w->eval_episodes : 10;
   double *returns = xmalloc(n * sizeof *returns);
   float *r32 = xmalloc(n * sizeof *r32);
-  int rc = evaluate_episodes(a->probe, w->seed + 100, n, act_eval, a->policy, returns, err);
+  int rc = evaluate_episodes(a->probe, evaluate_seed(w->seed), n, act_eval, a->policy, returns, err);
   if (rc == 0) {
     for (uint32_t i = 0; i < n; i++) r32[i] = (float)returns[i];
     wire_control_t m = {.type = WIRE_MSG_EVAL_REPORT};

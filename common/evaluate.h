@@ -3,7 +3,7 @@
  *
  * Episode i starts from env_reset with a seed drawn from the stream (seed,
  * rng_stream_id(RNG_PURPOSE_EVAL, 0)) and runs until terminal or the env's step limit; its
- * return is the undiscounted sum of rewards. The caller passes seed + 100 for the run seed,
+ * return is the undiscounted sum of rewards. The caller passes evaluate_seed(run seed) (below),
  * as the authors' separately seeded evaluation environment.
  *
  * A caller that wants more than the returns (`td3d eval --record`) passes a step callback,
@@ -15,6 +15,11 @@
 #include "env.h"
 
 #include <stdint.h>
+
+/* The evaluation seed of a run seeded run_seed: seed + 100, the authors' separately seeded
+ * evaluation environment. Serial mode, the evaluator and the learner's final evaluation all
+ * take it from here. */
+static inline uint64_t evaluate_seed(uint64_t run_seed) { return run_seed + 100; }
 
 /* Computes the action for one observation: obs (obs_dim) -> action (act_dim). */
 typedef void (*eval_act_fn)(void *ctx, const float *obs, float *action);

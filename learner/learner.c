@@ -814,7 +814,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   if (atomic_load(&l.trainer_drained) && !res->solved) {
     double *r = xmalloc(c->eval_episodes * sizeof *r);
     env_t *eval_env = env_create(c->env_id, &c->env_opts, err);
-    if (eval_env && evaluate_episodes(eval_env, c->seed + 100, c->eval_episodes, act_final,
+    if (eval_env && evaluate_episodes(eval_env, evaluate_seed(c->seed), c->eval_episodes, act_final,
                                       l.td3, r, err) == 0) {
       size_t n;
       const float *p = td3_actor_params(l.td3, &n);

@@ -92,7 +92,7 @@ static void loop_free(loop_t *l) {
 /* Evaluates the current policy, records a row, saves the policy; updates res. */
 static int evaluate_now(const serial_config_t *c, loop_t *l, progress_t *pr, uint64_t t,
                         double train_mean, serial_result_t *res, td3_err_t *err) {
-  int rc = evaluate_episodes(l->eval_env, c->seed + 100, c->eval_episodes, act_deterministic,
+  int rc = evaluate_episodes(l->eval_env, evaluate_seed(c->seed), c->eval_episodes, act_deterministic,
                              l->td3, l->returns, err);
   if (rc) return rc;
   double mean, sd, lo, hi;
