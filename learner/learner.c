@@ -455,7 +455,9 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   pthread_mutex_lock(&l->weights_lock);
   td3_stats_t st = l->last_stats;
   pthread_mutex_unlock(&l->weights_lock);
-  s->have_stats = s->updates > 0;
+  /* the figures of an update this process made: a resumed run's counters say updates were
+   * done, but their losses are not in the checkpoint */
+  s->have_stats = atomic_load(&l->last_update_ns) != 0;
   s->critic_loss = st.critic_loss;
   s->actor_loss = st.actor_loss;
   s->mean_q = st.mean_q;

@@ -174,8 +174,8 @@ static void metrics_served_and_move(void **state) {
                             "td3d_replay_capacity_transitions", "td3d_actors_connected",
                             "td3d_policy_lag_versions_bucket{le=\"+Inf\"}",
                             "td3d_update_duration_seconds_count", "td3d_updates_per_second",
-                            "td3d_env_steps_per_second", "td3d_critic_loss", "td3d_mean_q",
-                            "td3d_eval_return_last", "td3d_ratelimit_state{state=\"collecting\"}",
+                            "td3d_env_steps_per_second",
+                            "td3d_ratelimit_state{state=\"collecting\"}",
                             "td3d_ratelimit_blocked_seconds_total{side=\"trainer\"}",
                             "td3d_rejected_messages_total{reason=\"truncated\"}",
                             "td3d_rejected_messages_total{reason=\"unregistered\"}",
@@ -200,6 +200,11 @@ static void metrics_served_and_move(void **state) {
   }
   printf("td3d_updates_total %.0f then %.0f\n", first, later);
   assert_true(later > first);
+  /* the training gauges appear with the first update (absent before: no NaN to export) */
+  char *r = get("GET", "/metrics");
+  assert_true(isfinite(metric_value(body_of(r), "td3d_critic_loss")));
+  assert_true(isfinite(metric_value(body_of(r), "td3d_mean_q")));
+  free(r);
 }
 
 static void status_json_with_curve(void **state) {
@@ -456,7 +461,8 @@ static void render_escapes_and_histograms(void **state) {
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"0\"} 2\n"));
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"+Inf\"} 5\n"));
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_count 5\n"));
-  assert_non_null(strstr(b.data, "td3d_critic_loss NaN\n")); /* no update yet */
+  assert_null(strstr(b.data, "td3d_critic_loss")); /* no update yet: no gauge */
+  assert_null(strstr(b.data, "NaN"));
   char why[256];
   assert_int_equal(status_health(s, 1, why, sizeof why), 0); /* never reported */
   s->taken_ns = 1000;
