@@ -57,3 +57,7 @@ void evaluate_stats(const double *v, uint32_t n, double *mean, double *std, doub
   *min = lo;
   *max = hi;
 }
+
+int evaluate_untrained(uint64_t env_steps, uint64_t updates, uint64_t start_steps) {
+  return updates == 0 || env_steps <= start_steps;
+}

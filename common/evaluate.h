@@ -24,4 +24,10 @@ int evaluate_episodes(env_t *env, uint64_t seed, uint32_t n, eval_act_fn act, vo
 void evaluate_stats(const double *v, uint32_t n, double *mean, double *std, double *min,
                     double *max);
 
+/* 1 if an evaluation made at env_steps, when the run had done `updates` TD3 updates, shows
+ * the untrained networks: no update yet, or no more env steps than the random-action start
+ * (no update happens before a run has more than start_steps transitions). Such an evaluation
+ * is reported, marked untrained, and never counts as the run's best. */
+int evaluate_untrained(uint64_t env_steps, uint64_t updates, uint64_t start_steps);
+
 #endif

@@ -230,28 +230,45 @@ static void curve_push(status_snapshot_t *sn, status_point_t p) {
   sn->curve[sn->n_curve++] = p;
 }
 
-/* Records an evaluation (from an evaluator or the learner's own final one). */
-static void record_eval(control_t *ct, uint64_t env_steps, const double *returns, uint32_t n,
-                        int save_latest) {
+/* Takes an evaluation into the run's result and the status snapshot: the latest, the count,
+ * the curve, and the best unless it shows the untrained networks. */
+static void note_eval(control_t *ct, status_point_t p) {
+  learner_result_t *res = ct->res;
+  status_snapshot_t *sn = ct->snap;
+  res->last_eval = p.mean_return;
+  res->evaluations++;
+  curve_push(sn, p);
+  if (p.untrained) return;
+  res->best_eval = fmax(res->best_eval, p.mean_return); /* fmax ignores the initial NaN */
+  if (!sn->have_best || p.mean_return > sn->best.mean_return) {
+    sn->best = p;
+    sn->have_best = 1;
+  }
+}
+
+/* Records an evaluation (from an evaluator or the learner's own final one) of the policy of
+ * weights version policy_version (0: unknown). */
+static void record_eval(control_t *ct, uint64_t env_steps, uint64_t policy_version,
+                        const double *returns, uint32_t n) {
   learner_t *l = ct->l;
   learner_result_t *res = ct->res;
   double mean, sd, lo, hi;
   evaluate_stats(returns, n, &mean, &sd, &lo, &hi);
   double wall = progress_elapsed(ct->pr);
   uint64_t updates = atomic_load(&l->updates), ins = atomic_load(&l->inserted);
-  res->last_eval = mean;
-  res->best_eval = fmax(res->best_eval, mean);
-  res->evaluations++;
-  curve_push(ct->snap, (status_point_t){env_steps, updates, wall, mean, sd});
-  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
-                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall);
+  uint64_t untrained_version = atomic_load(&l->untrained_version);
+  int untrained = evaluate_untrained(env_steps, updates, l->cfg->start_steps) ||
+                  (policy_version && policy_version <= untrained_version);
+  note_eval(ct, (status_point_t){env_steps, updates, wall, mean, sd, untrained});
+  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs%s",
+                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall,
+                 untrained ? "  (untrained)" : "");
   if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
     res->solved = 1;
     res->solved_at = env_steps;
     res->solved_seconds = wall;
     ct->finish = 1;
   }
-  (void)save_latest;
   if (!ct->dir) return;
   /* the mean return of the training episodes finished since the previous row */
   uint64_t eps = atomic_load(&l->train_episodes);
@@ -288,7 +305,7 @@ static void on_eval_report(control_t *ct, const wire_eval_report_t *e) {
   if (budget && e->env_steps >= budget) return;
   double *r = xmalloc(e->n_returns * sizeof *r);
   for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
-  record_eval(ct, e->env_steps, r, e->n_returns, 0);
+  record_eval(ct, e->env_steps, e->policy_version, r, e->n_returns);
   free(r);
 }
 
@@ -491,7 +508,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   memset(&l, 0, sizeof l);
   memset(res, 0, sizeof *res);
   res->last_eval = NAN;
-  res->best_eval = -INFINITY;
+  res->best_eval = NAN;
   l.cfg = c;
   pthread_mutex_init(&l.weights_lock, NULL);
   pthread_mutex_init(&l.wake_lock, NULL);
@@ -628,11 +645,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     const rundir_row_t *rows = rundir_rows(ct.dir, &n_rows);
     for (size_t i = 0; i < n_rows; i++) {
       const rundir_row_t *r = &rows[i];
-      curve_push(ct.snap, (status_point_t){r->env_steps, r->updates, r->wall_seconds,
-                                           r->eval_mean, r->eval_std});
-      res->last_eval = r->eval_mean;
-      res->best_eval = fmax(res->best_eval, r->eval_mean);
-      res->evaluations++;
+      note_eval(&ct, (status_point_t){r->env_steps, r->updates, r->wall_seconds, r->eval_mean,
+                                      r->eval_std,
+                                      evaluate_untrained(r->env_steps, r->updates,
+                                                         c->start_steps)});
     }
     log_info("resumed run %016llx from %s: %llu env steps, %llu updates, weights version %llu, "
              "%llu transitions in replay%s, %zu evaluations kept",
@@ -750,7 +766,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
       pthread_mutex_lock(&l.weights_lock);
       memcpy(l.weights_copy, p, n * sizeof(float));
       pthread_mutex_unlock(&l.weights_lock);
-      record_eval(&ct, atomic_load(&l.inserted), r, c->eval_episodes, 1);
+      record_eval(&ct, atomic_load(&l.inserted), atomic_load(&l.weights_version), r,
+                  c->eval_episodes);
     } else {
       log_error("final evaluation failed: %s", err ? err->msg : "");
     }

@@ -47,6 +47,7 @@ typedef struct status_point {
   double wall_seconds;
   double mean_return;
   double std_return;
+  int untrained;                  /* the initial networks were evaluated (evaluate_untrained) */
 } status_point_t;
 
 /* Everything the server shows: plain data, copied whole. */
@@ -88,6 +89,8 @@ typedef struct status_snapshot {
   actor_info_t actors[STATUS_MAX_ACTORS];
   uint32_t n_curve;               /* evaluations, oldest first (the latest STATUS_MAX_CURVE) */
   status_point_t curve[STATUS_MAX_CURVE];
+  int have_best;                  /* best holds an evaluation of a trained policy */
+  status_point_t best;            /* the highest mean return of those (untrained ones never) */
 } status_snapshot_t;
 
 typedef struct status_server status_server_t;

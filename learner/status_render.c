@@ -171,6 +171,9 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   gauge_if(b, s->n_curve > 0, "td3d_eval_return_last",
            "Mean return of the latest evaluation (absent before the first).",
            s->n_curve ? s->curve[s->n_curve - 1].mean_return : 0.0);
+  gauge_if(b, s->have_best, "td3d_eval_return_best",
+           "Highest mean return of an evaluation of a trained policy (absent before the first).",
+           s->best.mean_return);
   head(b, "td3d_ratelimit_state", "gauge", "1 for the rate limiter's current state, 0 for the others.");
   for (int st = RL_COLLECTING; st <= RL_WAIT_TRAINER; st++)
     status_buf_printf(b, "td3d_ratelimit_state{state=\"%s\"} %d\n",
@@ -232,6 +235,18 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
  * a figure without a value is null. */
 static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 static json_t *ju64(uint64_t v) { return json_integer((json_int_t)v); }
+
+/* An evaluation: "untrained" marks one of the initial networks (never the best). */
+static json_t *jpoint(const status_point_t *p) {
+  json_t *e = json_object();
+  json_object_set_new(e, "env_steps", ju64(p->env_steps));
+  json_object_set_new(e, "updates", ju64(p->updates));
+  json_object_set_new(e, "wall_seconds", jreal(p->wall_seconds));
+  json_object_set_new(e, "mean_return", jreal(p->mean_return));
+  json_object_set_new(e, "std_return", jreal(p->std_return));
+  json_object_set_new(e, "untrained", json_boolean(p->untrained));
+  return e;
+}
 
 void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *out) {
   json_t *root = json_object();
@@ -343,17 +358,14 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(root, "actors", actors);
 
   json_t *curve = json_array();
-  for (uint32_t i = 0; i < s->n_curve; i++) {
-    const status_point_t *p = &s->curve[i];
-    json_t *e = json_object();
-    json_object_set_new(e, "env_steps", ju64(p->env_steps));
-    json_object_set_new(e, "updates", ju64(p->updates));
-    json_object_set_new(e, "wall_seconds", jreal(p->wall_seconds));
-    json_object_set_new(e, "mean_return", jreal(p->mean_return));
-    json_object_set_new(e, "std_return", jreal(p->std_return));
-    json_array_append_new(curve, e);
-  }
+  for (uint32_t i = 0; i < s->n_curve; i++) json_array_append_new(curve, jpoint(&s->curve[i]));
   json_object_set_new(root, "curve", curve);
+  json_t *best = json_null();
+  if (s->have_best) { /* never untrained: the flag is left out */
+    best = jpoint(&s->best);
+    json_object_del(best, "untrained");
+  }
+  json_object_set_new(root, "best_eval", best);
   json_object_set_new(root, "process_resident_memory_bytes", ju64(s->rss_bytes));
 
   char *text = json_dumps(root, JSON_COMPACT);

@@ -19,8 +19,9 @@ start_learner 38680 38690 --eval-every=400 --eval-episodes=2
 start_actor 38680 --name=dash/0
 start_actor 38680 --eval --name=dash/eval
 
-# evaluations in the learner's curve, from /status
-evaluations() { http_get 38690 /status | grep -o '"mean_return"' | wc -l; }
+# evaluations in the learner's curve, from /status (each curve point has an "untrained" flag;
+# best_eval repeats one point's figures but not that key)
+evaluations() { http_get 38690 /status | grep -o '"untrained":' | wc -l; }
 
 before=0
 for _ in $(seq 1 60); do
@@ -37,7 +38,7 @@ flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-q
        --user-data-dir="$dir/profile" --virtual-time-budget=7000 --enable-logging=stderr --v=0)
 "${browser}" "${flags[@]}" --dump-dom http://127.0.0.1:38690/ >"$dir/dom.html" 2>"$dir/chromium.log"
 after=$(evaluations)
-points=$(grep -o 'class="point"' "$dir/dom.html" | wc -l)
+points=$(grep -Eo 'class="point( untrained)?"' "$dir/dom.html" | wc -l)
 rates=$(grep -o 'class="rate ' "$dir/dom.html" | wc -l)
 mkdir -p "$artifacts"
 "${browser}" "${flags[@]}" --window-size=1100,1000 --screenshot="$artifacts/dashboard.png" \

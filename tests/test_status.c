@@ -207,6 +207,34 @@ static void metrics_served_and_move(void **state) {
   free(r);
 }
 
+/* Every evaluation is marked trained or untrained: those at or below the start steps (500)
+ * show the initial networks. best_eval is the highest trained one, absent while there is
+ * none, and never an untrained one. */
+static void check_untrained_and_best(json_t *s) {
+  json_t *curve = json_object_get(s, "curve"), *p;
+  size_t i;
+  double best = NAN;
+  json_array_foreach(curve, i, p) {
+    json_t *u = json_object_get(p, "untrained");
+    if (!json_is_boolean(u)) fail_msg("evaluation %zu has no untrained flag", i);
+    assert_true(json_is_number(json_object_get(p, "mean_return")));
+    double mean = json_number_value(json_object_get(p, "mean_return"));
+    if (json_integer_value(json_object_get(p, "env_steps")) <= 500 && !json_is_true(u))
+      fail_msg("evaluation %zu at %lld env steps (start steps 500) is not marked untrained", i,
+               (long long)json_integer_value(json_object_get(p, "env_steps")));
+    if (!json_is_true(u) && !(mean <= best)) best = mean;
+  }
+  json_t *b = json_object_get(s, "best_eval");
+  assert_non_null(b); /* present, null or an evaluation */
+  if (isnan(best)) {
+    assert_true(json_is_null(b));
+  } else {
+    assert_true(json_is_object(b));
+    assert_false(json_is_true(json_object_get(b, "untrained")));
+    assert_true(json_number_value(json_object_get(b, "mean_return")) == best);
+  }
+}
+
 static void status_json_with_curve(void **state) {
   (void)state;
   size_t last_actors = 0, last_curve = 0;
@@ -223,14 +251,15 @@ static void status_json_with_curve(void **state) {
     json_t *curve = json_object_get(s, "curve");
     assert_true(json_is_array(curve));
     size_t n = json_array_size(curve);
-    if (n) {
-      json_t *p = json_array_get(curve, 0);
-      assert_true(json_integer_value(json_object_get(p, "env_steps")) > 0);
-      assert_true(json_is_number(json_object_get(p, "mean_return")));
-    }
+    check_untrained_and_best(s);
     json_decref(s);
     free(r);
-    if (n && n_actors >= 2) return; /* the snapshot lists the actors once they registered */
+    if (n && n_actors >= 2) { /* the snapshot lists the actors once they registered */
+      r = get("GET", "/metrics");
+      assert_true(isfinite(metric_value(body_of(r), "td3d_eval_return_last")));
+      free(r);
+      return;
+    }
     last_actors = n_actors;
     last_curve = n;
     td3_sleep_ms(100);

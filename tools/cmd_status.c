@@ -188,10 +188,17 @@ static void print_table(json_t *s) {
   printf("\nevaluations   %zu\n", n);
   for (i = n > 5 ? n - 5 : 0; i < n; i++) {
     a = json_array_get(curve, i);
-    printf("  steps %10s  return %9s +- %7s  (%s s)\n", numf(a, "env_steps", "%.0f"),
+    printf("  steps %10s  return %9s +- %7s  (%s s)%s\n", numf(a, "env_steps", "%.0f"),
            numf(a, "mean_return", "%.2f"), numf(a, "std_return", "%.2f"),
-           numf(a, "wall_seconds", "%.0f"));
+           numf(a, "wall_seconds", "%.0f"),
+           json_is_true(json_object_get(a, "untrained")) ? "  untrained" : "");
   }
+  json_t *best = json_object_get(s, "best_eval");
+  if (json_is_object(best))
+    printf("best          return %s +- %s at %s steps\n", numf(best, "mean_return", "%.2f"),
+           numf(best, "std_return", "%.2f"), numf(best, "env_steps", "%.0f"));
+  else if (n)
+    printf("best          - (no evaluation of a trained policy yet)\n");
 }
 
 int cmd_status_main(int argc, char **argv) {
