@@ -109,3 +109,7 @@ int eval_record_commit(eval_record_t *r, const char *path, td3_err_t *err) {
 }
 
 void eval_record_free(eval_record_t *r) { binw_free(&r->text); }
+
+int evaluate_untrained(uint64_t env_steps, uint64_t updates, uint64_t start_steps) {
+  return updates == 0 || env_steps <= start_steps;
+}

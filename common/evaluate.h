@@ -73,4 +73,10 @@ int eval_record_commit(eval_record_t *r, const char *path, td3_err_t *err);
 /* Frees the text without writing (after a failed evaluation); safe after commit. */
 void eval_record_free(eval_record_t *r);
 
+/* 1 if an evaluation made at env_steps, when the run had done `updates` TD3 updates, shows
+ * the untrained networks: no update yet, or no more env steps than the random-action start
+ * (no update happens before a run has more than start_steps transitions). Such an evaluation
+ * is reported, marked untrained, and never counts as the run's best. */
+int evaluate_untrained(uint64_t env_steps, uint64_t updates, uint64_t start_steps);
+
 #endif

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,4 +155,19 @@ int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *s
     wait_exit(ch, n, 1, n, 2000);
   }
   return 0;
+}
+
+const char *launch_fmt_return(char *buf, size_t cap, double v) {
+  if (isnan(v)) snprintf(buf, cap, "-");
+  else snprintf(buf, cap, "%.2f", v);
+  return buf;
+}
+
+void launch_print_unsolved(double best, double target) {
+  if (isnan(best))
+    printf("target NOT reached: no evaluation of a trained policy, the target %.2f (exit status "
+           "%d)\n", target, LAUNCH_EXIT_UNSOLVED);
+  else
+    printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
+           best, target, LAUNCH_EXIT_UNSOLVED);
 }

@@ -41,6 +41,14 @@ typedef struct launch_child {
  * one, and `td3d run` passes it on so that a script can tell. */
 #define LAUNCH_EXIT_UNSOLVED 3
 
+/* A run's mean return for its last lines: "%.2f", or "-" when v is NaN (no evaluation, or
+ * no evaluation of a trained policy). Writes into buf (cap bytes) and returns it. */
+const char *launch_fmt_return(char *buf, size_t cap, double v);
+
+/* Prints the line of a run that spent its budget below target: its best evaluation of a
+ * trained policy (NaN: none) and the target. */
+void launch_print_unsolved(double best, double target);
+
 typedef struct launcher_result {
   int primary_status;   /* exit code of the primary (128 + signal if killed) */
   uint32_t restarts;    /* restarts of the other children */

@@ -239,28 +239,45 @@ static void curve_push(status_snapshot_t *sn, status_point_t p) {
   sn->curve[sn->n_curve++] = p;
 }
 
-/* Records an evaluation (from an evaluator or the learner's own final one). */
-static void record_eval(control_t *ct, uint64_t env_steps, const double *returns, uint32_t n,
-                        int save_latest) {
+/* Takes an evaluation into the run's result and the status snapshot: the latest, the count,
+ * the curve, and the best unless it shows the untrained networks. */
+static void note_eval(control_t *ct, status_point_t p) {
+  learner_result_t *res = ct->res;
+  status_snapshot_t *sn = ct->snap;
+  res->last_eval = p.mean_return;
+  res->evaluations++;
+  curve_push(sn, p);
+  if (p.untrained) return;
+  res->best_eval = fmax(res->best_eval, p.mean_return); /* fmax ignores the initial NaN */
+  if (!sn->have_best || p.mean_return > sn->best.mean_return) {
+    sn->best = p;
+    sn->have_best = 1;
+  }
+}
+
+/* Records an evaluation (from an evaluator or the learner's own final one) of the policy of
+ * weights version policy_version (0: unknown). */
+static void record_eval(control_t *ct, uint64_t env_steps, uint64_t policy_version,
+                        const double *returns, uint32_t n) {
   learner_t *l = ct->l;
   learner_result_t *res = ct->res;
   double mean, sd, lo, hi;
   evaluate_stats(returns, n, &mean, &sd, &lo, &hi);
   double wall = progress_elapsed(ct->pr);
   uint64_t updates = atomic_load(&l->updates), ins = atomic_load(&l->inserted);
-  res->last_eval = mean;
-  res->best_eval = fmax(res->best_eval, mean);
-  res->evaluations++;
-  curve_push(ct->snap, (status_point_t){env_steps, updates, wall, mean, sd});
-  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
-                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall);
+  uint64_t untrained_version = atomic_load(&l->untrained_version);
+  int untrained = evaluate_untrained(env_steps, updates, l->cfg->start_steps) ||
+                  (policy_version && policy_version <= untrained_version);
+  note_eval(ct, (status_point_t){env_steps, updates, wall, mean, sd, untrained});
+  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs%s",
+                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall,
+                 untrained ? "  (untrained)" : "");
   if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
     res->solved = 1;
     res->solved_at = env_steps;
     res->solved_seconds = wall;
     ct->finish = 1;
   }
-  (void)save_latest;
   if (!ct->dir) return;
   /* the mean return of the training episodes finished since the previous row */
   uint64_t eps = atomic_load(&l->train_episodes);
@@ -358,7 +375,7 @@ static void on_eval_report(control_t *ct, const zmq_msg_t *id, const wire_eval_r
   if (budget && e->env_steps >= budget) return;
   double *r = xmalloc(e->n_returns * sizeof *r);
   for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
-  record_eval(ct, e->env_steps, r, e->n_returns, 0);
+  record_eval(ct, e->env_steps, e->policy_version, r, e->n_returns);
   free(r);
 }
 
@@ -477,12 +494,6 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
 /* ---------------------------------------------------------------------------------------- */
 /* Status snapshot                                                                          */
 
-/* Rates over about a second, from the counters' previous values. */
-typedef struct rate_state {
-  uint64_t ns, inserted, updates;
-  double env_steps_per_s, updates_per_s;
-} rate_state_t;
-
 static uint64_t resident_bytes(void) {
   FILE *f = fopen("/proc/self/statm", "r");
   unsigned long long size = 0, rss = 0;
@@ -493,7 +504,7 @@ static uint64_t resident_bytes(void) {
 }
 
 /* Fills ct->snap from the learner's atomics and short locked copies (main thread). */
-static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int finished) {
+static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   learner_t *l = ct->l;
   status_snapshot_t *s = ct->snap;
   uint64_t now = td3_now_ns();
@@ -510,25 +521,16 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
   s->replay_size = replay_size(l->replay);
   s->replay_capacity = replay_capacity(l->replay);
-  if (rs->ns == 0 || now - rs->ns >= 1000000000ULL) {
-    if (rs->ns) {
-      double dt = (double)(now - rs->ns) / 1e9;
-      rs->env_steps_per_s = (double)(s->inserted - rs->inserted) / dt;
-      rs->updates_per_s = (double)(s->updates - rs->updates) / dt;
-    }
-    rs->ns = now;
-    rs->inserted = s->inserted;
-    rs->updates = s->updates;
-  }
-  s->env_steps_per_s = rs->env_steps_per_s;
-  s->updates_per_s = rs->updates_per_s;
+  status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
   s->rl_state = (int)ratelimit_state(&l->rl, s->inserted, s->updates, l->cfg->batch_steps);
   s->ingest_wait_s = (double)atomic_load(&l->ingest_wait_ns) / 1e9;
   s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
   pthread_mutex_lock(&l->weights_lock);
   td3_stats_t st = l->last_stats;
   pthread_mutex_unlock(&l->weights_lock);
-  s->have_stats = s->updates > 0;
+  /* the figures of an update this process made: a resumed run's counters say updates were
+   * done, but their losses are not in the checkpoint */
+  s->have_stats = atomic_load(&l->last_update_ns) != 0;
   s->critic_loss = st.critic_loss;
   s->actor_loss = st.actor_loss;
   s->mean_q = st.mean_q;
@@ -562,7 +564,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   memset(&l, 0, sizeof l);
   memset(res, 0, sizeof *res);
   res->last_eval = NAN;
-  res->best_eval = -INFINITY;
+  res->best_eval = NAN;
   l.cfg = c;
   pthread_mutex_init(&l.weights_lock, NULL);
   pthread_mutex_init(&l.wake_lock, NULL);
@@ -575,7 +577,6 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   ct.peer = xcalloc(c->max_actors, sizeof *ct.peer);
   ct.peer_len = xcalloc(c->max_actors, sizeof *ct.peer_len);
   status_server_t *status = NULL;
-  rate_state_t rates = {0};
   uint64_t start_ns = td3_now_ns(), last_status = 0;
   pthread_t ingest, trainer;
   int have_ingest = 0, have_trainer = 0, rc = 0;
@@ -699,11 +700,10 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     const rundir_row_t *rows = rundir_rows(ct.dir, &n_rows);
     for (size_t i = 0; i < n_rows; i++) {
       const rundir_row_t *r = &rows[i];
-      curve_push(ct.snap, (status_point_t){r->env_steps, r->updates, r->wall_seconds,
-                                           r->eval_mean, r->eval_std});
-      res->last_eval = r->eval_mean;
-      res->best_eval = fmax(res->best_eval, r->eval_mean);
-      res->evaluations++;
+      note_eval(&ct, (status_point_t){r->env_steps, r->updates, r->wall_seconds, r->eval_mean,
+                                      r->eval_std,
+                                      evaluate_untrained(r->env_steps, r->updates,
+                                                         c->start_steps)});
     }
     log_info("resumed run %016llx from %s: %llu env steps, %llu updates, weights version %llu, "
              "%llu transitions in replay%s, %zu evaluations kept",
@@ -735,6 +735,11 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
            (double)replay_bytes(cap, l.info->obs_dim, l.info->act_dim) / 1048576.0,
            c->experience_port, c->weights_port, c->control_port);
   l.start_ns = td3_now_ns();
+  /* the throughput history starts here: rates count what this process inserts and trains,
+   * never the restored totals */
+  status_history_update(ct.snap, &(status_sample_t){progress_elapsed(&pr),
+                                                     atomic_load(&l.inserted),
+                                                     atomic_load(&l.updates)});
   if (!c->resume_dir && l.ckpt_dir) {
     /* A new run is resumable from its first moment: a learner that dies before its first
      * periodic checkpoint (or a supervisor's --continue) comes back as this same run. */
@@ -793,7 +798,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     progress_update(&pr, &s);
     if (status && now - last_status >= 250000000ULL) {
       last_status = now;
-      status_fill(&ct, &rates, start_ns, 0);
+      status_fill(&ct, start_ns, 0);
       status_publish(status, ct.snap);
     }
   }
@@ -821,7 +826,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
       pthread_mutex_lock(&l.weights_lock);
       memcpy(l.weights_copy, p, n * sizeof(float));
       pthread_mutex_unlock(&l.weights_lock);
-      record_eval(&ct, atomic_load(&l.inserted), r, c->eval_episodes, 1);
+      record_eval(&ct, atomic_load(&l.inserted), atomic_load(&l.weights_version), r,
+                  c->eval_episodes);
     } else {
       log_error("final evaluation failed: %s", err ? err->msg : "");
     }
@@ -872,7 +878,7 @@ out:
   }
   if (status) {
     if (l.actors) {
-      status_fill(&ct, &rates, start_ns, 1);
+      status_fill(&ct, start_ns, 1);
       status_publish(status, ct.snap);
     }
     status_destroy(&status);

@@ -110,7 +110,9 @@ typedef struct learner_result {
   uint64_t rejected_frames;   /* experience or control frames refused, all reasons */
   uint64_t over_budget;       /* transitions that arrived after the budget was reached */
   double wall_seconds;
-  double last_eval, best_eval;
+  double last_eval;           /* mean return of the latest evaluation (NaN: none) */
+  double best_eval;           /* the highest of a trained policy (NaN: none; see
+                                 evaluate_untrained) */
   int solved;
   uint64_t solved_at;
   double solved_seconds;

@@ -44,6 +44,7 @@ typedef struct learner {
                                            reports not from the slot's evaluator */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
   _Atomic uint64_t weights_version;
+  _Atomic uint64_t untrained_version; /* the version published before any update (0: none) */
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
   _Atomic uint64_t first_insert_ns, last_insert_ns, first_update_ns, last_update_ns;

@@ -67,6 +67,8 @@ void *learner_trainer_thread(void *arg) {
   replay_batch_t rb;
   replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
   t.version = atomic_load(&l->weights_version); /* a resumed run goes on from its version */
+  /* the version published now shows the initial networks when nothing was trained yet */
+  if (atomic_load(&l->updates) == 0) atomic_store(&l->untrained_version, t.version + 1);
   publish(&t, 1);
   uint64_t every_ns = (uint64_t)(c->checkpoint_every * 1e9);
   uint64_t next_ckpt = td3_now_ns() + every_ns;

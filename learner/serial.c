@@ -99,11 +99,13 @@ static int evaluate_now(const serial_config_t *c, loop_t *l, progress_t *pr, uin
   evaluate_stats(l->returns, c->eval_episodes, &mean, &sd, &lo, &hi);
   double wall = progress_elapsed(pr);
   uint64_t updates = td3_iterations(l->td3);
+  int untrained = evaluate_untrained(t, updates, c->start_steps);
   res->last_eval = mean;
-  res->best_eval = fmax(res->best_eval, mean);
+  if (!untrained) res->best_eval = fmax(res->best_eval, mean); /* fmax ignores the initial NaN */
   res->evaluations++;
-  progress_print(pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs",
-                 (unsigned long long)t, mean, sd, (unsigned long long)updates, wall);
+  progress_print(pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs%s",
+                 (unsigned long long)t, mean, sd, (unsigned long long)updates, wall,
+                 untrained ? "  (untrained)" : "");
   if (isfinite(c->target_return) && mean >= c->target_return && !res->solved) {
     res->solved = 1;
     res->solved_at = t;
@@ -131,7 +133,7 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   int rc = 0;
   memset(res, 0, sizeof *res);
   res->last_eval = NAN;
-  res->best_eval = -INFINITY;
+  res->best_eval = NAN;
   progress_init(&pr, c->progress);
 
   if (c->steps == 0 || c->eval_every == 0 || c->eval_episodes == 0)

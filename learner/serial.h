@@ -43,7 +43,8 @@ typedef struct serial_result {
   uint64_t updates;
   double wall_seconds;
   double last_eval;         /* mean return of the last evaluation (NaN if none) */
-  double best_eval;
+  double best_eval;         /* the highest of a trained policy (NaN: none; see
+                               evaluate_untrained) */
   int solved;               /* 1 if an evaluation reached target_return */
   uint64_t solved_at;       /* env steps at that evaluation */
   double solved_seconds;    /* wall time then */

@@ -84,6 +84,15 @@ static void escape_label(const char *in, char *out, size_t cap) {
   out[j] = 0;
 }
 
+/* A gauge whose value means nothing until there is data (a loss before the first update): the
+ * whole family is left out until have, rather than exported as NaN that graphs and alerts
+ * would have to filter. */
+static void gauge_if(status_buf_t *b, int have, const char *name, const char *help, double v) {
+  if (!have || !isfinite(v)) return;
+  head(b, name, "gauge", help);
+  sample_d(b, name, v);
+}
+
 static void histogram(status_buf_t *b, const char *name, const char *help, const double *bounds,
                       size_t nb, const uint64_t *counts, double sum) {
   head(b, name, "histogram", help);
@@ -147,20 +156,29 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_replay_size_transitions", s->replay_size);
   head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
   sample_u(b, "td3d_replay_capacity_transitions", s->replay_capacity);
-  head(b, "td3d_env_steps_per_second", "gauge", "Environment steps inserted per second, recent.");
+  /* the window is STATUS_RATE_WINDOW_S */
+  head(b, "td3d_env_steps_per_second", "gauge",
+       "Environment steps inserted per second over the last 30 s (since the learner process "
+       "started, when younger).");
   sample_d(b, "td3d_env_steps_per_second", s->env_steps_per_s);
-  head(b, "td3d_updates_per_second", "gauge", "TD3 iterations per second, recent.");
+  head(b, "td3d_updates_per_second", "gauge",
+       "TD3 iterations per second over the last 30 s (since the learner process started, when "
+       "younger).");
   sample_d(b, "td3d_updates_per_second", s->updates_per_s);
-  head(b, "td3d_critic_loss", "gauge", "Critic loss of the latest update (NaN before the first).");
-  sample_d(b, "td3d_critic_loss", s->have_stats ? s->critic_loss : NAN);
-  head(b, "td3d_actor_loss", "gauge", "Actor loss of the latest actor update (NaN before the first).");
-  sample_d(b, "td3d_actor_loss", s->have_stats ? s->actor_loss : NAN);
-  head(b, "td3d_mean_q", "gauge", "Mean Q1 over the latest update's batch (NaN before the first).");
-  sample_d(b, "td3d_mean_q", s->have_stats ? s->mean_q : NAN);
+  gauge_if(b, s->have_stats, "td3d_critic_loss",
+           "Critic loss of the latest update (absent before this learner's first).", s->critic_loss);
+  gauge_if(b, s->have_stats, "td3d_actor_loss",
+           "Actor loss of the latest update (absent before this learner's first).", s->actor_loss);
+  gauge_if(b, s->have_stats, "td3d_mean_q",
+           "Mean Q1 over the latest update's batch (absent before this learner's first).", s->mean_q);
   head(b, "td3d_evaluations_total", "counter", "Evaluations recorded.");
   sample_u(b, "td3d_evaluations_total", s->n_curve);
-  head(b, "td3d_eval_return_last", "gauge", "Mean return of the latest evaluation (NaN before the first).");
-  sample_d(b, "td3d_eval_return_last", s->n_curve ? s->curve[s->n_curve - 1].mean_return : NAN);
+  gauge_if(b, s->n_curve > 0, "td3d_eval_return_last",
+           "Mean return of the latest evaluation (absent before the first).",
+           s->n_curve ? s->curve[s->n_curve - 1].mean_return : 0.0);
+  gauge_if(b, s->have_best, "td3d_eval_return_best",
+           "Highest mean return of an evaluation of a trained policy (absent before the first).",
+           s->best.mean_return);
   head(b, "td3d_ratelimit_state", "gauge", "1 for the rate limiter's current state, 0 for the others.");
   for (int st = RL_COLLECTING; st <= RL_WAIT_TRAINER; st++)
     status_buf_printf(b, "td3d_ratelimit_state{state=\"%s\"} %d\n",
@@ -218,15 +236,29 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
 /* ---------------------------------------------------------------------------------------- */
 /* JSON                                                                                     */
 
+/* JSON has no NaN or infinity (and jansson's json_real refuses them, which would drop the key):
+ * a figure without a value is null. */
 static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 static json_t *ju64(uint64_t v) { return json_integer((json_int_t)v); }
+
+/* An evaluation: "untrained" marks one of the initial networks (never the best). */
+static json_t *jpoint(const status_point_t *p) {
+  json_t *e = json_object();
+  json_object_set_new(e, "env_steps", ju64(p->env_steps));
+  json_object_set_new(e, "updates", ju64(p->updates));
+  json_object_set_new(e, "wall_seconds", jreal(p->wall_seconds));
+  json_object_set_new(e, "mean_return", jreal(p->mean_return));
+  json_object_set_new(e, "std_return", jreal(p->std_return));
+  json_object_set_new(e, "untrained", json_boolean(p->untrained));
+  return e;
+}
 
 void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *out) {
   json_t *root = json_object();
   json_object_set_new(root, "run_id", json_string(s->run_id));
   json_object_set_new(root, "env", json_string(s->env_id));
-  json_object_set_new(root, "wall_seconds", json_real(s->wall_seconds));
-  json_object_set_new(root, "snapshot_age_seconds", json_real(age_s(now_ns, s->taken_ns)));
+  json_object_set_new(root, "wall_seconds", jreal(s->wall_seconds));
+  json_object_set_new(root, "snapshot_age_seconds", jreal(age_s(now_ns, s->taken_ns)));
   json_object_set_new(root, "finished", json_boolean(s->finished));
   char why[256];
   int ok = status_health(s, now_ns, why, sizeof why);
@@ -262,7 +294,7 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(ck, "rollbacks", ju64(s->rollbacks));
   json_object_set_new(ck, "env_steps", ju64(s->last_checkpoint_steps));
   json_object_set_new(ck, "age_seconds", s->last_checkpoint_ns
-                                             ? json_real(age_s(now_ns, s->last_checkpoint_ns))
+                                             ? jreal(age_s(now_ns, s->last_checkpoint_ns))
                                              : json_null());
   json_object_set_new(root, "checkpoint", ck);
   json_t *sec = json_object();
@@ -273,14 +305,26 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(root, "security", sec);
 
   json_t *t = json_object();
-  json_object_set_new(t, "env_steps_per_second", json_real(s->env_steps_per_s));
-  json_object_set_new(t, "updates_per_second", json_real(s->updates_per_s));
+  json_object_set_new(t, "env_steps_per_second", jreal(s->env_steps_per_s));
+  json_object_set_new(t, "updates_per_second", jreal(s->updates_per_s));
+  json_object_set_new(t, "rate_window_seconds", jreal(STATUS_RATE_WINDOW_S));
+  json_object_set_new(t, "sample_seconds", jreal(STATUS_HISTORY_EVERY_S));
+  json_t *hist = json_array();
+  for (uint32_t i = 0; i < s->n_history; i++) {
+    const status_sample_t *smp = status_history_at(s, i);
+    json_t *e = json_object();
+    json_object_set_new(e, "wall_seconds", jreal(smp->wall_seconds));
+    json_object_set_new(e, "env_steps", ju64(smp->env_steps));
+    json_object_set_new(e, "updates", ju64(smp->updates));
+    json_array_append_new(hist, e);
+  }
+  json_object_set_new(t, "history", hist);
   json_object_set_new(root, "throughput", t);
 
   json_t *rl = json_object();
   json_object_set_new(rl, "state", json_string(ratelimit_state_name((ratelimit_state_t)s->rl_state)));
-  json_object_set_new(rl, "ingest_blocked_seconds", json_real(s->ingest_wait_s));
-  json_object_set_new(rl, "trainer_blocked_seconds", json_real(s->trainer_wait_s));
+  json_object_set_new(rl, "ingest_blocked_seconds", jreal(s->ingest_wait_s));
+  json_object_set_new(rl, "trainer_blocked_seconds", jreal(s->trainer_wait_s));
   json_object_set_new(root, "ratelimit", rl);
 
   json_t *tr = json_object();
@@ -290,18 +334,18 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   uint64_t n_upd = 0;
   for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++) n_upd += s->update_hist[i];
   json_object_set_new(tr, "update_seconds_mean",
-                      n_upd ? json_real(s->update_seconds_sum / (double)n_upd) : json_null());
+                      n_upd ? jreal(s->update_seconds_sum / (double)n_upd) : json_null());
   json_object_set_new(root, "training", tr);
 
   json_t *lag = json_object();
-  json_object_set_new(lag, "mean", s->lag_count ? json_real((double)s->lag_sum / (double)s->lag_count)
+  json_object_set_new(lag, "mean", s->lag_count ? jreal((double)s->lag_sum / (double)s->lag_count)
                                                  : json_null());
   json_object_set_new(lag, "max", ju64(s->lag_max));
   json_object_set_new(lag, "count", ju64(s->lag_count));
   json_t *bk = json_array();
   for (int i = 0; i <= STATUS_LAG_BUCKETS; i++) {
     json_t *e = json_object();
-    json_object_set_new(e, "le", i < STATUS_LAG_BUCKETS ? json_real(status_lag_bounds[i])
+    json_object_set_new(e, "le", i < STATUS_LAG_BUCKETS ? jreal(status_lag_bounds[i])
                                                         : json_string("+Inf"));
     json_object_set_new(e, "count", ju64(s->lag_hist[i]));
     json_array_append_new(bk, e);
@@ -322,8 +366,8 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
     json_object_set_new(e, "transitions", ju64(a->transitions));
     json_object_set_new(e, "batches", ju64(a->batches));
     json_object_set_new(e, "policy_version", ju64(a->policy_version));
-    json_object_set_new(e, "last_seen_seconds", json_real(age_s(now_ns, a->last_seen_ns)));
-    json_object_set_new(e, "blocked_seconds", json_real((double)a->blocked_us / 1e6));
+    json_object_set_new(e, "last_seen_seconds", jreal(age_s(now_ns, a->last_seen_ns)));
+    json_object_set_new(e, "blocked_seconds", jreal((double)a->blocked_us / 1e6));
     json_object_set_new(e, "dropped", ju64(a->dropped));
     json_object_set_new(e, "registrations", json_integer(a->registrations));
     json_array_append_new(actors, e);
@@ -331,17 +375,14 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(root, "actors", actors);
 
   json_t *curve = json_array();
-  for (uint32_t i = 0; i < s->n_curve; i++) {
-    const status_point_t *p = &s->curve[i];
-    json_t *e = json_object();
-    json_object_set_new(e, "env_steps", ju64(p->env_steps));
-    json_object_set_new(e, "updates", ju64(p->updates));
-    json_object_set_new(e, "wall_seconds", json_real(p->wall_seconds));
-    json_object_set_new(e, "mean_return", jreal(p->mean_return));
-    json_object_set_new(e, "std_return", jreal(p->std_return));
-    json_array_append_new(curve, e);
-  }
+  for (uint32_t i = 0; i < s->n_curve; i++) json_array_append_new(curve, jpoint(&s->curve[i]));
   json_object_set_new(root, "curve", curve);
+  json_t *best = json_null();
+  if (s->have_best) { /* never untrained: the flag is left out */
+    best = jpoint(&s->best);
+    json_object_del(best, "untrained");
+  }
+  json_object_set_new(root, "best_eval", best);
   json_object_set_new(root, "process_resident_memory_bytes", ju64(s->rss_bytes));
 
   char *text = json_dumps(root, JSON_COMPACT);

@@ -174,8 +174,8 @@ static void metrics_served_and_move(void **state) {
                             "td3d_replay_capacity_transitions", "td3d_actors_connected",
                             "td3d_policy_lag_versions_bucket{le=\"+Inf\"}",
                             "td3d_update_duration_seconds_count", "td3d_updates_per_second",
-                            "td3d_env_steps_per_second", "td3d_critic_loss", "td3d_mean_q",
-                            "td3d_eval_return_last", "td3d_ratelimit_state{state=\"collecting\"}",
+                            "td3d_env_steps_per_second",
+                            "td3d_ratelimit_state{state=\"collecting\"}",
                             "td3d_ratelimit_blocked_seconds_total{side=\"trainer\"}",
                             "td3d_rejected_messages_total{reason=\"truncated\"}",
                             "td3d_rejected_messages_total{reason=\"unregistered\"}",
@@ -200,6 +200,39 @@ static void metrics_served_and_move(void **state) {
   }
   printf("td3d_updates_total %.0f then %.0f\n", first, later);
   assert_true(later > first);
+  /* the training gauges appear with the first update (absent before: no NaN to export) */
+  char *r = get("GET", "/metrics");
+  assert_true(isfinite(metric_value(body_of(r), "td3d_critic_loss")));
+  assert_true(isfinite(metric_value(body_of(r), "td3d_mean_q")));
+  free(r);
+}
+
+/* Every evaluation is marked trained or untrained: those at or below the start steps (500)
+ * show the initial networks. best_eval is the highest trained one, absent while there is
+ * none, and never an untrained one. */
+static void check_untrained_and_best(json_t *s) {
+  json_t *curve = json_object_get(s, "curve"), *p;
+  size_t i;
+  double best = NAN;
+  json_array_foreach(curve, i, p) {
+    json_t *u = json_object_get(p, "untrained");
+    if (!json_is_boolean(u)) fail_msg("evaluation %zu has no untrained flag", i);
+    assert_true(json_is_number(json_object_get(p, "mean_return")));
+    double mean = json_number_value(json_object_get(p, "mean_return"));
+    if (json_integer_value(json_object_get(p, "env_steps")) <= 500 && !json_is_true(u))
+      fail_msg("evaluation %zu at %lld env steps (start steps 500) is not marked untrained", i,
+               (long long)json_integer_value(json_object_get(p, "env_steps")));
+    if (!json_is_true(u) && !(mean <= best)) best = mean;
+  }
+  json_t *b = json_object_get(s, "best_eval");
+  assert_non_null(b); /* present, null or an evaluation */
+  if (isnan(best)) {
+    assert_true(json_is_null(b));
+  } else {
+    assert_true(json_is_object(b));
+    assert_false(json_is_true(json_object_get(b, "untrained")));
+    assert_true(json_number_value(json_object_get(b, "mean_return")) == best);
+  }
 }
 
 static void status_json_with_curve(void **state) {
@@ -218,20 +251,60 @@ static void status_json_with_curve(void **state) {
     json_t *curve = json_object_get(s, "curve");
     assert_true(json_is_array(curve));
     size_t n = json_array_size(curve);
-    if (n) {
-      json_t *p = json_array_get(curve, 0);
-      assert_true(json_integer_value(json_object_get(p, "env_steps")) > 0);
-      assert_true(json_is_number(json_object_get(p, "mean_return")));
-    }
+    check_untrained_and_best(s);
     json_decref(s);
     free(r);
-    if (n && n_actors >= 2) return; /* the snapshot lists the actors once they registered */
+    if (n && n_actors >= 2) { /* the snapshot lists the actors once they registered */
+      r = get("GET", "/metrics");
+      assert_true(isfinite(metric_value(body_of(r), "td3d_eval_return_last")));
+      free(r);
+      return;
+    }
     last_actors = n_actors;
     last_curve = n;
     td3_sleep_ms(100);
   }
   fail_msg("after 60 s /status lists %zu actors (3 started) and %zu evaluations", last_actors,
            last_curve);
+}
+
+/* /status carries the throughput history from the learner's start: samples a couple of
+ * seconds apart, oldest first, counters never going back, the first one at the start. */
+static void throughput_history_served(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (int i = 0; i < 100; i++) { /* 3 samples take 4 s; the run is usually older already */
+    char *r = get("GET", "/status");
+    json_t *s = json_loads(body_of(r), 0, NULL);
+    assert_non_null(s);
+    free(r);
+    json_t *t = json_object_get(s, "throughput"), *h = json_object_get(t, "history");
+    assert_true(json_is_array(h));
+    n = json_array_size(h);
+    if (n >= 3) {
+      assert_true(n <= STATUS_HISTORY);
+      assert_true(json_number_value(json_object_get(t, "rate_window_seconds")) == STATUS_RATE_WINDOW_S);
+      assert_true(json_number_value(json_object_get(t, "env_steps_per_second")) > 0);
+      json_t *first = json_array_get(h, 0);
+      assert_int_equal(json_integer_value(json_object_get(first, "env_steps")), 0);
+      for (size_t k = 1; k < n; k++) {
+        json_t *a = json_array_get(h, k - 1), *b = json_array_get(h, k);
+        double dt = json_number_value(json_object_get(b, "wall_seconds")) -
+                    json_number_value(json_object_get(a, "wall_seconds"));
+        assert_true(dt >= STATUS_HISTORY_EVERY_S && dt < STATUS_HISTORY_EVERY_S + 2.0);
+        assert_true(json_integer_value(json_object_get(b, "env_steps")) >=
+                    json_integer_value(json_object_get(a, "env_steps")));
+        assert_true(json_integer_value(json_object_get(b, "updates")) >=
+                    json_integer_value(json_object_get(a, "updates")));
+      }
+      json_decref(s);
+      printf("throughput history: %zu samples\n", n);
+      return;
+    }
+    json_decref(s);
+    td3_sleep_ms(100);
+  }
+  fail_msg("after 10 s /status holds %zu throughput samples", n);
 }
 
 static void dashboard_self_contained(void **state) {
@@ -456,7 +529,8 @@ static void render_escapes_and_histograms(void **state) {
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"0\"} 2\n"));
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_bucket{le=\"+Inf\"} 5\n"));
   assert_non_null(strstr(b.data, "td3d_policy_lag_versions_count 5\n"));
-  assert_non_null(strstr(b.data, "td3d_critic_loss NaN\n")); /* no update yet */
+  assert_null(strstr(b.data, "td3d_critic_loss")); /* no update yet: no gauge */
+  assert_null(strstr(b.data, "NaN"));
   char why[256];
   assert_int_equal(status_health(s, 1, why, sizeof why), 0); /* never reported */
   s->taken_ns = 1000;
@@ -473,6 +547,7 @@ int main(void) {
       cmocka_unit_test(render_escapes_and_histograms),
       cmocka_unit_test(metrics_served_and_move),
       cmocka_unit_test(status_json_with_curve),
+      cmocka_unit_test(throughput_history_served),
       cmocka_unit_test(dashboard_self_contained),
       cmocka_unit_test(healthz_ok),
       cmocka_unit_test(errors_404_405_400),

@@ -71,11 +71,13 @@ int cmd_learner_main(int argc, char **argv) {
     return 1;
   }
   if (!quiet) {
-    printf("done: %llu transitions, %llu updates, weights version %llu in %.1fs; last eval %.2f, "
-           "best %.2f",
+    char last[32], best[32];
+    printf("done: %llu transitions, %llu updates, weights version %llu in %.1fs; last eval %s, "
+           "best %s",
            (unsigned long long)res.inserted, (unsigned long long)res.updates,
-           (unsigned long long)res.weights_version, res.wall_seconds, res.last_eval,
-           res.best_eval);
+           (unsigned long long)res.weights_version, res.wall_seconds,
+           launch_fmt_return(last, sizeof last, res.last_eval),
+           launch_fmt_return(best, sizeof best, res.best_eval));
     if (isfinite(c->target_return) && res.solved)
       printf("; target %.2f reached at %llu steps (%.1fs)", c->target_return,
              (unsigned long long)res.solved_at, res.solved_seconds);
@@ -86,9 +88,7 @@ int cmd_learner_main(int argc, char **argv) {
   /* A service (--continue, restarted by Docker or systemd on failure) ends a finished run
    * with 0 either way, or its supervisor would start it again. */
   int unsolved = isfinite(c->target_return) && !res.solved && !g_stop && !cli.continue_run;
-  if (unsolved)
-    printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
-           res.best_eval, c->target_return, LAUNCH_EXIT_UNSOLVED);
+  if (unsolved) launch_print_unsolved(res.best_eval, c->target_return);
   learner_cli_free(&cli);
   return unsolved ? LAUNCH_EXIT_UNSOLVED : 0;
 }

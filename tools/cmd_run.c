@@ -72,17 +72,18 @@ static int run_serial(const learner_cli_t *cli, int quiet) {
     return 1;
   }
   if (!quiet) {
-    printf("done: %llu env steps, %llu updates in %.1fs; last eval %.2f, best %.2f",
+    char last[32], best[32];
+    printf("done: %llu env steps, %llu updates in %.1fs; last eval %s, best %s",
            (unsigned long long)res.env_steps, (unsigned long long)res.updates, res.wall_seconds,
-           res.last_eval, res.best_eval);
+           launch_fmt_return(last, sizeof last, res.last_eval),
+           launch_fmt_return(best, sizeof best, res.best_eval));
     if (isfinite(c.target_return) && res.solved)
       printf("; target %.2f reached at %llu steps (%.1fs)", c.target_return,
              (unsigned long long)res.solved_at, res.solved_seconds);
     printf("%s\npolicy: %s/policy.td3p\n", res.stopped ? " (stopped early)" : "", c.out_dir);
   }
   if (isfinite(c.target_return) && !res.solved && !res.stopped) {
-    printf("target NOT reached: the best evaluation was %.2f, the target %.2f (exit status %d)\n",
-           res.best_eval, c.target_return, LAUNCH_EXIT_UNSOLVED);
+    launch_print_unsolved(res.best_eval, c.target_return);
     return LAUNCH_EXIT_UNSOLVED;
   }
   return 0;

@@ -120,6 +120,19 @@ static double num(json_t *o, const char *key) {
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* o's number key printed with fmt (one double conversion), or "-" when it is absent or null (a
+ * loss before the first update, the policy lag before the first batch). The text lives in one
+ * of a few rotating buffers: enough for the arguments of one printf. */
+static const char *numf(json_t *o, const char *key, const char *fmt) {
+  static char bufs[16][64];
+  static unsigned next;
+  double v = num(o, key);
+  if (!isfinite(v)) return "-";
+  char *b = bufs[next++ % 16];
+  snprintf(b, sizeof bufs[0], fmt, v);
+  return b;
+}
+
 static const char *str(json_t *o, const char *key) {
   const char *s = json_string_value(json_object_get(o, key));
   return s ? s : "-";
@@ -129,19 +142,21 @@ static void print_table(json_t *s) {
   json_t *c = json_object_get(s, "counters"), *t = json_object_get(s, "throughput");
   json_t *rl = json_object_get(s, "ratelimit"), *tr = json_object_get(s, "training");
   json_t *h = json_object_get(s, "health"), *lag = json_object_get(s, "policy_lag");
-  printf("run %s  %s  %.0f s%s\n", str(s, "run_id"), str(s, "env"), num(s, "wall_seconds"),
+  printf("run %s  %s  %s s%s\n", str(s, "run_id"), str(s, "env"), numf(s, "wall_seconds", "%.0f"),
          json_is_true(json_object_get(s, "finished")) ? "  (finished)" : "");
   printf("health        %s\n", json_is_true(json_object_get(h, "ok")) ? "ok" : str(h, "reason"));
-  printf("env steps     %.0f / %.0f   (%.1f /s)\n", num(c, "env_steps"), num(c, "env_steps_budget"),
-         num(t, "env_steps_per_second"));
-  printf("updates       %.0f   (%.1f /s)   weights version %.0f\n", num(c, "updates"),
-         num(t, "updates_per_second"), num(c, "weights_version"));
-  printf("replay        %.0f / %.0f transitions\n", num(c, "replay_size"), num(c, "replay_capacity"));
-  printf("rate limiter  %s   (blocked: ingest %.1f s, trainer %.1f s)\n", str(rl, "state"),
-         num(rl, "ingest_blocked_seconds"), num(rl, "trainer_blocked_seconds"));
-  printf("training      critic loss %.4g  actor loss %.4g  mean Q %.4g\n", num(tr, "critic_loss"),
-         num(tr, "actor_loss"), num(tr, "mean_q"));
-  printf("policy lag    mean %.2f  max %.0f versions\n", num(lag, "mean"), num(lag, "max"));
+  printf("env steps     %s / %s   (%s /s)\n", numf(c, "env_steps", "%.0f"),
+         numf(c, "env_steps_budget", "%.0f"), numf(t, "env_steps_per_second", "%.1f"));
+  printf("updates       %s   (%s /s)   weights version %s\n", numf(c, "updates", "%.0f"),
+         numf(t, "updates_per_second", "%.1f"), numf(c, "weights_version", "%.0f"));
+  printf("replay        %s / %s transitions\n", numf(c, "replay_size", "%.0f"),
+         numf(c, "replay_capacity", "%.0f"));
+  printf("rate limiter  %s   (blocked: ingest %s s, trainer %s s)\n", str(rl, "state"),
+         numf(rl, "ingest_blocked_seconds", "%.1f"), numf(rl, "trainer_blocked_seconds", "%.1f"));
+  printf("training      critic loss %s  actor loss %s  mean Q %s\n",
+         numf(tr, "critic_loss", "%.4g"), numf(tr, "actor_loss", "%.4g"), numf(tr, "mean_q", "%.4g"));
+  printf("policy lag    mean %s  max %s versions\n", numf(lag, "mean", "%.2f"),
+         numf(lag, "max", "%.0f"));
   json_t *rej = json_object_get(c, "rejected");
   const char *key;
   json_t *v;
@@ -154,8 +169,9 @@ static void print_table(json_t *s) {
   }
   json_t *sec = json_object_get(s, "security");
   if (json_is_true(json_object_get(sec, "curve")))
-    printf("\nsecurity      CURVE, %.0f authorized keys   (handshakes accepted %.0f, refused %.0f)",
-           num(sec, "authorized_keys"), num(sec, "accepted"), num(sec, "refused"));
+    printf("\nsecurity      CURVE, %s authorized keys   (handshakes accepted %s, refused %s)",
+           numf(sec, "authorized_keys", "%.0f"), numf(sec, "accepted", "%.0f"),
+           numf(sec, "refused", "%.0f"));
   else if (sec)
     printf("\nsecurity      off (no CURVE: keep the ports on a trusted network)");
   printf("\n\n%4s  %-24s %-9s %-6s %10s %11s %8s %9s\n", "slot", "name", "role", "active",
@@ -163,18 +179,26 @@ static void print_table(json_t *s) {
   size_t i;
   json_t *a;
   json_array_foreach(json_object_get(s, "actors"), i, a)
-    printf("%4.0f  %-24s %-9s %-6s %10.0f %11.0f %8.0f %9.1f\n", num(a, "slot"), str(a, "name"),
+    printf("%4s  %-24s %-9s %-6s %10s %11s %8s %9s\n", numf(a, "slot", "%.0f"), str(a, "name"),
            str(a, "role"), json_is_true(json_object_get(a, "active")) ? "yes" : "no",
-           num(a, "env_steps"), num(a, "transitions"), num(a, "policy_version"),
-           num(a, "last_seen_seconds"));
+           numf(a, "env_steps", "%.0f"), numf(a, "transitions", "%.0f"),
+           numf(a, "policy_version", "%.0f"), numf(a, "last_seen_seconds", "%.1f"));
   json_t *curve = json_object_get(s, "curve");
   size_t n = json_array_size(curve);
   printf("\nevaluations   %zu\n", n);
   for (i = n > 5 ? n - 5 : 0; i < n; i++) {
     a = json_array_get(curve, i);
-    printf("  steps %10.0f  return %9.2f +- %7.2f  (%.0f s)\n", num(a, "env_steps"),
-           num(a, "mean_return"), num(a, "std_return"), num(a, "wall_seconds"));
+    printf("  steps %10s  return %9s +- %7s  (%s s)%s\n", numf(a, "env_steps", "%.0f"),
+           numf(a, "mean_return", "%.2f"), numf(a, "std_return", "%.2f"),
+           numf(a, "wall_seconds", "%.0f"),
+           json_is_true(json_object_get(a, "untrained")) ? "  untrained" : "");
   }
+  json_t *best = json_object_get(s, "best_eval");
+  if (json_is_object(best))
+    printf("best          return %s +- %s at %s steps\n", numf(best, "mean_return", "%.2f"),
+           numf(best, "std_return", "%.2f"), numf(best, "env_steps", "%.0f"));
+  else if (n)
+    printf("best          - (no evaluation of a trained policy yet)\n");
 }
 
 int cmd_status_main(int argc, char **argv) {
