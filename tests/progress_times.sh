@@ -1,6 +1,7 @@
 #!/bin/bash
 # Time figures of a run: progress.csv's wall_seconds start near 0, grow, and agree with the
-# elapsed time of the `td3d run` process (within 10% + 1.5 s); after `--resume` they go on from
+# elapsed time of the `td3d run` process (within 25% + 3 s: the processes take a while to start
+# on a loaded machine or under a sanitizer; a wrong clock is off by far more); after `--resume` they go on from
 # the checkpoint's time instead of starting again or jumping; the rates in each row are about the
 # row's counts over its wall time (the counts of the report, not of the row, hence "about").
 # usage: progress_times.sh TD3D_BINARY
@@ -26,7 +27,7 @@ check_rows() {
     END {
       if (n == 0) { print "no rows"; exit 1 }
       d = prev - base - elapsed; if (d < 0) d = -d
-      if (d > 0.1 * elapsed + 1.5) { printf "last row at %s s; the process ran %s s from %s\n", prev, elapsed, base; bad = 1 }
+      if (d > 0.25 * elapsed + 3) { printf "last row at %s s; the process ran %s s from %s\n", prev, elapsed, base; bad = 1 }
       exit bad }' "$1"
 }
 

@@ -40,9 +40,13 @@ int cmd_learner_main(int argc, char **argv) {
       NULL};
   td3_err_t err = {0};
   int rc = learner_cli_parse(&cli, specs, n, &prog, argc, argv, &err);
-  if (rc == 1) return 0;
+  if (rc == 1) {
+    learner_cli_free(&cli);
+    return 0;
+  }
   if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {
     fprintf(stderr, "td3d learner: %s\n", err.msg);
+    learner_cli_free(&cli);
     return 2;
   }
   learner_config_t *c = &cli.cfg;
