@@ -421,12 +421,6 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
 /* ---------------------------------------------------------------------------------------- */
 /* Status snapshot                                                                          */
 
-/* Rates over about a second, from the counters' previous values. */
-typedef struct rate_state {
-  uint64_t ns, inserted, updates;
-  double env_steps_per_s, updates_per_s;
-} rate_state_t;
-
 static uint64_t resident_bytes(void) {
   FILE *f = fopen("/proc/self/statm", "r");
   unsigned long long size = 0, rss = 0;
@@ -437,7 +431,7 @@ static uint64_t resident_bytes(void) {
 }
 
 /* Fills ct->snap from the learner's atomics and short locked copies (main thread). */
-static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int finished) {
+static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   learner_t *l = ct->l;
   status_snapshot_t *s = ct->snap;
   uint64_t now = td3_now_ns();
@@ -454,18 +448,7 @@ static void status_fill(control_t *ct, rate_state_t *rs, uint64_t start_ns, int 
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
   s->replay_size = replay_size(l->replay);
   s->replay_capacity = replay_capacity(l->replay);
-  if (rs->ns == 0 || now - rs->ns >= 1000000000ULL) {
-    if (rs->ns) {
-      double dt = (double)(now - rs->ns) / 1e9;
-      rs->env_steps_per_s = (double)(s->inserted - rs->inserted) / dt;
-      rs->updates_per_s = (double)(s->updates - rs->updates) / dt;
-    }
-    rs->ns = now;
-    rs->inserted = s->inserted;
-    rs->updates = s->updates;
-  }
-  s->env_steps_per_s = rs->env_steps_per_s;
-  s->updates_per_s = rs->updates_per_s;
+  status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
   s->rl_state = (int)ratelimit_state(&l->rl, s->inserted, s->updates, l->cfg->batch_steps);
   s->ingest_wait_s = (double)atomic_load(&l->ingest_wait_ns) / 1e9;
   s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
@@ -521,7 +504,6 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   ct.peer = xcalloc(c->max_actors, sizeof *ct.peer);
   ct.peer_len = xcalloc(c->max_actors, sizeof *ct.peer_len);
   status_server_t *status = NULL;
-  rate_state_t rates = {0};
   uint64_t start_ns = td3_now_ns(), last_status = 0;
   pthread_t ingest, trainer;
   int have_ingest = 0, have_trainer = 0, rc = 0;
@@ -680,6 +662,11 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
            (double)replay_bytes(cap, l.info->obs_dim, l.info->act_dim) / 1048576.0,
            c->experience_port, c->weights_port, c->control_port);
   l.start_ns = td3_now_ns();
+  /* the throughput history starts here: rates count what this process inserts and trains,
+   * never the restored totals */
+  status_history_update(ct.snap, &(status_sample_t){progress_elapsed(&pr),
+                                                     atomic_load(&l.inserted),
+                                                     atomic_load(&l.updates)});
   if (!c->resume_dir && l.ckpt_dir) {
     /* A new run is resumable from its first moment: a learner that dies before its first
      * periodic checkpoint (or a supervisor's --continue) comes back as this same run. */
@@ -738,7 +725,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     progress_update(&pr, &s);
     if (status && now - last_status >= 250000000ULL) {
       last_status = now;
-      status_fill(&ct, &rates, start_ns, 0);
+      status_fill(&ct, start_ns, 0);
       status_publish(status, ct.snap);
     }
   }
@@ -814,7 +801,7 @@ out:
   }
   if (status) {
     if (l.actors) {
-      status_fill(&ct, &rates, start_ns, 1);
+      status_fill(&ct, start_ns, 1);
       status_publish(status, ct.snap);
     }
     status_destroy(&status);

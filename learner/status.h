@@ -10,6 +10,17 @@
  * status_snapshot_t every ~250 ms and hands it over with status_publish (one copy under a
  * short mutex, then uv_async_send); the server renders from its own copy (status_render.c).
  *
+ * Rates and the throughput history (status_history.c): the learner samples its counters every
+ * STATUS_HISTORY_EVERY_S seconds into a fixed ring of STATUS_HISTORY samples inside the
+ * snapshot (10 minutes, carved once with the snapshot; nothing is allocated per sample), from
+ * the moment this learner process started: a resumed run's restored totals count as its
+ * first sample, never as a rate. The rates shown are over the last STATUS_RATE_WINDOW_S
+ * seconds, or since the process started when it is younger. Transitions arrive in bursts: an
+ * actor waits while the data is half of max_lead ahead of training, so after a start or a
+ * resume (when a whole max_lead is admitted at once) a trainer at 50 updates/s inserts nothing
+ * for 10 s; a checkpoint holds ingest while it copies the replay. A shorter window read 0 /s
+ * then although every actor was running.
+ *
  * Limits (each refusal is counted and logged at debug level, the server keeps serving):
  * request headers STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431),
  * bodies STATUS_MAX_BODY_BYTES (413), STATUS_IDLE_MS without a byte closes a connection,
@@ -41,6 +52,16 @@
 extern const double status_lag_bounds[STATUS_LAG_BUCKETS];      /* weights versions */
 extern const double status_update_bounds[STATUS_UPDATE_BUCKETS]; /* seconds */
 
+#define STATUS_HISTORY 300          /* throughput samples kept */
+#define STATUS_HISTORY_EVERY_S 2.0  /* seconds between them */
+#define STATUS_RATE_WINDOW_S 30.0   /* rates are over at least this many seconds */
+
+/* One throughput sample: the run's counters at a moment. */
+typedef struct status_sample {
+  double wall_seconds;            /* run seconds (a resumed run's earlier time included) */
+  uint64_t env_steps, updates;
+} status_sample_t;
+
 typedef struct status_point {
   uint64_t env_steps;
   uint64_t updates;
@@ -62,7 +83,7 @@ typedef struct status_snapshot {
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;
   uint64_t replay_size, replay_capacity;   /* transitions */
-  double env_steps_per_s, updates_per_s;   /* over the last second or so */
+  double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */
   int rl_state;                   /* ratelimit_state_t */
   double ingest_wait_s, trainer_wait_s;    /* cumulative seconds each side was held back */
   int have_stats;                 /* the fields below hold a TD3 update's figures */
@@ -91,6 +112,9 @@ typedef struct status_snapshot {
   status_point_t curve[STATUS_MAX_CURVE];
   int have_best;                  /* best holds an evaluation of a trained policy */
   status_point_t best;            /* the highest mean return of those (untrained ones never) */
+  uint32_t n_history;             /* throughput samples held, at most STATUS_HISTORY */
+  uint32_t history_head;          /* index of the oldest once the ring is full */
+  status_sample_t history[STATUS_HISTORY]; /* a ring: read it with status_history_at */
 } status_snapshot_t;
 
 typedef struct status_server status_server_t;
@@ -113,6 +137,21 @@ void status_publish(status_server_t *s, const status_snapshot_t *snap);
 
 /* The port actually bound (useful with port 0). */
 unsigned status_port(const status_server_t *s);
+
+/* ---- throughput history (status_history.c): the ring inside a snapshot ---- */
+
+/* Appends a sample to s's ring, dropping the oldest when it is full. Allocates nothing. */
+void status_history_push(status_snapshot_t *s, const status_sample_t *smp);
+
+/* The i-th sample of s's ring, oldest first (i < s->n_history; borrowed). */
+const status_sample_t *status_history_at(const status_snapshot_t *s, uint32_t i);
+
+/* Called with the counters as they are now (now->wall_seconds never decreasing): appends now
+ * when the ring is empty or its newest sample is STATUS_HISTORY_EVERY_S old, and sets
+ * s->env_steps_per_s and s->updates_per_s from the newest sample at least
+ * STATUS_RATE_WINDOW_S older than now, or from the oldest (this process's start) when none
+ * is that old; 0 when no time has passed. Thread: the snapshot's filler. */
+void status_history_update(status_snapshot_t *s, const status_sample_t *now);
 
 /* ---- rendering (status_render.c): pure functions of a snapshot ---- */
 

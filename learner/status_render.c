@@ -156,9 +156,14 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_replay_size_transitions", s->replay_size);
   head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
   sample_u(b, "td3d_replay_capacity_transitions", s->replay_capacity);
-  head(b, "td3d_env_steps_per_second", "gauge", "Environment steps inserted per second, recent.");
+  /* the window is STATUS_RATE_WINDOW_S */
+  head(b, "td3d_env_steps_per_second", "gauge",
+       "Environment steps inserted per second over the last 30 s (since the learner process "
+       "started, when younger).");
   sample_d(b, "td3d_env_steps_per_second", s->env_steps_per_s);
-  head(b, "td3d_updates_per_second", "gauge", "TD3 iterations per second, recent.");
+  head(b, "td3d_updates_per_second", "gauge",
+       "TD3 iterations per second over the last 30 s (since the learner process started, when "
+       "younger).");
   sample_d(b, "td3d_updates_per_second", s->updates_per_s);
   gauge_if(b, s->have_stats, "td3d_critic_loss",
            "Critic loss of the latest update (absent before this learner's first).", s->critic_loss);
@@ -302,6 +307,18 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_t *t = json_object();
   json_object_set_new(t, "env_steps_per_second", jreal(s->env_steps_per_s));
   json_object_set_new(t, "updates_per_second", jreal(s->updates_per_s));
+  json_object_set_new(t, "rate_window_seconds", jreal(STATUS_RATE_WINDOW_S));
+  json_object_set_new(t, "sample_seconds", jreal(STATUS_HISTORY_EVERY_S));
+  json_t *hist = json_array();
+  for (uint32_t i = 0; i < s->n_history; i++) {
+    const status_sample_t *smp = status_history_at(s, i);
+    json_t *e = json_object();
+    json_object_set_new(e, "wall_seconds", jreal(smp->wall_seconds));
+    json_object_set_new(e, "env_steps", ju64(smp->env_steps));
+    json_object_set_new(e, "updates", ju64(smp->updates));
+    json_array_append_new(hist, e);
+  }
+  json_object_set_new(t, "history", hist);
   json_object_set_new(root, "throughput", t);
 
   json_t *rl = json_object();

@@ -268,6 +268,45 @@ static void status_json_with_curve(void **state) {
            last_curve);
 }
 
+/* /status carries the throughput history from the learner's start: samples a couple of
+ * seconds apart, oldest first, counters never going back, the first one at the start. */
+static void throughput_history_served(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (int i = 0; i < 100; i++) { /* 3 samples take 4 s; the run is usually older already */
+    char *r = get("GET", "/status");
+    json_t *s = json_loads(body_of(r), 0, NULL);
+    assert_non_null(s);
+    free(r);
+    json_t *t = json_object_get(s, "throughput"), *h = json_object_get(t, "history");
+    assert_true(json_is_array(h));
+    n = json_array_size(h);
+    if (n >= 3) {
+      assert_true(n <= STATUS_HISTORY);
+      assert_true(json_number_value(json_object_get(t, "rate_window_seconds")) == STATUS_RATE_WINDOW_S);
+      assert_true(json_number_value(json_object_get(t, "env_steps_per_second")) > 0);
+      json_t *first = json_array_get(h, 0);
+      assert_int_equal(json_integer_value(json_object_get(first, "env_steps")), 0);
+      for (size_t k = 1; k < n; k++) {
+        json_t *a = json_array_get(h, k - 1), *b = json_array_get(h, k);
+        double dt = json_number_value(json_object_get(b, "wall_seconds")) -
+                    json_number_value(json_object_get(a, "wall_seconds"));
+        assert_true(dt >= STATUS_HISTORY_EVERY_S && dt < STATUS_HISTORY_EVERY_S + 2.0);
+        assert_true(json_integer_value(json_object_get(b, "env_steps")) >=
+                    json_integer_value(json_object_get(a, "env_steps")));
+        assert_true(json_integer_value(json_object_get(b, "updates")) >=
+                    json_integer_value(json_object_get(a, "updates")));
+      }
+      json_decref(s);
+      printf("throughput history: %zu samples\n", n);
+      return;
+    }
+    json_decref(s);
+    td3_sleep_ms(100);
+  }
+  fail_msg("after 10 s /status holds %zu throughput samples", n);
+}
+
 static void dashboard_self_contained(void **state) {
   (void)state;
   char *r = get("GET", "/");
@@ -508,6 +547,7 @@ int main(void) {
       cmocka_unit_test(render_escapes_and_histograms),
       cmocka_unit_test(metrics_served_and_move),
       cmocka_unit_test(status_json_with_curve),
+      cmocka_unit_test(throughput_history_served),
       cmocka_unit_test(dashboard_self_contained),
       cmocka_unit_test(healthz_ok),
       cmocka_unit_test(errors_404_405_400),

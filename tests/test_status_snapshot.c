@@ -2,7 +2,9 @@
  * here are rendered directly (status_render_*) or published to a status server of this
  * process (port 38495) that `td3d status` and a plain HTTP client read. A figure without a
  * value (a loss before the first update, the policy lag before the first batch) must come out
- * as null in /status, be left out of /metrics and print as "-" in `td3d status`: never "nan". */
+ * as null in /status, be left out of /metrics and print as "-" in `td3d status`: never "nan".
+ * The throughput history keeps the latest STATUS_HISTORY samples in order in its fixed ring,
+ * and the rates come from it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,11 +186,75 @@ static void status_command_before_any_batch(void **state) {
   free(s);
 }
 
+/* The learner's filling pattern: status_history_update every 0.25 s. */
+static void history_ring_and_rates(void **state) {
+  (void)state;
+  status_snapshot_t *s = calloc(1, sizeof *s);
+  /* a process that just started (a resumed run: 5000 steps and 4000 updates restored) */
+  status_history_update(s, &(status_sample_t){100.0, 5000, 4000});
+  assert_int_equal(s->n_history, 1);
+  assert_true(s->env_steps_per_s == 0 && s->updates_per_s == 0); /* no time has passed */
+  status_history_update(s, &(status_sample_t){100.5, 5000, 4000});
+  assert_true(s->env_steps_per_s == 0); /* nothing inserted by this process yet */
+  /* a burst of 64 transitions, then nothing for 5 s: still the rate since the start */
+  status_history_update(s, &(status_sample_t){101.0, 5064, 4010});
+  assert_true(fabs(s->env_steps_per_s - 64.0) < 1e-9);
+  for (double t = 101.25; t <= 106.0; t += 0.25) {
+    status_history_update(s, &(status_sample_t){t, 5064, 4010});
+    assert_true(fabs(s->env_steps_per_s - 64.0 / (t - 100.0)) < 1e-9);
+  }
+  /* then a steady 100 steps/s and 50 updates/s for an hour: the ring keeps the latest
+   * STATUS_HISTORY samples, oldest first, STATUS_HISTORY_EVERY_S apart */
+  uint64_t steps = 5064, upd = 4010;
+  double t = 106.0;
+  for (int i = 0; i < 4 * 3600; i++) {
+    t += 0.25;
+    steps += 25;
+    upd += 12 + (i % 2); /* 12.5 a quarter second */
+    status_history_update(s, &(status_sample_t){t, steps, upd});
+    if (t - 106.0 > STATUS_RATE_WINDOW_S + STATUS_HISTORY_EVERY_S) {
+      if (fabs(s->env_steps_per_s - 100.0) > 1e-6) fail_msg("%.3f steps/s at %.2f", s->env_steps_per_s, t);
+      if (fabs(s->updates_per_s - 50.0) > 0.5) fail_msg("%.3f updates/s at %.2f", s->updates_per_s, t);
+    }
+  }
+  assert_int_equal(s->n_history, STATUS_HISTORY);
+  for (uint32_t i = 1; i < s->n_history; i++) {
+    const status_sample_t *a = status_history_at(s, i - 1), *b = status_history_at(s, i);
+    assert_true(fabs(b->wall_seconds - a->wall_seconds - STATUS_HISTORY_EVERY_S) < 1e-6);
+    assert_true(b->env_steps > a->env_steps && b->updates > a->updates);
+  }
+  assert_true(t - status_history_at(s, s->n_history - 1)->wall_seconds < STATUS_HISTORY_EVERY_S);
+  double span = status_history_at(s, s->n_history - 1)->wall_seconds -
+                status_history_at(s, 0)->wall_seconds;
+  assert_true(fabs(span - (STATUS_HISTORY - 1) * STATUS_HISTORY_EVERY_S) < 1e-6);
+  /* /status lists the same samples, oldest first */
+  s->taken_ns = 1;
+  status_buf_t b = {0};
+  status_render_json(s, 1, &b);
+  json_error_t jerr;
+  json_t *j = json_loads(b.data, 0, &jerr);
+  assert_non_null(j);
+  json_t *tp = json_object_get(j, "throughput"), *h = json_object_get(tp, "history");
+  assert_int_equal(json_array_size(h), STATUS_HISTORY);
+  for (uint32_t i = 0; i < STATUS_HISTORY; i += 37) {
+    const status_sample_t *smp = status_history_at(s, i);
+    json_t *e = json_array_get(h, i);
+    assert_true(json_real_value(json_object_get(e, "wall_seconds")) == smp->wall_seconds);
+    assert_int_equal(json_integer_value(json_object_get(e, "env_steps")), smp->env_steps);
+    assert_int_equal(json_integer_value(json_object_get(e, "updates")), smp->updates);
+  }
+  assert_true(fabs(json_real_value(json_object_get(tp, "env_steps_per_second")) - 100.0) < 1e-6);
+  json_decref(j);
+  status_buf_free(&b);
+  free(s);
+}
+
 int main(void) {
   log_set_level(LOG_WARN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fresh_snapshot_renders_no_nan),
       cmocka_unit_test(status_command_before_any_batch),
+      cmocka_unit_test(history_ring_and_rates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
