@@ -16,8 +16,9 @@ add_test(NAME status_prometheus_scrape
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_prometheus.sh $<TARGET_FILE:td3d>)
 set_tests_properties(status_prometheus_scrape PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
-# The dashboard in headless Chromium: no failed request, one curve point per evaluation;
-# the screenshot stays in the build tree (tests/artifacts/dashboard.png).
+# The dashboard in headless Chromium as it opens: no failed request, one curve point per
+# evaluation, the throughput chart drawn from the learner's history; the screenshot stays in
+# the build tree (tests/artifacts/dashboard.png).
 add_test(NAME status_dashboard
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/status_dashboard.sh $<TARGET_FILE:td3d>
                  ${CMAKE_CURRENT_BINARY_DIR}/artifacts)
