@@ -1,11 +1,12 @@
 /* The status server's dashboard: one self-contained page (inline CSS and JS, nothing loaded
- * from elsewhere) that fetches /status every 2 s and draws, as SVG:
+ * from elsewhere) that fetches /status every 2 s and draws, as SVG on axes with ticks and
+ * labels (class "tick"):
  *  - the learning curve: the mean return of each evaluation (a circle of class "point", also
- *    "untrained" for the initial networks) over env steps;
+ *    "untrained" for the initial networks) over env steps, a +-1 std band (class "band") and
+ *    the run's --target-return as a dashed line (class "target") when it is set;
  *  - throughput (env steps/s and updates/s, paths of class "rate") from the server's history,
- *    on axes with ticks and labels (class "tick"), drawn as soon as the page loads; the page
- *    merges each poll's history into its own, so it keeps more than the server's 10 minutes
- *    while it stays open;
+ *    drawn as soon as the page loads; the page merges each poll's history into its own, so it
+ *    keeps more than the server's 10 minutes while it stays open;
  * and the counters, rate limiter, training figures, evaluations and the actor table. */
 #include "status.h"
 
@@ -25,7 +26,9 @@ static const char page[] =
     ".ok{color:#1a7f37}.bad{color:#c62828}\n"
     "svg text{font-size:11px;fill:#555}svg line{stroke:#ccc}svg line.grid{stroke:#eee}svg line.axis{stroke:#999}\n"
     "svg path{fill:none;stroke-width:1.5}svg path.mean{stroke:#1565c0}\n"
+    "svg path.band{fill:#1565c0;fill-opacity:.15;stroke:none}\n"
     "svg .point{fill:#1565c0}svg .point.untrained{fill:#fff;stroke:#1565c0}\n"
+    "svg line.target{stroke:#c62828;stroke-dasharray:6 4}svg text.target{fill:#c62828}\n"
     "svg path.sps{stroke:#2e7d32}svg path.ups{stroke:#ef6c00}\n"
     "</style></head><body>\n"
     "<h1>td3d learner <span id=\"run\"></span></h1>\n"
@@ -38,8 +41,8 @@ static const char page[] =
     "<div class=\"card\"><div>training</div><div id=\"train\">-</div></div>\n"
     "<div class=\"card\"><div>evaluation</div><div class=\"big\" id=\"last\">-</div><div id=\"best\"></div></div>\n"
     "</div>\n"
-    "<h2>learning curve</h2>\n"
-    "<svg id=\"curve\" width=\"640\" height=\"280\" viewBox=\"0 0 640 280\"></svg>\n"
+    "<h2>learning curve <small>(mean return &plusmn; 1 std per evaluation; hollow: untrained)</small></h2>\n"
+    "<svg id=\"curve\" width=\"640\" height=\"290\" viewBox=\"0 0 640 290\"></svg>\n"
     "<h2>throughput <small>(<span style=\"color:#2e7d32\">env steps/s</span>, <span style=\"color:#ef6c00\">updates/s</span>, <span id=\"tputw\">over 30 s</span>)</small></h2>\n"
     "<svg id=\"tput\" width=\"640\" height=\"210\" viewBox=\"0 0 640 210\"></svg>\n"
     "<h2>actors</h2>\n"
@@ -83,21 +86,27 @@ static const char page[] =
     " text(svg,{x:R,y:box.H-3,'text-anchor':'end'},xname);\n"
     " return {X:X,Y:Y};\n"
     "}\n"
-    "function curve(pts){\n"
-    " var svg=$('curve');while(svg.firstChild)svg.removeChild(svg.firstChild);\n"
-    " var W=640,H=280,L=55,R=10,T=10,B=30;\n"
-    " svg.appendChild(el('line',{x1:L,y1:H-B,x2:W-R,y2:H-B}));svg.appendChild(el('line',{x1:L,y1:T,x2:L,y2:H-B}));\n"
-    " if(!pts.length){var t=el('text',{x:L+10,y:H/2});t.textContent='no evaluation yet';svg.appendChild(t);return;}\n"
-    " var xs=pts.map(function(p){return p.env_steps;}),ys=pts.map(function(p){return p.mean_return===null?0:p.mean_return;});\n"
-    " var x0=0,x1=Math.max.apply(null,xs)||1,y0=Math.min.apply(null,ys),y1=Math.max.apply(null,ys);\n"
-    " if(y1-y0<1e-9){y0-=1;y1+=1;}\n"
-    " function X(v){return L+(W-L-R)*(v-x0)/(x1-x0);}function Y(v){return H-B-(H-T-B)*(v-y0)/(y1-y0);}\n"
-    " var d='';pts.forEach(function(p,i){d+=(i?'L':'M')+X(xs[i]).toFixed(1)+' '+Y(ys[i]).toFixed(1);});\n"
+    "var CURVE={W:640,H:290,L:62,R:14,T:12,B:36};\n"
+    "function curve(pts,target){\n"
+    " var svg=$('curve');clear(svg);\n"
+    " var ok=pts.filter(function(p){return fin(p.mean_return);});\n"
+    " if(!ok.length){text(svg,{x:CURVE.L+10,y:CURVE.H/2},'no evaluation yet');return;}\n"
+    " var has=fin(target),lo=has?target:Infinity,hi=has?target:-Infinity,xmax=1;\n"
+    " function sd(p){return fin(p.std_return)?p.std_return:0;}\n"
+    " ok.forEach(function(p){lo=Math.min(lo,p.mean_return-sd(p));hi=Math.max(hi,p.mean_return+sd(p));xmax=Math.max(xmax,p.env_steps);});\n"
+    " var f=frame(svg,CURVE,nice(0,xmax,6),nice(lo,hi,5),'env steps');\n"
+    " function at(p,v){return f.X(p.env_steps).toFixed(1)+' '+f.Y(v).toFixed(1);}\n"
+    " var d='';ok.forEach(function(p,i){d+=(i?'L':'M')+at(p,p.mean_return+sd(p));});\n"
+    " for(var i=ok.length-1;i>=0;i--)d+='L'+at(ok[i],ok[i].mean_return-sd(ok[i]));\n"
+    " svg.appendChild(el('path',{'class':'band',d:d+'Z'}));\n"
+    " if(has){var y=f.Y(target).toFixed(1);svg.appendChild(el('line',{'class':'target',x1:CURVE.L,x2:CURVE.W-CURVE.R,y1:y,y2:y}));\n"
+    "  text(svg,{'class':'target',x:CURVE.W-CURVE.R-4,y:f.Y(target)-5,'text-anchor':'end'},'target '+target);}\n"
+    " d='';ok.forEach(function(p,i){d+=(i?'L':'M')+at(p,p.mean_return);});\n"
     " svg.appendChild(el('path',{'class':'mean',d:d}));\n"
-    " pts.forEach(function(p,i){var c=el('circle',{'class':p.untrained?'point untrained':'point',cx:X(xs[i]).toFixed(1),cy:Y(ys[i]).toFixed(1),r:3});\n"
-    "  var tt=el('title',{});tt.textContent=xs[i]+' steps: '+fmt(ys[i],1)+(p.untrained?' (untrained)':'');c.appendChild(tt);svg.appendChild(c);});\n"
-    " [[y0,Y(y0)],[y1,Y(y1)]].forEach(function(a){var t=el('text',{x:4,y:a[1]+4});t.textContent=fmt(a[0],1);svg.appendChild(t);});\n"
-    " var t=el('text',{x:W-R-80,y:H-8});t.textContent=x1+' steps';svg.appendChild(t);\n"
+    " ok.forEach(function(p){var xy=at(p,p.mean_return).split(' ');\n"
+    "  var c=el('circle',{'class':p.untrained?'point untrained':'point',cx:xy[0],cy:xy[1],r:3});\n"
+    "  var tt=el('title',{});tt.textContent=p.env_steps+' steps: '+fmt(p.mean_return,1)+' \\u00b1 '+fmt(sd(p),1)+(p.untrained?' (untrained)':'');\n"
+    "  c.appendChild(tt);svg.appendChild(c);});\n"
     "}\n"
     "/* Throughput: the server's history (run seconds, env steps, updates, every few seconds over\n"
     " * its last 10 minutes) merged into the page's own, which keeps what scrolls out of the\n"
@@ -150,7 +159,7 @@ static const char page[] =
     " var rows='';s.actors.forEach(function(a){rows+='<tr><td>'+a.slot+'</td><td>'+esc(a.name)+'</td><td>'+a.role+'</td><td>'+(a.active?'yes':'no')+\n"
     "  '</td><td>'+a.env_steps+'</td><td>'+a.transitions+'</td><td>'+a.policy_version+'</td><td>'+fmt(a.last_seen_seconds,1)+'</td></tr>';});\n"
     " $('actors').tBodies[0].innerHTML=rows;\n"
-    " curve(s.curve);\n"
+    " curve(s.curve,s.config?s.config.target_return:null);\n"
     " absorb(s);tput();\n"
     "}\n"
     "function poll(){fetch('status',{cache:'no-store'}).then(function(r){return r.json();}).then(show)\n"
