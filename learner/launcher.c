@@ -116,6 +116,11 @@ int launcher_run(const char *exe, launch_child_t *ch, uint32_t n, _Atomic int *s
       }
       if (stopping) continue;
       launch_child_t *c = &ch[i];
+      if (i != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        /* an actor that ends cleanly was told the run is over: it is done, not crashed */
+        log_info("the %s finished", c->role);
+        continue;
+      }
       uint64_t ran_ms = (td3_now_ns() - c->started_ns) / 1000000ULL;
       if (ran_ms > 60000) c->backoff_ms = 1000;
       const char *from = "";
