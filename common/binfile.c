@@ -4,6 +4,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -79,6 +80,25 @@ void binw_str(binw_t *w, const char *s, size_t width) {
     binw_bytes(w, zeros, k);
     left -= k;
   }
+}
+
+void binw_printf(binw_t *w, const char *fmt, ...) {
+  char small[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n <= 0) return;
+  if ((size_t)n < sizeof small) {
+    binw_bytes(w, small, (size_t)n);
+    return;
+  }
+  char *big = xmalloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  binw_bytes(w, big, (size_t)n);
+  free(big);
 }
 
 void binw_free(binw_t *w) {

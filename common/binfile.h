@@ -28,6 +28,8 @@ void binw_u32(binw_t *w, uint32_t v);
 void binw_u64(binw_t *w, uint64_t v);
 void binw_f32(binw_t *w, float v);
 void binw_f32s(binw_t *w, const float *p, size_t n);
+/* Appends printf-formatted text (any length, no NUL), for text files built in a binw_t. */
+void binw_printf(binw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes a fixed-width field: s, cut or NUL-padded to width bytes. */
 void binw_str(binw_t *w, const char *s, size_t width);
 

@@ -73,34 +73,24 @@ void evaluate_stats(const double *v, uint32_t n, double *mean, double *std, doub
   *max = hi;
 }
 
-/* Appends printf-formatted text (one field or a short header name) to w. */
-static void put(binw_t *w, const char *fmt, ...) {
-  char buf[64];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (k > 0) binw_bytes(w, buf, (size_t)k < sizeof buf ? (size_t)k : sizeof buf - 1);
-}
-
 void eval_record_init(eval_record_t *r, const env_info_t *info, uint32_t episode) {
   memset(r, 0, sizeof *r);
   r->episode = episode;
   r->obs_dim = info->obs_dim;
   r->act_dim = info->act_dim;
-  put(&r->text, "step");
-  for (uint32_t i = 0; i < r->obs_dim; i++) put(&r->text, ",obs_%u", i);
-  for (uint32_t i = 0; i < r->act_dim; i++) put(&r->text, ",action_%u", i);
-  put(&r->text, ",reward,terminal,truncated\n");
+  binw_printf(&r->text, "step");
+  for (uint32_t i = 0; i < r->obs_dim; i++) binw_printf(&r->text, ",obs_%u", i);
+  for (uint32_t i = 0; i < r->act_dim; i++) binw_printf(&r->text, ",action_%u", i);
+  binw_printf(&r->text, ",reward,terminal,truncated\n");
 }
 
 void eval_record_step(void *ctx, const eval_step_t *s) {
   eval_record_t *r = ctx;
   if (s->episode != r->episode) return;
-  put(&r->text, "%u", s->t);
-  for (uint32_t i = 0; i < r->obs_dim; i++) put(&r->text, ",%.9g", (double)s->obs[i]);
-  for (uint32_t i = 0; i < r->act_dim; i++) put(&r->text, ",%.9g", (double)s->action[i]);
-  put(&r->text, ",%.9g,%d,%d\n", (double)s->reward, s->terminal, s->truncated);
+  binw_printf(&r->text, "%u", s->t);
+  for (uint32_t i = 0; i < r->obs_dim; i++) binw_printf(&r->text, ",%.9g", (double)s->obs[i]);
+  for (uint32_t i = 0; i < r->act_dim; i++) binw_printf(&r->text, ",%.9g", (double)s->action[i]);
+  binw_printf(&r->text, ",%.9g,%d,%d\n", (double)s->reward, s->terminal, s->truncated);
   r->steps++;
 }
 

@@ -8,16 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void put(binw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(binw_t *w, const char *fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n > 0) binw_bytes(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
 /* Writes s XML-escaped. */
 static void put_text(binw_t *w, const char *s) {
   for (; s && *s; s++) {
@@ -99,14 +89,14 @@ static void tick_label(char *out, size_t cap, double t, double step, int unit) {
 char *svg_chart_render(const svg_chart_t *c, size_t *len) {
   const double W = 760, H = 440, L = 80, R = 20, T = 40, B = 60;
   binw_t w = {0};
-  put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  put(&w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+  binw_printf(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  binw_printf(&w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
           "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
       W, H, W, H);
-  put(&w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-  put(&w, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", W / 2);
+  binw_printf(&w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  binw_printf(&w, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", W / 2);
   put_text(&w, c->title);
-  put(&w, "</text>\n");
+  binw_printf(&w, "</text>\n");
 
   range_t xr = {INFINITY, -INFINITY}, yr = {INFINITY, -INFINITY};
   for (size_t s = 0; s < c->n_series; s++) {
@@ -120,7 +110,7 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
     }
   }
   if (!(xr.lo <= xr.hi)) {
-    put(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no evaluations yet</text>\n",
+    binw_printf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no evaluations yet</text>\n",
         W / 2, H / 2);
     goto done;
   }
@@ -142,44 +132,44 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
   if (!tick_span(xr, xs, &xk0, &xk1)) xk1 = xk0 - 1;
   if (!tick_span(yr, ys, &yk0, &yk1)) yk1 = yk0 - 1;
   char lab[64];
-  put(&w, "<g stroke=\"#ddd\">\n");
+  binw_printf(&w, "<g stroke=\"#ddd\">\n");
   for (long long k = xk0; k <= xk1; k++)
-    put(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T,
+    binw_printf(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T,
         PX(k * xs), T + ph);
   for (long long k = yk0; k <= yk1; k++)
-    put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L, PY(k * ys), L + pw,
+    binw_printf(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L, PY(k * ys), L + pw,
         PY(k * ys));
-  put(&w, "</g>\n<g stroke=\"#333\">\n");
+  binw_printf(&w, "</g>\n<g stroke=\"#333\">\n");
   for (long long k = xk0; k <= xk1; k++)
-    put(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T + ph,
+    binw_printf(&w, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>\n", PX(k * xs), T + ph,
         PX(k * xs), T + ph + 5);
   for (long long k = yk0; k <= yk1; k++)
-    put(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L - 5, PY(k * ys), L,
+    binw_printf(&w, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>\n", L - 5, PY(k * ys), L,
         PY(k * ys));
-  put(&w, "</g>\n<g fill=\"#333\">\n");
+  binw_printf(&w, "</g>\n<g fill=\"#333\">\n");
   int xunit = tick_unit(xk0, xk1, xs), yunit = tick_unit(yk0, yk1, ys);
   for (long long k = xk0; k <= xk1; k++) {
     tick_label(lab, sizeof lab, k * xs, xs, xunit);
-    put(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", PX(k * xs),
+    binw_printf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", PX(k * xs),
         T + ph + 19, lab);
   }
   for (long long k = yk0; k <= yk1; k++) {
     tick_label(lab, sizeof lab, k * ys, ys, yunit);
-    put(&w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 8,
+    binw_printf(&w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 8,
         PY(k * ys) + 4, lab);
   }
-  put(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">", L + pw / 2, H - 14);
+  binw_printf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">", L + pw / 2, H - 14);
   put_text(&w, c->xlabel);
-  put(&w, "</text>\n<text transform=\"translate(18 %.0f) rotate(-90)\" "
+  binw_printf(&w, "</text>\n<text transform=\"translate(18 %.0f) rotate(-90)\" "
           "text-anchor=\"middle\">",
       T + ph / 2);
   put_text(&w, c->ylabel);
-  put(&w, "</text>\n</g>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+  binw_printf(&w, "</text>\n</g>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
           "fill=\"none\" stroke=\"#333\"/>\n",
       L, T, pw, ph);
 
   if (isfinite(c->hline))
-    put(&w, "<line class=\"target\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
+    binw_printf(&w, "<line class=\"target\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
             "stroke=\"#d62728\" stroke-dasharray=\"6 4\"/>\n",
         L, PY(c->hline), L + pw, PY(c->hline));
 
@@ -190,45 +180,45 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
     if (se->style == SVG_LINE) {
       if (se->lo && se->hi) {
         /* the band: along the upper edge, back along the lower */
-        put(&w, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" "
+        binw_printf(&w, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" "
                 "points=\"", col);
         for (size_t i = 0; i < se->n; i++)
           if (isfinite(se->x[i]) && isfinite(se->hi[i]))
-            put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->hi[i]));
+            binw_printf(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->hi[i]));
         for (size_t i = se->n; i-- > 0;)
           if (isfinite(se->x[i]) && isfinite(se->lo[i]))
-            put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->lo[i]));
-        put(&w, "\"/>\n");
+            binw_printf(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->lo[i]));
+        binw_printf(&w, "\"/>\n");
       }
-      put(&w, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"%g\" "
+      binw_printf(&w, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"%g\" "
               "stroke-opacity=\"%g\" points=\"", col, sw, op);
       for (size_t i = 0; i < se->n; i++)
         if (isfinite(se->x[i]) && isfinite(se->y[i]))
-          put(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->y[i]));
-      put(&w, "\"/>\n");
+          binw_printf(&w, "%.1f,%.1f ", PX(se->x[i]), PY(se->y[i]));
+      binw_printf(&w, "\"/>\n");
       if (se->markers) {
-        put(&w, "<g fill=\"%s\">\n", col);
+        binw_printf(&w, "<g fill=\"%s\">\n", col);
         for (size_t i = 0; i < se->n; i++)
           if (isfinite(se->x[i]) && isfinite(se->y[i]))
-            put(&w, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%g: "
+            binw_printf(&w, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%g: "
                     "%g</title></circle>\n",
                 PX(se->x[i]), PY(se->y[i]), se->x[i], se->y[i]);
-        put(&w, "</g>\n");
+        binw_printf(&w, "</g>\n");
       }
     } else {
-      put(&w, "<g class=\"points\" stroke=\"%s\" fill=\"%s\" stroke-opacity=\"%g\">\n", col,
+      binw_printf(&w, "<g class=\"points\" stroke=\"%s\" fill=\"%s\" stroke-opacity=\"%g\">\n", col,
           col, op);
       for (size_t i = 0; i < se->n; i++) {
         if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
         double px = PX(se->x[i]);
         if (se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]))
-          put(&w, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke-width=\"1.5\" "
+          binw_printf(&w, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke-width=\"1.5\" "
                   "fill=\"none\"/>\n",
               px, PY(se->lo[i]), PY(se->hi[i]), px - 4, PY(se->lo[i]), px - 4, PY(se->hi[i]));
-        put(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%g\"><title>%g: %g</title></circle>\n", px,
+        binw_printf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%g\"><title>%g: %g</title></circle>\n", px,
             PY(se->y[i]), sw + 1.5, se->x[i], se->y[i]);
       }
-      put(&w, "</g>\n");
+      binw_printf(&w, "</g>\n");
     }
   }
 
@@ -239,25 +229,25 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
     if (is_target ? !isfinite(c->hline) : !c->series[s].label) continue;
     const char *col = is_target ? "#d62728" : safe_color(c->series[s].color, s);
     if (is_target)
-      put(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+      binw_printf(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
               "stroke-dasharray=\"6 4\"/>\n",
           L + 10, ly - 4, L + 30, ly - 4, col);
     else if (c->series[s].style == SVG_POINTS)
-      put(&w, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/>\n", L + 20, ly - 4, col);
+      binw_printf(&w, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/>\n", L + 20, ly - 4, col);
     else
-      put(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+      binw_printf(&w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
               "stroke-width=\"%g\"/>\n",
           L + 10, ly - 4, L + 30, ly - 4, col,
           c->series[s].width > 0 ? c->series[s].width : 2);
-    put(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#333\">", L + 36, ly);
+    binw_printf(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#333\">", L + 36, ly);
     put_text(&w, is_target ? (c->hline_label ? c->hline_label : "target") : c->series[s].label);
-    put(&w, "</text>\n");
+    binw_printf(&w, "</text>\n");
     ly += 16;
   }
 #undef PX
 #undef PY
 done:
-  put(&w, "</svg>\n");
+  binw_printf(&w, "</svg>\n");
   binw_bytes(&w, "", 1);
   if (len) *len = w.len - 1;
   return (char *)w.data;

@@ -25,17 +25,6 @@ status_lib_init
 
 run_id() { http_get "$1" /metrics 2>/dev/null | grep -o 'run_id="[0-9a-f]*"'; }
 
-# waits up to $2 seconds for child $1 to exit; its exit status, or fails the test
-wait_exit() {
-  local waited=0
-  while kill -0 "$1" 2>/dev/null; do
-    [ "$waited" -ge $(($2 * 10)) ] && fail "process $1 still running after $2 s"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  wait "$1"
-}
-
 # --- 1. SIGTERM, then --resume ------------------------------------------------------------
 base=38720 status=38723
 start_learner $base $status --checkpoint-every=1 --log-level=info

@@ -6,23 +6,10 @@
 # usage: run_over.sh TD3D_BINARY
 set -u
 td3d=$1
-dir=$(mktemp -d /tmp/td3d_run_over.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for f in "$dir"/*.log; do echo "--- $f"; tail -n 20 "$f"; done >&2; exit 1; }
+# shellcheck source=status_lib.sh
+. "$(dirname "$0")/status_lib.sh"
+status_lib_init
 ports=(--experience-port 39631 --weights-port 39632 --control-port 39633)
-
-# waits up to $2 seconds for process $1 to exit and returns its status (fails the test if not)
-wait_exit() {
-  local waited=0
-  while kill -0 "$1" 2>/dev/null; do
-    [ "$waited" -ge $(($2 * 10)) ] && fail "process $1 still running after $2 s"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  wait "$1"
-}
 
 "$td3d" learner --env Pendulum-v1 --steps 3000 --start-steps 500 --hidden 32,32 --batch 64 \
   --eval-every 1000 --eval-episodes 2 --status-bind off --out "$dir/run" "${ports[@]}" \

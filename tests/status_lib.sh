@@ -8,6 +8,7 @@
 #   fail MESSAGE               prints FAIL and the tail of every log in $dir, exits 1
 #   metric NAME PORT           the value of an unlabelled sample of the learner's /metrics
 #   wait_metric NAME PORT MIN  waits (60 s at most) until that value is at least MIN, or fails
+#   wait_exit PID SECONDS      waits for child PID to exit and returns its status, or fails
 # $td3d must name the td3d binary.
 
 status_lib_init() {
@@ -59,6 +60,16 @@ fail() {
   echo "FAIL: $*"
   for f in "$dir"/*.log; do echo "== $f"; tail -15 "$f"; done
   exit 1
+}
+
+wait_exit() {
+  local waited=0
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$waited" -ge $(($2 * 10)) ] && fail "process $1 still running after $2 s"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  wait "$1"
 }
 
 metric() { http_get "$2" /metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "http_client.h"
+
 #include "inproc.h"
 #include "log.h"
 #include "status.h"
@@ -43,34 +45,9 @@ static void actor_start(inproc_actor_t *j, const char *name, int eval) {
 
 /* ---- a minimal HTTP client ---- */
 
-static int connect_status(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(STATUS_PORT)};
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  struct timeval tv = {10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
+static int connect_status(void) { return http_connect(STATUS_PORT); }
 
-/* Reads until EOF (or a reset); returns what arrived (caller frees). */
-static char *read_all(int fd, size_t *len_out) {
-  size_t len = 0, cap = 1 << 16;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (len + 1 >= cap) buf = realloc(buf, cap *= 2);
-    ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    len += (size_t)r;
-  }
-  buf[len] = 0;
-  if (len_out) *len_out = len;
-  return buf;
-}
+static char *read_all(int fd, size_t *len_out) { return http_read_all(fd, len_out); }
 
 /* Sends raw bytes and returns the whole answer (the request should ask to close). */
 static char *exchange(const char *raw) {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "http_client.h"
+
 #include "log.h"
 #include "status.h"
 
@@ -47,42 +49,7 @@ static status_snapshot_t *fresh_snapshot(void) {
   return s;
 }
 
-/* GET path from the server of this process; the body (caller frees), or NULL. */
-static char *http_body(const char *path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(STATUS_PORT)};
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    return NULL;
-  }
-  struct timeval tv = {10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  char req[256];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-  if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-    close(fd);
-    return NULL;
-  }
-  size_t len = 0, cap = 1 << 16;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (len + 1 >= cap) buf = realloc(buf, cap *= 2);
-    ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    len += (size_t)r;
-  }
-  close(fd);
-  buf[len] = 0;
-  char *body = strstr(buf, "\r\n\r\n");
-  if (!body) {
-    free(buf);
-    return NULL;
-  }
-  memmove(buf, body + 4, strlen(body + 4) + 1);
-  return buf;
-}
+static char *http_body(const char *path) { return http_get_body(STATUS_PORT, path); }
 
 /* Runs `td3d status 127.0.0.1:STATUS_PORT` and returns its output (caller frees). */
 static char *td3d_status_output(void) {
