@@ -19,6 +19,9 @@ typedef struct progress {
   uint64_t start_ns;
   double offset_s;    /* seconds counted before start_ns (a resumed run's earlier time) */
   uint64_t last_draw_ns;
+  /* the recent rates on the live line: counters at the start of the current window */
+  uint64_t window_ns, window_steps, window_updates;
+  double steps_rate, updates_rate; /* per second over the last window; < 0: none yet */
   pthread_mutex_t lock; /* held while the live line is drawn, or cleared for a log line */
   int hooked;           /* registered with log_set_console_hook */
 } progress_t;
@@ -31,12 +34,14 @@ double progress_elapsed(const progress_t *p);
 
 typedef struct progress_status {
   uint64_t env_steps, total_steps;
-  double env_steps_per_s, updates_per_s;
+  uint64_t updates;
   size_t replay_size;
   double last_eval;  /* NaN: none yet */
 } progress_status_t;
 
-/* Redraws the live line if due (no-op when not live). */
+/* Redraws the live line if due (no-op when not live). Its steps/s, updates/s and ETA are the
+ * rates over the last few seconds, not averages over the run (a resumed run, a slow start or
+ * a machine that got busy would make those stale). */
 void progress_update(progress_t *p, const progress_status_t *s);
 
 /* Prints a persistent line (a newline is added). */

@@ -790,10 +790,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
       uint32_t gone = actors_expire(l.actors, now);
       if (gone) log_warn("%u actor lease%s expired", gone, gone == 1 ? "" : "s");
     }
-    double wall = progress_elapsed(&pr);
-    uint64_t ins = atomic_load(&l.inserted);
-    progress_status_t s = {ins, c->steps, wall > 0 ? (double)ins / wall : 0,
-                           wall > 0 ? (double)atomic_load(&l.updates) / wall : 0,
+    progress_status_t s = {atomic_load(&l.inserted), c->steps, atomic_load(&l.updates),
                            replay_size(l.replay), res->last_eval};
     progress_update(&pr, &s);
     if (status && now - last_status >= 250000000ULL) {

@@ -36,7 +36,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"overwrite", FLAG_BOOL, &c->overwrite, NULL, "reuse an --out directory that holds a run", 0, 0, NULL},
       {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first; default: the preset's for the env (td3-repo: 25000, 1000 for Pendulum, InvertedPendulum, Reacher)", 0, 1e12, &cli->start_seen},
       {"eval-every", FLAG_U64, &c->eval_every, "N", "env steps between evaluations; default 5000", 1, 1e12, NULL},
-      {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation; default 10", 1, 1000, NULL},
+      {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation; default 10 (50 for Pendulum-v1)", 1, 1000, NULL},
       {"replay-capacity", FLAG_U64, &cli->replay_capacity, "N", "replay buffer transitions; default 1000000", 1, 1e10, NULL},
       {"replay-ratio", FLAG_DOUBLE, &c->replay_ratio, "X", "TD3 updates per inserted transition; default 1", 1e-3, 1e3, NULL},
       {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training; default 1000", 1, 1e9, NULL},
@@ -152,6 +152,7 @@ static void apply_preset(learner_cli_t *cli, const preset_t *p) {
   t->actor_lr = t->critic_lr = p->lr;
   t->batch = p->batch;
   cli->cfg.start_steps = preset_start_steps(p, cli->cfg.env_id);
+  cli->cfg.eval_episodes = preset_eval_episodes(cli->cfg.env_id);
   cli->cfg.preset = p->name;
 }
 

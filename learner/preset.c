@@ -32,4 +32,8 @@ uint64_t preset_start_steps(const preset_t *p, const char *env_id) {
   return p->start_steps;
 }
 
+uint32_t preset_eval_episodes(const char *env_id) {
+  return env_id && strcmp(env_id, "Pendulum-v1") == 0 ? 50 : 10;
+}
+
 const char *preset_names(void) { return "td3-repo, td3-paper"; }

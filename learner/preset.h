@@ -39,6 +39,13 @@ const preset_t *preset_at(size_t i);
 /* The preset's start steps for env_id (env_id NULL or not listed: start_steps). */
 uint64_t preset_start_steps(const preset_t *p, const char *env_id);
 
+/* Deterministic episodes per evaluation for env_id, whatever the preset: 10, the paper's
+ * protocol, except on tasks whose random start states alone spread one episode's return
+ * widely. Pendulum-v1 gets 50: a near-optimal policy scores 0 to -400 by where the pendulum
+ * starts (about -150 +- 80), so a mean over 10 episodes is off by +-25 and a run whose
+ * policy is done can sit on either side of a -200 target. */
+uint32_t preset_eval_episodes(const char *env_id);
+
 /* "td3-repo, td3-paper": the known names, for error messages. */
 const char *preset_names(void);
 

@@ -276,10 +276,8 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
       }
     }
     if ((t & 255) == 0) {
-      double wall = progress_elapsed(&pr);
-      progress_status_t s = {t + 1, c->steps, wall > 0 ? (double)(t + 1) / wall : 0,
-                             wall > 0 ? (double)td3_iterations(l.td3) / wall : 0,
-                             replay_size(l.replay), res->last_eval};
+      progress_status_t s = {t + 1, c->steps, td3_iterations(l.td3), replay_size(l.replay),
+                             res->last_eval};
       progress_update(&pr, &s);
     }
   }

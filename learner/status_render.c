@@ -168,7 +168,8 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   gauge_if(b, s->have_stats, "td3d_critic_loss",
            "Critic loss of the latest update (absent before this learner's first).", s->critic_loss);
   gauge_if(b, s->have_stats, "td3d_actor_loss",
-           "Actor loss of the latest update (absent before this learner's first).", s->actor_loss);
+           "Actor loss of the latest actor update (one in policy_delay updates; absent before this learner's first).",
+           s->actor_loss);
   gauge_if(b, s->have_stats, "td3d_mean_q",
            "Mean Q1 over the latest update's batch (absent before this learner's first).", s->mean_q);
   head(b, "td3d_evaluations_total", "counter", "Evaluations recorded.");

@@ -41,6 +41,7 @@ struct td3 {
   nn_adam_cfg_t actor_adam, critic_adam;
   trained_t net[NET_COUNT];
   uint64_t iterations;              /* completed iterations */
+  float last_actor_loss;            /* of the latest actor step; NaN before the first */
   size_t cp;                        /* row stride of x: C rounded up to a multiple of 8 */
   float *block;                     /* the one allocation everything below points into */
   float *low, *high, *mid, *half;   /* (A) bounds, centre, half range */
@@ -191,6 +192,7 @@ td3_t *td3_new(const td3_config_t *c, td3_err_t *err) {
   if (validate(c, err) != 0) return NULL;
   td3_t *t = xcalloc(1, sizeof *t);
   t->cfg = *c;
+  t->last_actor_loss = NAN;
   uint32_t sizes[NN_MAX_LAYERS];
   uint32_t n = c->n_hidden + 2;
   sizes[0] = c->obs_dim;
@@ -464,10 +466,11 @@ int td3_train_with_noise(td3_t *t, const td3_batch_t *b, const float *noise, td3
         nn_polyak(t->net[k].target, live_params(t, k), t->net[k].n, t->cfg.tau);
     }
     t->iterations = it;
+    if (actor_step) t->last_actor_loss = actor_loss;
   }
   if (out) {
     out->critic_loss = critic_loss;
-    out->actor_loss = actor_loss;
+    out->actor_loss = actor_step ? actor_loss : t->last_actor_loss;
     out->mean_q = mean_q;
     out->actor_step = !rc && actor_step;
     out->iterations = t->iterations;

@@ -64,7 +64,8 @@ typedef struct td3_batch {
 
 typedef struct td3_stats {
   float critic_loss;    /* MSE(Q1, y) + MSE(Q2, y) before the critic step */
-  float actor_loss;     /* -mean Q1(s, pi(s)) with the new critic 1; 0 when no actor step */
+  float actor_loss;     /* -mean Q1(s, pi(s)) with the new critic 1 at this iteration's
+                         * actor step, else that of the latest one (NaN before the first) */
   float mean_q;         /* mean Q1(s, a) over the batch before the critic step */
   int actor_step;       /* 1 if this iteration updated the actor and the targets */
   uint64_t iterations;  /* completed iterations after this call */

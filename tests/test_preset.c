@@ -97,6 +97,30 @@ static void test_default_is_repo(void **state) {
   learner_cli_free(&cli);
 }
 
+/* Pendulum's random start states spread a good policy's returns from 0 to -400: its
+ * evaluations take 50 episodes whatever the preset, other tasks 10; the flag still wins. */
+static void test_eval_episodes_per_env(void **state) {
+  (void)state;
+  assert_int_equal(preset_eval_episodes("Pendulum-v1"), 50);
+  assert_int_equal(preset_eval_episodes("HalfCheetah-v4"), 10);
+  assert_int_equal(preset_eval_episodes(NULL), 10);
+  learner_cli_t cli;
+  td3_err_t err = {0};
+  char *argv[] = {"learner", "--env", "Pendulum-v1", NULL};
+  assert_int_equal(parse(&cli, argv, &err), 0);
+  assert_int_equal(cli.cfg.eval_episodes, 50);
+  learner_cli_free(&cli);
+  char *argv2[] = {"learner", "--eval-episodes", "7", "--preset", "td3-paper", "--env",
+                   "Pendulum-v1", NULL};
+  assert_int_equal(parse(&cli, argv2, &err), 0);
+  assert_int_equal(cli.cfg.eval_episodes, 7);
+  learner_cli_free(&cli);
+  char *argv3[] = {"learner", "--env", "Hopper-v4", "--preset", "td3-paper", NULL};
+  assert_int_equal(parse(&cli, argv3, &err), 0);
+  assert_int_equal(cli.cfg.eval_episodes, 10);
+  learner_cli_free(&cli);
+}
+
 static void test_unknown_refused(void **state) {
   (void)state;
   learner_cli_t cli;
@@ -120,6 +144,7 @@ int main(void) {
       cmocka_unit_test(test_paper_sets_defaults),
       cmocka_unit_test(test_flags_win),
       cmocka_unit_test(test_default_is_repo),
+      cmocka_unit_test(test_eval_episodes_per_env),
       cmocka_unit_test(test_unknown_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

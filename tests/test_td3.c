@@ -370,6 +370,7 @@ static void actor_step_leaves_critics_alone(void **state) {
     assert_int_equal(td3_train_with_noise(b, &bb[i].b, bb[i].noise, &sb), 0);
     assert_int_equal(sa.actor_step, i == 1);
     assert_int_equal(sb.actor_step, 0);
+    if (i == 0) assert_true(isnan(sa.actor_loss)); /* no actor step yet */
     assert_true(sa.critic_loss == sb.critic_loss);
   }
   /* a stepped its actor at iteration 2, b did not: critics must still be bitwise equal */
@@ -380,7 +381,12 @@ static void actor_step_leaves_critics_alone(void **state) {
   }
   const float *pa = td3_params(a, TD3_ACTOR, &n), *pb = td3_params(b, TD3_ACTOR, NULL);
   assert_memory_not_equal(pa, pb, n * sizeof(float));
-  assert_true(sa.actor_loss != 0.0f);
+  assert_true(sa.actor_loss != 0.0f && isfinite(sa.actor_loss));
+  /* a critic-only iteration reports the latest actor step's loss, not 0 */
+  td3_stats_t s3;
+  assert_int_equal(td3_train_with_noise(a, &bb[0].b, bb[0].noise, &s3), 0);
+  assert_int_equal(s3.actor_step, 0);
+  assert_true(s3.actor_loss == sa.actor_loss);
   td3_destroy(&a);
   td3_destroy(&b);
 }

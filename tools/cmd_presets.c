@@ -36,6 +36,7 @@ int cmd_presets_main(int argc, char **argv) {
     printf("%s%s: %s\n", preset_at(i)->name, i == 0 ? " (default)" : "", preset_at(i)->summary);
   printf("\nBoth: gamma 0.99, tau 0.005, target smoothing 0.2 clipped at 0.5, policy delay 2,\n"
          "exploration noise 0.1, replay 1e6, one update per env step, evaluation every 5000\n"
-         "steps on 10 episodes.\n");
+         "steps on 10 episodes (50 for Pendulum-v1, whose start states alone spread a good\n"
+         "policy's returns from 0 to -400).\n");
   return 0;
 }

@@ -1,0 +1,106 @@
+/* Tests for common/progress: the live line shows rates over the last few seconds (not the
+ * whole run's averages, which a resumed run or a slow start make stale), an ETA from that
+ * rate, "-" before a rate is known, and nothing at all when not live. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "log.h"
+#include "progress.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Runs one progress_update with standard output sent to a file; returns what it printed. */
+static char *capture_update(progress_t *p, const progress_status_t *s) {
+  char path[] = "/tmp/td3d_test_progress_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  assert_true(saved >= 0);
+  assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+  progress_update(p, s);
+  fflush(stdout);
+  assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+  close(saved);
+  static char buf[4096];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  assert_true(n >= 0);
+  buf[n] = 0;
+  close(fd);
+  unlink(path);
+  return buf;
+}
+
+/* A live progress_t whatever standard output is. */
+static void live_progress(progress_t *p) {
+  progress_init(p, 1);
+  p->live = 1;
+}
+
+static void test_rate_unknown_at_first(void **state) {
+  (void)state;
+  progress_t p;
+  live_progress(&p);
+  /* a resumed run: 200k steps were done before this process started */
+  progress_status_t s = {.env_steps = 200000, .total_steps = 300000, .updates = 190000,
+                         .replay_size = 200000, .last_eval = NAN};
+  const char *out = capture_update(&p, &s);
+  assert_non_null(strstr(out, "steps 200000/300000 | - steps/s | - updates/s"));
+  assert_non_null(strstr(out, "last eval - | ETA -"));
+  progress_finish(&p);
+}
+
+static void test_recent_rate_and_eta(void **state) {
+  (void)state;
+  progress_t p;
+  live_progress(&p);
+  progress_status_t s = {.env_steps = 1000, .total_steps = 10000, .updates = 1000,
+                         .replay_size = 1000, .last_eval = -150.25};
+  capture_update(&p, &s); /* opens the window at 1000 steps, 1000 updates */
+  /* as if that was 4 s ago: 4000 steps and 2000 updates since are 1000/s and 500/s */
+  p.window_ns -= 4000000000ULL;
+  p.last_draw_ns = 0;
+  s.env_steps = 5000;
+  s.updates = 3000;
+  const char *out = capture_update(&p, &s);
+  assert_non_null(strstr(out, "steps 5000/10000 | 1000 steps/s | 500 updates/s"));
+  assert_non_null(strstr(out, "last eval -150.2 | ETA 5s"));
+  /* the next window measures from 5000, not from the run's start */
+  p.window_ns -= 5000000000ULL;
+  p.last_draw_ns = 0;
+  s.env_steps = 6000;
+  s.updates = 4000;
+  out = capture_update(&p, &s);
+  assert_non_null(strstr(out, "| 200 steps/s | 200 updates/s"));
+  assert_non_null(strstr(out, "ETA 20s"));
+  progress_finish(&p);
+}
+
+static void test_silent_when_not_live(void **state) {
+  (void)state;
+  progress_t p;
+  progress_init(&p, 1);
+  p.live = 0;
+  progress_status_t s = {.env_steps = 1, .total_steps = 2, .updates = 0, .last_eval = NAN};
+  assert_string_equal(capture_update(&p, &s), "");
+  progress_init(&p, 0);
+  p.live = 1;
+  assert_string_equal(capture_update(&p, &s), "");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rate_unknown_at_first),
+      cmocka_unit_test(test_recent_rate_and_eta),
+      cmocka_unit_test(test_silent_when_not_live),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
