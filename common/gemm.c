@@ -2,11 +2,16 @@
  * row or column blocks of C (see gemm.h). The AVX-512 kernel itself is in gemm_avx512.c.
  *
  * Workers. gemm_set_threads(n) records n; the first product big enough to split starts the
- * n - 1 workers. The caller posts a plan by bumping a generation counter, runs the first
- * block itself, then waits (spinning: the other blocks take about as long as its own) for
- * the workers' count of blocks still running to reach zero. An idle worker spins on the
- * generation for up to SPIN_NS (a training iteration's products come microseconds apart),
- * then sleeps on a condition variable that the caller signals when it sees sleepers. */
+ * n - 1 workers. A product is cut into a few blocks per thread, which the caller and the
+ * workers claim one at a time from a shared counter: nobody owns a block in advance, so a
+ * worker the OS has descheduled (an actor or the evaluator took its core) delays only a
+ * block it already claimed, and the caller finishes the rest itself. The caller posts a
+ * product by writing the plan and then the claim word (generation and blocks left), claims
+ * blocks until none are left, then waits for the claimed ones to finish: spinning briefly,
+ * then yielding its core, since the block it waits for may belong to a thread that needs
+ * that core. An idle worker spins on the generation for up to SPIN_NS (a training
+ * iteration's products come microseconds apart), then sleeps on a condition variable that
+ * the caller signals when it sees sleepers. */
 #include "gemm.h"
 
 #include "error.h"
@@ -15,6 +20,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +37,8 @@
  * waiting for it costs a few microseconds. */
 #define SPLIT_MIN_FMA (1u << 18)
 #define SPIN_NS 200000u /* how long an idle worker polls before it sleeps */
+#define BLOCKS_PER_THREAD 4 /* blocks a product is cut into, per thread (fewer if it is small) */
+#define WAIT_SPIN_NS 20000u /* how long the caller spins on claimed blocks before yielding */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Kernel choice                                                                            */
@@ -91,26 +99,34 @@ const char *gemm_kernel_name(void) {
 /* ---------------------------------------------------------------------------------------- */
 /* Workers                                                                                  */
 
+/* The claim word: the generation of the posted product (high 32 bits) and the number of its
+ * blocks nobody has claimed yet (low 32 bits). A thread that claims a block (a successful
+ * compare-and-swap that lowers the count) may read the plan: the caller does not post the
+ * next product before every claimed block is done. */
+#define WORD(gen, left) (((uint64_t)(gen) << 32) | (uint32_t)(left))
+#define WORD_GEN(w) ((uint32_t)((w) >> 32))
+#define WORD_LEFT(w) ((uint32_t)(w))
+
 static struct {
-  pthread_mutex_t use;       /* held by the caller whose product the workers run */
+  pthread_mutex_t use;       /* held by the caller whose product is posted */
   pthread_mutex_t mu;        /* with wake: sleeping workers */
   pthread_cond_t wake;
   _Atomic int threads;       /* gemm_set_threads value */
   int started;               /* workers running, threads - 1 once started */
   pthread_t tid[GEMM_MAX_THREADS];
-  uint64_t start_gen[GEMM_MAX_THREADS]; /* gen when worker i was created */
-  _Atomic uint64_t gen;      /* bumped once per posted product */
-  _Atomic int pending;       /* blocks of the posted product still running on workers */
+  _Atomic uint64_t word;     /* WORD(generation, blocks left to claim) */
+  _Atomic uint32_t done;     /* blocks of the posted product finished */
   _Atomic int sleepers;      /* workers waiting on wake */
   _Atomic int quit_from;     /* workers with an index >= this exit */
-  const gemm_plan_t *plan;   /* the posted product (valid until pending reaches 0) */
+  const gemm_plan_t *plan;   /* the posted product (valid until every block is done) */
   bool by_cols;              /* its blocks are column ranges of C, else row ranges */
   size_t per;                /* rows or columns per block (a multiple of MR or NR) */
+  uint32_t blocks;           /* blocks of the posted product */
 } g_pool = {.use = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
             .wake = PTHREAD_COND_INITIALIZER, .threads = 1, .quit_from = GEMM_MAX_THREADS};
 
 /* Block `part` of the plan: a range of per rows (or columns), the last one shorter. */
-static void run_part(const gemm_plan_t *p, bool by_cols, size_t per, int part) {
+static void run_part(const gemm_plan_t *p, bool by_cols, size_t per, uint32_t part) {
   size_t len = by_cols ? p->n : p->m, begin = (size_t)part * per;
   if (begin >= len) return;
   size_t end = len - begin < per ? len : begin + per;
@@ -118,28 +134,42 @@ static void run_part(const gemm_plan_t *p, bool by_cols, size_t per, int part) {
   else gemm_plan_run(p, begin, end, 0, p->n);
 }
 
+/* Claims and runs blocks of generation gen until none are left (or another product is
+ * posted, which means gen's are all claimed). Returns how many this thread ran. */
+static uint32_t claim_and_run(uint32_t gen) {
+  uint32_t ran = 0;
+  uint64_t w = atomic_load(&g_pool.word);
+  while (WORD_GEN(w) == gen && WORD_LEFT(w) > 0) {
+    if (!atomic_compare_exchange_weak(&g_pool.word, &w, w - 1)) continue; /* w reloaded */
+    /* claimed: the plan stays valid until this block is counted done */
+    uint32_t part = g_pool.blocks - WORD_LEFT(w);
+    run_part(g_pool.plan, g_pool.by_cols, g_pool.per, part);
+    atomic_fetch_add(&g_pool.done, 1);
+    ran++;
+    w = atomic_load(&g_pool.word);
+  }
+  return ran;
+}
+
 static void *worker_main(void *arg) {
-  int id = (int)(intptr_t)arg; /* 1..started; the caller is block 0 */
-  uint64_t seen = g_pool.start_gen[id]; /* not gen now: a product may be posted already */
+  int id = (int)(intptr_t)arg; /* 1..started */
+  uint32_t seen = 0;           /* generation last served; 0: none (posts start at 1) */
   for (;;) {
     uint64_t t0 = td3_now_ns(), spins = 0;
-    while (atomic_load(&g_pool.gen) == seen && id < atomic_load(&g_pool.quit_from)) {
+    while (WORD_GEN(atomic_load(&g_pool.word)) == seen && id < atomic_load(&g_pool.quit_from)) {
       cpu_relax();
       if (++spins % 256 == 0 && td3_now_ns() - t0 > SPIN_NS) {
         pthread_mutex_lock(&g_pool.mu);
         atomic_fetch_add(&g_pool.sleepers, 1);
-        while (atomic_load(&g_pool.gen) == seen && id < atomic_load(&g_pool.quit_from))
+        while (WORD_GEN(atomic_load(&g_pool.word)) == seen && id < atomic_load(&g_pool.quit_from))
           pthread_cond_wait(&g_pool.wake, &g_pool.mu);
         atomic_fetch_sub(&g_pool.sleepers, 1);
         pthread_mutex_unlock(&g_pool.mu);
       }
     }
     if (id >= atomic_load(&g_pool.quit_from)) return NULL;
-    /* Every worker takes part in every product (its block may be empty), so the caller
-     * waits for all of them and none can miss a generation or see the next one's plan. */
-    seen = atomic_load(&g_pool.gen);
-    run_part(g_pool.plan, g_pool.by_cols, g_pool.per, id);
-    atomic_fetch_sub(&g_pool.pending, 1);
+    seen = WORD_GEN(atomic_load(&g_pool.word));
+    claim_and_run(seen);
   }
 }
 
@@ -158,7 +188,7 @@ static void stop_workers(int keep) {
 /* In a child of fork() the workers do not exist and the locks may be mid-use: start over. */
 static void pool_after_fork_child(void) {
   g_pool.started = 0;
-  atomic_store(&g_pool.pending, 0);
+  atomic_store(&g_pool.word, WORD(WORD_GEN(atomic_load(&g_pool.word)), 0));
   atomic_store(&g_pool.sleepers, 0);
   atomic_store(&g_pool.quit_from, GEMM_MAX_THREADS);
   pthread_mutex_init(&g_pool.use, NULL);
@@ -175,7 +205,6 @@ static void start_workers(void) {
   pthread_once(&g_atfork_once, register_atfork);
   while (g_pool.started < g_pool.threads - 1) {
     int id = g_pool.started + 1;
-    g_pool.start_gen[id] = atomic_load(&g_pool.gen);
     if (pthread_create(&g_pool.tid[id], NULL, worker_main, (void *)(intptr_t)id) != 0) {
       log_warn("gemm: cannot start worker thread %d; products use %d thread(s)", id, id);
       g_pool.threads = id;
@@ -217,22 +246,35 @@ static void run_plan(const gemm_plan_t *p) {
     gemm_plan_run(p, 0, p->m, 0, p->n);
     return;
   }
-  size_t parts = (size_t)g_pool.started + 1;
+  size_t threads = (size_t)g_pool.started + 1;
   bool by_cols = col_tiles >= 2 && (!p->ta || row_tiles < 2);
   size_t tiles = by_cols ? col_tiles : row_tiles, unit = by_cols ? nr : mr;
-  size_t per = (tiles + parts - 1) / parts * unit;
+  size_t want = threads * BLOCKS_PER_THREAD < tiles ? threads * BLOCKS_PER_THREAD : tiles;
+  size_t per_tiles = (tiles + want - 1) / want;
   g_pool.plan = p;
   g_pool.by_cols = by_cols;
-  g_pool.per = per;
-  atomic_store(&g_pool.pending, g_pool.started);
-  atomic_fetch_add(&g_pool.gen, 1); /* publishes plan, by_cols and per */
+  g_pool.per = per_tiles * unit;
+  g_pool.blocks = (uint32_t)((tiles + per_tiles - 1) / per_tiles);
+  atomic_store(&g_pool.done, 0);
+  uint32_t gen = WORD_GEN(atomic_load(&g_pool.word)) + 1;
+  if (gen == 0) gen = 1; /* 0 means "none" to a new worker */
+  atomic_store(&g_pool.word, WORD(gen, g_pool.blocks)); /* publishes the plan */
   if (atomic_load(&g_pool.sleepers) > 0) {
     pthread_mutex_lock(&g_pool.mu);
     pthread_cond_broadcast(&g_pool.wake);
     pthread_mutex_unlock(&g_pool.mu);
   }
-  run_part(p, by_cols, per, 0);
-  while (atomic_load(&g_pool.pending) > 0) cpu_relax();
+  claim_and_run(gen);
+  /* every block is claimed; wait for those other threads are running */
+  uint64_t t0 = 0;
+  for (uint32_t spins = 0; atomic_load(&g_pool.done) < g_pool.blocks; spins++) {
+    cpu_relax();
+    if (spins % 64 == 63) {
+      uint64_t now = td3_now_ns();
+      if (!t0) t0 = now;
+      else if (now - t0 > WAIT_SPIN_NS) sched_yield();
+    }
+  }
   pthread_mutex_unlock(&g_pool.use);
 }
 
