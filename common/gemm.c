@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -153,6 +154,7 @@ static uint32_t claim_and_run(uint32_t gen) {
 
 static void *worker_main(void *arg) {
   int id = (int)(intptr_t)arg; /* 1..started */
+  prctl(PR_SET_NAME, "td3d-gemm");
   uint32_t seen = 0;           /* generation last served; 0: none (posts start at 1) */
   for (;;) {
     uint64_t t0 = td3_now_ns(), spins = 0;

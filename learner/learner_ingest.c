@@ -13,6 +13,7 @@
 #include "zsock.h"
 
 #include <math.h>
+#include <sys/prctl.h>
 #include <zmq.h>
 
 static log_limit_t reject_limits[WIRE_REASON_COUNT];
@@ -61,6 +62,7 @@ static void insert_batch(learner_t *l, const wire_batch_t *b) {
 
 void *learner_ingest_thread(void *arg) {
   learner_t *l = arg;
+  prctl(PR_SET_NAME, "td3d-ingest"); /* thread names: top -H, bench_run's CPU per thread */
   td3_err_t err = {0};
   /* ZeroMQ drops the connection of a peer sending more than maxmsgsize; frames between
    * max_frame and twice that arrive and are refused (and counted) as oversize. */

@@ -18,6 +18,7 @@
 #include "zsock.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <zmq.h>
 
 typedef struct trainer {
@@ -54,6 +55,7 @@ static void publish(trainer_t *t, int new_version) {
 
 void *learner_trainer_thread(void *arg) {
   learner_t *l = arg;
+  prctl(PR_SET_NAME, "td3d-trainer");
   const learner_config_t *c = l->cfg;
   td3_err_t err = {0};
   trainer_t t = {.l = l};

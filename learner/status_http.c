@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <uv.h>
 
 #define READ_BUF_BYTES 65536
@@ -345,6 +346,7 @@ static void on_wake(uv_async_t *a) {
 
 static void *server_thread(void *arg) {
   status_server_t *s = arg;
+  prctl(PR_SET_NAME, "td3d-status");
   uv_run(&s->loop, UV_RUN_DEFAULT);
   return NULL;
 }

@@ -269,7 +269,9 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(root, "health", h);
   json_error_t jerr;
   json_t *cfg = json_loads(s->config_json, 0, &jerr);
-  json_object_set_new(root, "config", cfg ? cfg : json_string(s->config_json));
+  /* null while the learner is still starting (no config yet) */
+  json_object_set_new(root, "config", cfg ? cfg : s->config_json[0] ? json_string(s->config_json)
+                                                                   : json_null());
 
   json_t *c = json_object();
   json_object_set_new(c, "env_steps", ju64(s->inserted));
