@@ -39,12 +39,14 @@ int cmd_status_main(int argc, char **argv);
 int cmd_checkpoint_main(int argc, char **argv);
 int cmd_keygen_main(int argc, char **argv);
 int cmd_presets_main(int argc, char **argv);
+int cmd_export_main(int argc, char **argv);
 
 static const subcommand_t commands[] = {
     {"run", "train a policy: a local learner + actors + evaluator (--serial: one process)", cmd_run_main},
     {"learner", "the learner of a distributed run (replay, training, weight broadcast)", cmd_learner_main},
     {"actor", "an actor of a distributed run (--eval: the evaluator)", cmd_actor_main},
     {"eval", "run a saved policy deterministically and print its returns", cmd_eval_main},
+    {"export", "write a policy as an ONNX model, a C header or NumPy arrays, for use outside td3d", cmd_export_main},
     {"presets", "list the hyperparameter presets of --preset (td3-repo, td3-paper)", cmd_presets_main},
     {"envs", "list the environments with their dimensions, bounds and step limits", cmd_envs_main},
     {"status", "show a running learner's state from its status server (--json, --watch)", cmd_status_main},
