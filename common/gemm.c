@@ -326,6 +326,19 @@ void gemm_scale_apply(float beta, const gemm_epilogue_t *ep, float *c, size_t m,
   gemm_epilogue_apply(ep, c, m, n, ldc);
 }
 
+void gemm_avx512_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                       const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                       float *c, size_t ldc, const gemm_epilogue_t *ep) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0f) {
+    gemm_scale_apply(beta, ep, c, m, n, ldc);
+    return;
+  }
+  gemm_plan_t p;
+  gemm_plan_init(&p, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+  gemm_plan_run(&p, 0, p.m, 0, p.n);
+}
+
 void gemm_sgemm_ex(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                    size_t ldc, const gemm_epilogue_t *ep) {

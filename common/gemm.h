@@ -26,6 +26,8 @@
 #ifndef TD3_GEMM_H
 #define TD3_GEMM_H
 
+#include "gemm_epilogue.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,19 +38,6 @@ typedef enum gemm_kernel {
 } gemm_kernel_t;
 
 #define GEMM_MAX_THREADS 64 /* gemm_set_threads clamps to this */
-
-/* Elementwise work gemm_sgemm_ex does on each element of C once its product is complete,
- * while the element is still in a register, in this order (each step optional):
- *   C += bias[j] (bias (n), one value per column);
- *   C = C < 0 ? 0 : C (ReLU; NaN stays NaN);
- *   C = gate[i * ldg + j] > 0 ? C : 0 (ReLU backward: gate (m, n) is the layer's output).
- * The result equals gemm_sgemm followed by these passes as separate loops, bit for bit. */
-typedef struct gemm_epilogue {
-  const float *bias; /* (n) or NULL */
-  bool relu;
-  const float *gate; /* (m, n; row stride ldg) or NULL; must not overlap C */
-  size_t ldg;
-} gemm_epilogue_t;
 
 /* C (m, n; row stride ldc) = alpha op(A) op(B) + beta C, row-major, op(X) = X^T when
  * trans_x: A is (m, k) with row stride lda, or (k, m) when trans_a; B is (k, n) with row
@@ -80,7 +69,8 @@ void gemm_avx512_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                        const float *a, size_t lda, const float *b, size_t ldb, float beta,
                        float *c, size_t ldc, const gemm_epilogue_t *ep);
 
-/* True when this CPU (and the compiler) can run gemm_avx512_sgemm. */
+/* True when this CPU (and the compiler) can run gemm_avx512_sgemm (the kernel file defines
+ * it; gemm_avx512.h declares it too). */
 bool gemm_avx512_supported(void);
 
 /* Parses a TD3D_GEMM value: "auto", "avx512" or "openblas" (NULL or "" mean "auto").

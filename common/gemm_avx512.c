@@ -1,4 +1,5 @@
-/* The AVX-512 single-precision product kernel (see gemm_avx512.h, gemm.h).
+/* The AVX-512 single-precision product kernel (see gemm_avx512.h; gemm_avx512_sgemm, the
+ * whole product on this kernel, is in gemm.c).
  *
  * Structure (BLIS-style loops around a register-blocked micro-kernel):
  *   for each NC-column block of C:          B panel (KC x NC) packed, stays in L2
@@ -22,7 +23,6 @@
  * still runs on CPUs without it; gemm.c checks the CPU before calling in. */
 #include "gemm_avx512.h"
 
-#include "gemm.h"
 #include "xalloc.h"
 
 #include <assert.h>
@@ -439,16 +439,3 @@ void gemm_plan_run(const gemm_plan_t *p, size_t row_begin, size_t row_end, size_
 bool gemm_avx512_supported(void) { return false; }
 
 #endif
-
-void gemm_avx512_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
-                       const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                       float *c, size_t ldc, const gemm_epilogue_t *ep) {
-  if (m == 0 || n == 0) return;
-  if (k == 0 || alpha == 0.0f) {
-    gemm_scale_apply(beta, ep, c, m, n, ldc);
-    return;
-  }
-  gemm_plan_t p;
-  gemm_plan_init(&p, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
-  gemm_plan_run(&p, 0, p.m, 0, p.n);
-}

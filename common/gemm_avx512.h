@@ -1,10 +1,12 @@
 /* The AVX-512 product kernel's interface inside the gemm module: a product is first planned
  * (orientation chosen, operands described), then its rows are run, all at once or split over
- * threads by gemm.c. Not for use outside common/gemm*.c; callers use gemm.h. */
+ * threads by gemm.c. Only gemm.c includes it; callers use gemm.h. The dependency is one-way:
+ * this header and gemm_avx512.c need nothing of gemm.h (the epilogue type they share is in
+ * gemm_epilogue.h). */
 #ifndef TD3_GEMM_AVX512_H
 #define TD3_GEMM_AVX512_H
 
-#include "gemm.h"
+#include "gemm_epilogue.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,5 +51,9 @@ void gemm_plan_init(gemm_plan_t *p, bool trans_a, bool trans_b, size_t m, size_t
  * (gemm_avx512_supported). */
 void gemm_plan_run(const gemm_plan_t *p, size_t row_begin, size_t row_end, size_t col_begin,
                    size_t col_end);
+
+/* True when this CPU (and the compiler) can run the kernel (also declared in gemm.h, for
+ * callers). */
+bool gemm_avx512_supported(void);
 
 #endif
