@@ -2,7 +2,7 @@
 #include "policy_file.h"
 
 #include "binfile.h"
-#include "wire.h"
+#include "nn.h"
 #include "xalloc.h"
 
 #include <math.h>
@@ -12,7 +12,7 @@
 static const char magic[8] = {'T', 'D', '3', 'D', 'P', 'O', 'L', '\0'};
 
 static int shape_ok(const uint32_t *layers, uint32_t n_layers) {
-  return n_layers >= 2 && n_layers <= POLICY_MAX_LAYERS && wire_param_count(layers, n_layers) > 0;
+  return n_layers >= 2 && n_layers <= POLICY_MAX_LAYERS && nn_param_count(layers, n_layers) > 0;
 }
 
 int policy_file_save(const char *path, const char *env_id, const uint32_t *layers,
@@ -21,7 +21,7 @@ int policy_file_save(const char *path, const char *env_id, const uint32_t *layer
   if (!shape_ok(layers, n_layers))
     return td3_err_set(err, TD3_EINVAL, "cannot save %s: invalid network shape", path);
   uint32_t act = layers[n_layers - 1];
-  size_t n_params = wire_param_count(layers, n_layers);
+  size_t n_params = nn_param_count(layers, n_layers);
   binw_t w = {0};
   binw_bytes(&w, magic, sizeof magic);
   binw_u32(&w, POLICY_FILE_VERSION);
@@ -81,7 +81,7 @@ int policy_file_load(const char *path, policy_file_t *out, td3_err_t *err) {
   binr_f32s(&r, out->action_low, act);
   binr_f32s(&r, out->action_high, act);
   uint64_t n_params = binr_u64(&r);
-  size_t expect = wire_param_count(out->layers, out->n_layers);
+  size_t expect = nn_param_count(out->layers, out->n_layers);
   if (r.bad || n_params != expect) {
     rc = td3_err_set(err, TD3_EFORMAT, "%s: %llu parameters, the shape needs %zu", path,
                      (unsigned long long)n_params, expect);
