@@ -39,7 +39,7 @@ typedef struct actor_config {
   uint32_t send_timeout_ms;
   uint64_t max_env_steps;            /* stop after this many env steps (0: never); for tests */
   const char *curve_key;             /* CURVE security: this actor's .key file, and the */
-  const char *curve_server;          /* learner's .pub (both or neither; common/curve.h) */
+  const char *curve_server;          /* learner's .pub (both or neither; common/curve_security.h) */
   _Atomic int *stop;
 } actor_config_t;
 

@@ -6,7 +6,7 @@
 #ifndef TD3_ZSOCK_H
 #define TD3_ZSOCK_H
 
-#include "curve.h"
+#include "curve_security.h"
 #include "error.h"
 
 #include <stddef.h>

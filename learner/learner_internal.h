@@ -9,7 +9,7 @@
 #ifndef TD3_LEARNER_INTERNAL_H
 #define TD3_LEARNER_INTERNAL_H
 
-#include "curve.h"
+#include "curve_security.h"
 #include "actors.h"
 #include "learner.h"
 #include "ratelimit.h"

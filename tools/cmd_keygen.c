@@ -1,6 +1,6 @@
-/* `td3d keygen NAME`: a CURVE key pair for CURVE security (common/curve.h). Exit 0, 1 when
+/* `td3d keygen NAME`: a CURVE key pair for CURVE security (common/curve_security.h). Exit 0, 1 when
  * the files cannot be written, 2 for a usage error. */
-#include "curve.h"
+#include "curve_security.h"
 
 #include <stdio.h>
 #include <string.h>

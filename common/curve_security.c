@@ -1,5 +1,5 @@
-/* CURVE key files, authorized keys and the ZAP handler (see curve.h). */
-#include "curve.h"
+/* CURVE key files, authorized keys and the ZAP handler (see curve_security.h). */
+#include "curve_security.h"
 
 #include "binfile.h"
 #include "log.h"

@@ -9,8 +9,8 @@
  * every socket of the learner is a CURVE server and every connection is authenticated by the
  * ZAP handler against the authorized keys: an actor whose key is not there delivers nothing
  * (its handshake fails before any message is read). */
-#ifndef TD3_CURVE_H
-#define TD3_CURVE_H
+#ifndef TD3_CURVE_SECURITY_H
+#define TD3_CURVE_SECURITY_H
 
 #include "error.h"
 

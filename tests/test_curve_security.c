@@ -1,4 +1,4 @@
-/* Tests for common/curve: key files (made, read, refused when damaged or mismatched; their
+/* Tests for common/curve_security: key files (made, read, refused when damaged or mismatched; their
  * directory made, private, when missing), the authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
  * authorized client's message arrives, an unauthorized client's handshake fails with an
  * authentication event and nothing of it arrives, a client without CURVE fails with a
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "curve.h"
+#include "curve_security.h"
 #include "zsock.h"
 
 #include <stdio.h>
