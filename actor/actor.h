@@ -15,7 +15,7 @@
  * what it holds (briefly) and exits 0.
  *
  * Evaluator mode: every eval_every run env steps (and at 0) it evaluates the latest weights
- * on eval_episodes deterministic episodes (common/evaluate.h, seed + 100) and sends an
+ * on eval_episodes deterministic episodes (common/env/evaluate.h, seed + 100) and sends an
  * EvalReport; its transitions never go to replay. */
 #ifndef TD3_ACTOR_H
 #define TD3_ACTOR_H
@@ -39,7 +39,7 @@ typedef struct actor_config {
   uint32_t send_timeout_ms;
   uint64_t max_env_steps;            /* stop after this many env steps (0: never); for tests */
   const char *curve_key;             /* CURVE security: this actor's .key file, and the */
-  const char *curve_server;          /* learner's .pub (both or neither; common/curve_security.h) */
+  const char *curve_server;          /* learner's .pub (both or neither; curve_security.h) */
   _Atomic int *stop;
 } actor_config_t;
 

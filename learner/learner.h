@@ -91,7 +91,7 @@ typedef struct learner_config {
   int checkpoint_replay;      /* checkpoints include the replay buffer (default 1) */
   const char *flags_text;     /* the run's flags, "--name=value" lines, kept in checkpoints so
                                  `--resume` can start the same run again; may be NULL */
-  const char *curve_key;      /* CURVE security (common/curve_security.h): the learner's .key file; NULL:
+  const char *curve_key;      /* CURVE security (curve_security.h): the learner's .key file; NULL:
                                  security off */
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
                                    curve_key) */

@@ -1,4 +1,4 @@
-/* CURVE security for the learner's sockets (see common/curve_security.h and learner.h). */
+/* CURVE security for the learner's sockets (see common/net/curve_security.h and learner.h). */
 #include "learner_internal.h"
 
 #include "log.h"

@@ -52,7 +52,7 @@ uint64_t replay_inserted(replay_t *r);    /* transitions inserted since creation
 
 /* Replay files (checkpoints): magic "td3drply", format version, dims, transitions inserted
  * in total, rows stored, the ring's capacity and next row, then the rows oldest first in blocks of 4096 (each block: obs,
- * action, reward, next_obs, terminal columns of its rows), then a CRC-32 (common/binfile.h);
+ * action, reward, next_obs, terminal columns of its rows), then a CRC-32 (common/base/binfile.h);
  * written to a temporary name and renamed.
  *
  * replay_save writes the buffer as it is now, holding the lock for the copy (inserts wait),

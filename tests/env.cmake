@@ -11,7 +11,7 @@ set(TD3_TEST_PLUGIN_DIR ${CMAKE_CURRENT_BINARY_DIR}/plugins)
 # td3_test_plugin(<target> <source> [definitions...])
 function(td3_test_plugin target source)
   add_library(${target} MODULE ${source})
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/common)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/common/env)
   target_compile_definitions(${target} PRIVATE ${ARGN})
   set_target_properties(${target} PROPERTIES PREFIX "" SUFFIX ".so"
                         LIBRARY_OUTPUT_DIRECTORY ${TD3_TEST_PLUGIN_DIR})

@@ -31,7 +31,7 @@ Format: text, one record per line, tokens separated by one space.
     iter <k>                 starts iteration k (1-based)
     end
 Records, in order: f low, f high (act), then the initial networks f actor, f actor_target,
-f critic1, f critic2, f critic1_target, f critic2_target (parameter layout of common/nn.h:
+f critic1, f critic2, f critic1_target, f critic2_target (parameter layout of common/nn/nn.h:
 per linear layer the weight (out, in) row-major, then the bias). Each iteration then has the
 batch f obs (batch, obs), f action (batch, act), f reward (batch), f next_obs (batch, obs),
 f terminal (batch), f noise (batch, act: the N(0,1) draws), the expected f critic_loss (1),

@@ -1,5 +1,5 @@
-/* Tests for common/curve_security: key files (made, read, refused when damaged or mismatched; their
- * directory made, private, when missing), the authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
+/* Tests for common/net/curve_security: key files (made, read, refused when damaged or
+ * mismatched; their directory made, private, when missing), the authorized keys directory, and the ZAP handler over real CURVE sockets on loopback: an
  * authorized client's message arrives, an unauthorized client's handshake fails with an
  * authentication event and nothing of it arrives, a client without CURVE fails with a
  * mechanism mismatch. */

@@ -1,5 +1,5 @@
-/* Tests for the closed-form environments: MountainCarContinuous-v0 (common/env_mountaincar.c)
- * and Pendulum-v1 (common/env_pendulum.c).
+/* Tests for the closed-form environments: MountainCarContinuous-v0 (common/env/env_mountaincar.c)
+ * and Pendulum-v1 (common/env/env_pendulum.c).
  *
  * Expected values are computed here from Gymnasium's formulas, some by hand (the literals,
  * with the arithmetic in the comment) and some by a reference loop in double; observations

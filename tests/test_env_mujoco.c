@@ -1,4 +1,4 @@
-/* Tests for the MuJoCo tasks (common/env_mujoco.c) against Gymnasium's v4 definitions.
+/* Tests for the MuJoCo tasks (common/env/env_mujoco.c) against Gymnasium's v4 definitions.
  *
  * The Gymnasium tasks need the reference models in TD3_ASSETS_DIR; without them those tests
  * skip and say so. Runner-td3d-v0 always runs (its model is in the source tree). Observations
@@ -649,7 +649,7 @@ static void runner_model_lookup(void **state) {
   env_destroy(&e);
   /* TD3D_MODELS_DIR wins when it holds the file. */
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s/common/models", TD3_SOURCE_DIR);
+  snprintf(dir, sizeof dir, "%s/common/env/models", TD3_SOURCE_DIR);
   setenv("TD3D_MODELS_DIR", dir, 1);
   e = env_create("Runner-td3d-v0", NULL, &err);
   assert_non_null(e);

@@ -1,4 +1,4 @@
-/* Tests for environment plugins (common/env_plugin.c, ABI in common/td3d_env_plugin.h).
+/* Tests for environment plugins (common/env/env_plugin.c, ABI in common/env/td3d_env_plugin.h).
  *
  * tests/env.cmake builds the plugins into TD3_TEST_PLUGIN_DIR: a C plugin (td3d-test-walk), a
  * C++ plugin (td3d-test-cart-cpp, when a C++ compiler was found) and one broken library per

@@ -1,4 +1,4 @@
-/* Tests for vectorized stepping (common/env_vec.c).
+/* Tests for vectorized stepping (common/env/env_vec.c).
  *
  * Each copy of the vec is shadowed by a single env of the same id driven by hand with the same
  * seeds (drawn from the same per-copy stream), so every reported row can be checked against

@@ -1,4 +1,4 @@
-/* Tests for common/evaluate: the step callback sees every step of every episode without
+/* Tests for common/env/evaluate: the step callback sees every step of every episode without
  * changing the returns (each episode's rewards add up to its return, exactly, in the same
  * order); terminal and truncated are set where the episode ends (MountainCar reaching the goal
  * under an energy-pumping policy, Pendulum at its step limit); eval_record_t writes one

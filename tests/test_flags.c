@@ -1,4 +1,4 @@
-/* Tests for common/flags: command line over environment over defaults, value checks with
+/* Tests for common/base/flags: command line over environment over defaults, value checks with
  * messages that name the flag or variable, --help, unknown options, positionals. */
 #include <setjmp.h>
 #include <stdarg.h>

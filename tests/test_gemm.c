@@ -1,4 +1,4 @@
-/* Tests for common/gemm: every path (the AVX-512 kernel alone, gemm_sgemm_ex on each kernel,
+/* Tests for common/nn/gemm: every path (the AVX-512 kernel alone, gemm_sgemm_ex on each kernel,
  * split over worker threads) against a naive double-precision product on many shapes, all
  * four transpose combinations, padded strides, unaligned operands, alpha != 1 and beta 0
  * (over NaN), 1 and 0.5, with and without each epilogue step; the fused epilogue against

@@ -1,4 +1,4 @@
-/* Tests for common/log (level parsing, rate limiting) and common/error. */
+/* Tests for common/base/log (level parsing, rate limiting) and common/base/error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for common/nn: layout, initialisation, matrix products, layers (against naive double
+/* Tests for common/nn/nn: layout, initialisation, matrix products, layers (against naive double
  * loops and central finite differences in double), Adam and Polyak against hand-computed
  * steps, and the standalone policy against a naive forward pass. */
 #include <setjmp.h>

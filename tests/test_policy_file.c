@@ -1,4 +1,4 @@
-/* Tests for common/binfile and common/policy_file: round trip, atomic replacement, and a
+/* Tests for common/base/binfile and common/nn/policy_file: round trip, atomic replacement, and a
  * clear refusal of every kind of bad file (missing, truncated, flipped byte, bad magic,
  * newer version, bad shape, NaN parameters). */
 #include <setjmp.h>

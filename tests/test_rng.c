@@ -1,4 +1,4 @@
-/* Tests for common/rng: reproducibility, stream independence, distribution moments. */
+/* Tests for common/base/rng: reproducibility, stream independence, distribution moments. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for common/rundir: a new run refuses a directory that holds one; a resumed run keeps
+/* Tests for common/run/rundir: a new run refuses a directory that holds one; a resumed run keeps
  * the progress rows up to its checkpoint (dropping later and damaged ones), appends after
  * them and redraws the curve; config.json's model path is written absolute and escaped, and
  * read back with the env id (null, missing and damaged configurations included). */

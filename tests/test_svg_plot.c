@@ -1,4 +1,4 @@
-/* Tests for common/svg_plot: charts are one SVG document and nothing more, text is escaped,
+/* Tests for common/run/svg_plot: charts are one SVG document and nothing more, text is escaped,
  * hostile values (1e17 steps, a 1e-30 wide range, NaN, infinities) give a bounded chart
  * quickly, series draw as lines, bands and error bars, and the legend names them. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Tests for common/wire: round trips of every message and a refusal, with the right
+/* Tests for common/net/wire: round trips of every message and a refusal, with the right
  * reason, for every kind of bad frame (truncation at every length, wrong version, dims,
  * counts, lengths, NaN/Inf, oversize, empty, garbage). Leaks show under ASan. */
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /* `td3d eval`: runs a saved policy deterministically on its environment and prints the
  * returns; --record FILE also writes the first episode's trajectory as CSV. Flags and wiring
- * only: the policy network is common/nn.h's nn_policy, the episodes and the record are
- * common/evaluate.h's.
+ * only: the policy network is common/nn/nn.h's nn_policy, the episodes and the record are
+ * common/env/evaluate.h's.
  *
  * A MuJoCo policy's model file: --model or --mujoco-assets when given (or their variables,
  * $TD3D_MODEL and $TD3D_MUJOCO_ASSETS, set), else the model its run loaded (config.json's "model" in the

@@ -1,5 +1,5 @@
-/* `td3d keygen NAME`: a CURVE key pair for CURVE security (common/curve_security.h). Exit 0, 1 when
- * the files cannot be written, 2 for a usage error. */
+/* `td3d keygen NAME`: a CURVE key pair for CURVE security (common/net/curve_security.h).
+ * Exit 0, 1 when the files cannot be written, 2 for a usage error. */
 #include "curve_security.h"
 
 #include <stdio.h>

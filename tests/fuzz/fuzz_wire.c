@@ -1,4 +1,4 @@
-/* libFuzzer target: every decoder of common/wire on arbitrary bytes.
+/* libFuzzer target: every decoder of common/net/wire on arbitrary bytes.
  *
  * Properties checked beyond "no crash, no leak, no undefined behaviour": a frame that a
  * decoder accepts re-encodes into a frame that decodes again to the same content, so the

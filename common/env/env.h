@@ -1,4 +1,4 @@
-/* The environment interface: what an actor steps and what the learner's serial mode steps.
+/* The environment interface: what an actor steps and what serial mode steps.
  *
  * An environment is an object with fixed dimensions, action bounds and an episode step limit,
  * and three operations: reset(seed) -> first observation; step(action) -> next observation,
@@ -15,8 +15,9 @@
  * InvertedPendulum-v4 and Reacher-v4, which load Gymnasium's model file from
  * env_options_t.model_path, else from env_options_t.assets_dir, else from $TD3D_MUJOCO_ASSETS,
  * else (neither given) from a pip-installed Gymnasium;
- * and Runner-td3d-v0, a planar runner on the project's own model (common/models/), found through
- * model_path, $TD3D_MODELS_DIR, the source tree and the install tree (env_mujoco.h says more).
+ * and Runner-td3d-v0, a planar runner on the project's own model (common/env/models/), found
+ * through model_path, $TD3D_MODELS_DIR, the source tree and the install tree (env_mujoco.h
+ * says more).
  *
  * Ownership: env_create returns a new object the caller owns; env_destroy(&e) frees it and
  * sets e to NULL. The info struct and its bound arrays are owned by the env and live as long

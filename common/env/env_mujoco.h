@@ -15,7 +15,7 @@
  *      ~/.local, pyenv's versions, /usr/local/lib and /usr/lib (a few glob patterns);
  * where <file> is Gymnasium's name for it (hopper.xml, ...). Runner-td3d-v0 loads
  * td3d_runner.xml, the project's own model, from model_path, else $TD3D_MODELS_DIR, else the
- * source tree it was built from (common/models/), else the install tree
+ * source tree it was built from (common/env/models/), else the install tree
  * (<prefix>/share/td3d/models/, put there by `cmake --install`). The first existing file wins;
  * when none exists the error lists every place looked at and the file needed.
  *

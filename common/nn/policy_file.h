@@ -4,7 +4,7 @@
  *   magic "TD3DPOL\0" (8 bytes) | u32 format version | env id (64 bytes, NUL-padded) |
  *   u32 n_layers | u32 layers[n_layers] (obs_dim, hidden..., act_dim) |
  *   f32 action_low[act_dim] | f32 action_high[act_dim] | u64 n_params |
- *   f32 params[n_params] (layout of common/nn.h: per layer W (out, in) row-major, then b) |
+ *   f32 params[n_params] (layout of common/nn/nn.h: per layer W (out, in) row-major, then b) |
  *   u32 CRC-32 of all preceding bytes.
  * The network is ReLU hidden layers and action = mid + half * tanh(z) per dimension, with
  * mid = (high + low) / 2 and half = (high - low) / 2. Written atomically (binfile.h). */

@@ -3,9 +3,9 @@
  * Gymnasium's model files are not part of td3d (the user points at them), so a miss is an
  * ordinary user error: the message names the task, the file it needs, every place looked at
  * with the reason it failed there, and the flags or variables that fix it. td3d's own models
- * live in common/models/ of the source tree and are installed to <prefix>/share/td3d/models;
+ * live in common/env/models/ of the source tree and are installed to <prefix>/share/td3d/models;
  * both paths are compiled in (TD3D_MODELS_SOURCE_DIR, TD3D_MODELS_INSTALL_DIR, set by
- * common/CMakeLists.txt), and $TD3D_MODELS_DIR overrides them for a moved installation.
+ * common/env/CMakeLists.txt), and $TD3D_MODELS_DIR overrides them for a moved installation.
  *
  * With neither --mujoco-assets nor $TD3D_MUJOCO_ASSETS, a pip-installed Gymnasium is looked
  * for in the usual site-packages directories (a few glob patterns, no Python run): a user who
@@ -132,7 +132,7 @@ int env_mujoco_find_model(const char *task_id, const char *file, env_model_origi
       return 0;
     return td3_err_set(err, TD3_ENOTFOUND,
                        "%s needs td3d's model file %s; looked at: %sset TD3D_MODELS_DIR to "
-                       "the directory holding it (common/models/ in td3d's source) or pass "
+                       "the directory holding it (common/env/models/ in td3d's source) or pass "
                        "--model PATH",
                        task_id, file, n.text);
   }

@@ -2,7 +2,7 @@
  *
  * On a terminal, one live status line is redrawn in place (at most 4 times a second) and
  * persistent lines (evaluations, notices) are printed above it; elsewhere (a pipe, a file,
- * CI) only the persistent lines are printed, one per event. A log line (common/log.h, from any
+ * CI) only the persistent lines are printed, one per event. A log line (common/base/log.h, from any
  * thread) clears the live line first and the next update redraws it below, so the two never
  * share a line. One thread calls the progress_* functions of a progress_t. */
 #ifndef TD3_PROGRESS_H

@@ -5,7 +5,7 @@
  *                  `td3d eval` load the same model without being told where it is
  *   progress.csv   one row per evaluation (header below), flushed as it is written
  *   curve.svg      the learning curve (eval return against env steps), rewritten per evaluation
- *   policy.td3p    the latest policy (common/policy_file.h), loadable by `td3d eval`
+ *   policy.td3p    the latest policy (common/nn/policy_file.h), loadable by `td3d eval`
  *
  * progress.csv columns: env_steps, updates, wall_seconds, eval_return_mean, eval_return_std,
  * eval_return_min, eval_return_max, eval_episodes, train_return_mean (mean return of the

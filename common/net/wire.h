@@ -98,7 +98,7 @@ typedef struct wire_weights {
   uint32_t n_layers;
   uint32_t layers[WIRE_MAX_LAYERS];  /* obs_dim, hidden..., act_dim */
   size_t n_params;
-  const float *params;        /* (n_params), layout of common/nn.h */
+  const float *params;        /* (n_params), layout of common/nn/nn.h */
   uint64_t env_steps;
   uint64_t updates;
   void *owner_;

@@ -62,7 +62,7 @@ typedef enum noise_kind {
 typedef struct task {
   const char *id;
   const char *file;          /* model file name: Gymnasium's, or the project's */
-  int own_model;             /* 1: the project's model (common/models/), 0: Gymnasium's */
+  int own_model;             /* 1: the project's model (common/env/models/), 0: Gymnasium's */
   task_kind_t kind;
   int frame_skip;            /* mj_step calls per env step */
   uint32_t max_steps;        /* truncation limit */
