@@ -1,4 +1,4 @@
-/* Tests for serial mode (learner/serial): bit-reproducibility for a seed, early stop at a
+/* Tests for serial mode (serial/serial.c): bit-reproducibility for a seed, early stop at a
  * target return, run-directory outputs, and learning: Pendulum-v1 with 1000 start steps
  * reaches a mean evaluation return >= -200 within 10,000 env steps. One fixed seed (1) runs
  * here; bench/serial_pendulum_seeds.sh runs seeds 0-4 and reports each (TD3 itself does not

@@ -1,7 +1,7 @@
 /* `td3d run`: train a policy with one command. By default it starts a local cluster (a
  * learner, --actors actors and an evaluator as child processes of this one, supervised by
- * learner/launcher.h); with --serial, one process steps the environment and trains
- * (learner/serial.h), the reproducible baseline. Flags and wiring only. */
+ * tools/launcher.h); with --serial, one process steps the environment and trains
+ * (serial/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
 #include "checkpoint.h"
 #include "env.h"
