@@ -48,7 +48,7 @@ static int teardown(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
-/* ---- a learner and actors as threads of this process (tools/inproc.h) ---- */
+/* ---- a learner and actors as threads of this process (tests/harness/inproc.h) ---- */
 
 /* Prepares a Pendulum learner with this file's settings; the test adjusts and starts it. */
 static void learner_prepare(inproc_learner_t *j, unsigned port, const char *out, uint64_t steps) {
