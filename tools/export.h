@@ -1,7 +1,7 @@
-/* Policy export: a td3d policy file (common/policy_file.h) written as an ONNX model, a C99
+/* Policy export: a td3d policy file (common/nn/policy_file.h) written as an ONNX model, a C99
  * header or a NumPy .npz, for `td3d export` (tools/cmd_export.c).
  *
- * Every format computes exactly what td3d's policy computes (common/nn_policy.c): for each
+ * Every format computes exactly what td3d's policy computes (common/nn/nn_policy.c): for each
  * linear layer l, h = W_l h + b_l with W_l (out, in) row-major as in the policy file, ReLU
  * after every layer but the last, then action = mid + half * tanh(z) with mid = (high + low) / 2
  * and half = (high - low) / 2 in float32 per action dimension. The writers only format bytes:
