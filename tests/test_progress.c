@@ -1,4 +1,4 @@
-/* Tests for common/progress: the live line shows rates over the last few seconds (not the
+/* Tests for common/run/progress: the live line shows rates over the last few seconds (not the
  * whole run's averages, which a resumed run or a slow start make stale), an ETA from that
  * rate, "-" before a rate is known, and nothing at all when not live. */
 #include <setjmp.h>
