@@ -474,7 +474,7 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
            "  \"ports\": {\"experience\": %u, \"weights\": %u, \"control\": %u}\n}",
            preset, (unsigned long long)l->run_id, c->env_id, model, (unsigned long long)c->seed,
            (unsigned long long)c->steps, (unsigned long long)c->start_steps, target,
-           c->replay_capacity, c->replay_ratio, (unsigned long long)c->max_lead,
+           replay_capacity(l->replay), c->replay_ratio, (unsigned long long)c->max_lead,
            c->publish_every, c->batch_steps, c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian",
            c->expl_noise, c->noise_spread ? "true" : "false", (unsigned long long)c->eval_every,
            c->eval_episodes, t->batch, t->gamma, t->tau, t->actor_lr, t->critic_lr,

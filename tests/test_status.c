@@ -91,7 +91,7 @@ static int setup(void **state) {
   log_set_level(LOG_WARN);
   snprintf(tmp, sizeof tmp, "/tmp/td3d_test_status_%ld", (long)getpid());
   inproc_learner_init(&L, "Pendulum-v1", PORT);
-  L.cfg.steps = 100000000;
+  L.cfg.steps = 500000; /* out of reach; below the replay capacity, which it caps */
   L.cfg.start_steps = 500;
   L.cfg.eval_every = 1000;
   L.cfg.eval_episodes = 2;
@@ -224,6 +224,11 @@ static void status_json_with_curve(void **state) {
     assert_non_null(json_object_get(s, "config"));
     assert_true(json_is_object(json_object_get(json_object_get(s, "config"), "ports")));
     assert_non_null(json_object_get(json_object_get(s, "counters"), "updates"));
+    /* the replay buffer was capped at the step budget: the configuration says so too */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "counters"),
+                                                        "replay_capacity")), 500000);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "config"),
+                                                        "replay_capacity")), 500000);
     size_t n_actors = json_array_size(json_object_get(s, "actors"));
     json_t *curve = json_object_get(s, "curve");
     assert_true(json_is_array(curve));
