@@ -50,6 +50,7 @@ void learner_config_default(learner_config_t *c) {
   c->lease_ms = 5000;
   c->progress = 1;
   c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+  c->max_abs_value = 1e6;
   c->checkpoint_every = 60;
   c->checkpoint_replay = 1;
 }
@@ -519,6 +520,9 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->steps_budget = l->cfg->steps;
   for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
+  s->rejected_bounds = atomic_load(&l->rejected_bounds);
+  s->out_of_bounds = atomic_load(&l->out_of_bounds);
+  s->rollback_dropped = atomic_load(&l->rollback_dropped);
   s->replay_size = replay_size(l->replay);
   s->replay_capacity = replay_capacity(l->replay);
   status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
@@ -527,7 +531,11 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
   pthread_mutex_lock(&l->weights_lock);
   td3_stats_t st = l->last_stats;
+  loss_watch_t watch = l->critic_watch;
   pthread_mutex_unlock(&l->weights_lock);
+  s->critic_loss_latest = loss_watch_latest(&watch);
+  s->critic_loss_recent = loss_watch_recent(&watch);
+  s->critic_loss_exploded = watch.exploded;
   /* the figures of an update this process made: a resumed run's counters say updates were
    * done, but their losses are not in the checkpoint */
   s->have_stats = atomic_load(&l->last_update_ns) != 0;
@@ -566,6 +574,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   res->last_eval = NAN;
   res->best_eval = NAN;
   l.cfg = c;
+  loss_watch_init(&l.critic_watch);
   pthread_mutex_init(&l.weights_lock, NULL);
   pthread_mutex_init(&l.wake_lock, NULL);
   pthread_cond_init(&l.wake, NULL);
@@ -857,6 +866,9 @@ out:
     memset(st, 0, sizeof *st);
     for (int r = 0; r < WIRE_REASON_COUNT; r++) st->rejected[r] = atomic_load(&l.rejected[r]);
     st->rejected_unregistered = atomic_load(&l.rejected_unregistered);
+    st->rejected_bounds = atomic_load(&l.rejected_bounds);
+    st->out_of_bounds = atomic_load(&l.out_of_bounds);
+    st->rollback_dropped = atomic_load(&l.rollback_dropped);
     st->inserted = res->inserted;
     st->updates = res->updates;
     st->batches = atomic_load(&l.batches);

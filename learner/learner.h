@@ -42,6 +42,10 @@ typedef struct learner_stats {
   uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
   uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
                                            reports not from the slot's evaluator */
+  uint64_t rejected_bounds;              /* batches with transitions out of bounds */
+  uint64_t out_of_bounds;                /* transitions refused out of bounds (max_abs_value,
+                                            action bounds) */
+  uint64_t rollback_dropped;             /* replay rows dropped by rollbacks */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */
@@ -82,6 +86,9 @@ typedef struct learner_config {
   int overwrite;
   int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
   size_t max_frame;           /* largest experience frame accepted, bytes */
+  double max_abs_value;       /* a transition whose observation, next observation or reward
+                                 is this large in magnitude (or whose action lies outside the
+                                 env's bounds) is refused; default 1e6 */
   const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
                                  none. A port that cannot be bound is a warning, not an error */
   const char *resume_dir;     /* continue the run in this run directory from its checkpoint/;

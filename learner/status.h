@@ -82,12 +82,18 @@ typedef struct status_snapshot {
   uint64_t steps_budget;          /* 0: no limit */
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;
+  uint64_t rejected_bounds;       /* batches that carried transitions out of bounds */
+  uint64_t out_of_bounds;         /* those transitions, refused */
+  uint64_t rollback_dropped;      /* replay rows dropped by rollbacks */
   uint64_t replay_size, replay_capacity;   /* transitions */
   double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */
   int rl_state;                   /* ratelimit_state_t */
   double ingest_wait_s, trainer_wait_s;    /* cumulative seconds each side was held back */
   int have_stats;                 /* the fields below hold a TD3 update's figures */
   double critic_loss, actor_loss, mean_q;
+  double critic_loss_latest;      /* the loss watch's fast level (learner/loss_watch.h) */
+  double critic_loss_recent;      /* its slow level, frozen while exploded */
+  int critic_loss_exploded;       /* the critic loss exploded against its recent level */
   uint64_t lag_sum, lag_count, lag_max;
   uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* per bucket (not cumulative) */
   uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* per bucket (not cumulative) */
