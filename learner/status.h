@@ -21,10 +21,13 @@
  * for 10 s; a checkpoint holds ingest while it copies the replay. A shorter window read 0 /s
  * then although every actor was running.
  *
- * Limits (each refusal is counted and logged at debug level, the server keeps serving):
- * request headers STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431),
- * bodies STATUS_MAX_BODY_BYTES (413), STATUS_IDLE_MS without a byte closes a connection,
- * beyond STATUS_MAX_CONNS open connections a new one is closed at once. */
+ * Limits (each refusal is logged at debug level, the server keeps serving): request headers
+ * STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431), bodies
+ * STATUS_MAX_BODY_BYTES (413); a request not complete STATUS_REQUEST_MS after its connection
+ * was accepted (or after its first byte on a kept-alive connection) closes the connection, as
+ * does STATUS_IDLE_MS of idleness between requests; at STATUS_MAX_CONNS open connections a
+ * new one still gets in (a health check must): an idle kept-alive connection is closed to
+ * make room, or else the one that has waited longest for its request. */
 #ifndef TD3_STATUS_H
 #define TD3_STATUS_H
 
@@ -39,6 +42,7 @@
 #define STATUS_MAX_HEADER_BYTES 8192
 #define STATUS_MAX_HEADERS 64
 #define STATUS_MAX_BODY_BYTES 65536
+#define STATUS_REQUEST_MS 5000
 #define STATUS_IDLE_MS 30000
 #define STATUS_MAX_CONNS 256
 #define STATUS_MAX_ACTORS 64
