@@ -5,6 +5,7 @@
  *                  `td3d eval` load the same model without being told where it is
  *   progress.csv   one row per evaluation (header below), flushed as it is written
  *   curve.svg      the learning curve (eval return against env steps), rewritten per evaluation
+ *                  (or less often: rundir_append + rundir_draw)
  *   policy.td3p    the latest policy (common/policy_file.h), loadable by `td3d eval`
  *
  * progress.csv columns: env_steps, updates, wall_seconds, eval_return_mean, eval_return_std,
@@ -55,6 +56,13 @@ size_t rundir_dropped(const rundir_t *d);
 
 /* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
 int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
+
+/* The two halves of rundir_eval, for a caller that redraws less often than it appends (the
+ * learner, whose evaluator may report faster than a curve can be drawn): rundir_append
+ * writes the row to progress.csv (O(1)) and keeps it; rundir_draw rewrites curve.svg when
+ * rows were appended since it was last drawn. Each returns 0 or TD3_EIO. */
+int rundir_append(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
+int rundir_draw(rundir_t *d, td3_err_t *err);
 
 /* Names curve.svg's chart (e.g. "HalfCheetah-v4, seed 0") and its target line (NAN: none),
  * and redraws it if it has points. Returns 0 or TD3_EIO. */

@@ -115,7 +115,33 @@ typedef struct control {
   uint8_t *peer_len;
   uint64_t train_episodes_seen;  /* learner_t's training-episode counters at the last row */
   int64_t train_return_seen;
+  /* curve.svg and policy.td3p are rewritten at most every LEARNER_OUTPUTS_EVERY_NS (each
+   * costs a redraw of every point, or an fsync), and once more at the end of the run */
+  uint64_t outputs_ns;           /* when they were last written (0: never) */
+  int outputs_stale;             /* an evaluation was recorded since */
 } control_t;
+
+#define LEARNER_OUTPUTS_EVERY_NS 2000000000ULL
+
+/* Rewrites curve.svg and policy.td3p (the latest published weights) if an evaluation was
+ * recorded since they were last written and, unless force, they are LEARNER_OUTPUTS_EVERY_NS
+ * old. Main thread. */
+static void write_outputs(control_t *ct, int force) {
+  learner_t *l = ct->l;
+  uint64_t now = td3_now_ns();
+  if (!ct->dir || !ct->outputs_stale ||
+      (!force && ct->outputs_ns && now - ct->outputs_ns < LEARNER_OUTPUTS_EVERY_NS))
+    return;
+  ct->outputs_stale = 0;
+  ct->outputs_ns = now;
+  td3_err_t err = {0};
+  if (rundir_draw(ct->dir, &err) != 0) log_error("%s", err.msg);
+  pthread_mutex_lock(&l->weights_lock);
+  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
+                              l->info->action_high, l->weights_copy, &err);
+  pthread_mutex_unlock(&l->weights_lock);
+  if (rc) log_error("%s", err.msg);
+}
 
 static log_limit_t control_reject_limit;
 
@@ -295,12 +321,9 @@ static void record_eval(control_t *ct, uint64_t env_steps, uint64_t policy_versi
                       .eval_episodes = n, .train_return_mean = train,
                       .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
                       .updates_per_s = wall > 0 ? (double)updates / wall : 0};
-  if (rundir_eval(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
-  pthread_mutex_lock(&l->weights_lock);
-  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
-                              l->info->action_high, l->weights_copy, &err);
-  pthread_mutex_unlock(&l->weights_lock);
-  if (rc) log_error("%s", err.msg);
+  if (rundir_append(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
+  ct->outputs_stale = 1;
+  write_outputs(ct, 0);
 }
 
 /* Sends RunOver to every process that holds a slot, then serves the control socket for half
@@ -802,6 +825,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     progress_status_t s = {atomic_load(&l.inserted), c->steps, atomic_load(&l.updates),
                            replay_size(l.replay), res->last_eval};
     progress_update(&pr, &s);
+    write_outputs(&ct, 0); /* what a burst of evaluations left to write */
     if (status && now - last_status >= 250000000ULL) {
       last_status = now;
       status_fill(&ct, start_ns, 0);
@@ -851,6 +875,7 @@ out:
     if (have_ingest) pthread_join(ingest, NULL);
     if (have_trainer) pthread_join(trainer, NULL);
   }
+  write_outputs(&ct, 1); /* the run's final state, whatever the throttle held back */
   progress_finish(&pr);
   res->inserted = atomic_load(&l.inserted);
   res->updates = atomic_load(&l.updates);
