@@ -25,6 +25,7 @@ struct rundir {
   char title[128];     /* curve.svg's title */
   double target;       /* curve.svg's target line; NAN: none */
   size_t dropped;     /* progress rows rundir_resume left out */
+  uint64_t dropped_steps; /* the most env steps among them (0: none) */
   int stale;           /* curve.svg lacks rows appended since it was drawn */
 };
 
@@ -165,6 +166,7 @@ rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_
       }
       if (r.env_steps > max_env_steps) {
         dropped++;
+        if (r.env_steps > d->dropped_steps) d->dropped_steps = r.env_steps;
         continue;
       }
       add_row(d, &r);
@@ -211,6 +213,8 @@ const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n) {
 }
 
 size_t rundir_dropped(const rundir_t *d) { return d->dropped; }
+
+uint64_t rundir_dropped_steps(const rundir_t *d) { return d->dropped_steps; }
 
 int rundir_append(rundir_t *d, const rundir_row_t *r, td3_err_t *err) {
   write_row(d->progress, r);

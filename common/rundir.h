@@ -51,8 +51,10 @@ rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_
  * valid until the next rundir call. */
 const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n);
 
-/* Rows rundir_resume left out. */
+/* Rows rundir_resume left out, and the most env steps among those newer than the checkpoint
+ * (how far the run had gone; 0 when none was). */
 size_t rundir_dropped(const rundir_t *d);
+uint64_t rundir_dropped_steps(const rundir_t *d);
 
 /* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
 int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);

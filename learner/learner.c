@@ -121,6 +121,14 @@ typedef struct control {
   int outputs_stale;             /* an evaluation was recorded since */
 } control_t;
 
+/* A run-directory write failed: logged, and counted for the run's end (a run whose outputs
+ * were not all written must not end as if they were). */
+static void output_failed(control_t *ct, const td3_err_t *err) {
+  log_error("%s", err->msg);
+  ct->res->output_failures++;
+  snprintf(ct->res->save_error, sizeof ct->res->save_error, "%s", err->msg);
+}
+
 #define LEARNER_OUTPUTS_EVERY_NS 2000000000ULL
 
 /* Rewrites curve.svg and policy.td3p (the latest published weights) if an evaluation was
@@ -135,12 +143,12 @@ static void write_outputs(control_t *ct, int force) {
   ct->outputs_stale = 0;
   ct->outputs_ns = now;
   td3_err_t err = {0};
-  if (rundir_draw(ct->dir, &err) != 0) log_error("%s", err.msg);
+  if (rundir_draw(ct->dir, &err) != 0) output_failed(ct, &err);
   pthread_mutex_lock(&l->weights_lock);
   int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
                               l->info->action_high, l->weights_copy, &err);
   pthread_mutex_unlock(&l->weights_lock);
-  if (rc) log_error("%s", err.msg);
+  if (rc) output_failed(ct, &err);
 }
 
 static log_limit_t control_reject_limit;
@@ -321,7 +329,7 @@ static void record_eval(control_t *ct, uint64_t env_steps, uint64_t policy_versi
                       .eval_episodes = n, .train_return_mean = train,
                       .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
                       .updates_per_s = wall > 0 ? (double)updates / wall : 0};
-  if (rundir_append(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
+  if (rundir_append(ct->dir, &row, &err) != 0) output_failed(ct, &err);
   ct->outputs_stale = 1;
   write_outputs(ct, 0);
 }
@@ -746,6 +754,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     if (rundir_dropped(ct.dir))
       log_info("progress.csv: %zu row%s after the checkpoint dropped", rundir_dropped(ct.dir),
                rundir_dropped(ct.dir) == 1 ? "" : "s");
+    if (rundir_dropped_steps(ct.dir) > resumed.inserted)
+      log_warn("the run had reached %llu env steps (progress.csv) but its checkpoint holds %llu: "
+               "it goes back %llu env steps, which are collected and trained again",
+               (unsigned long long)rundir_dropped_steps(ct.dir),
+               (unsigned long long)resumed.inserted,
+               (unsigned long long)(rundir_dropped_steps(ct.dir) - resumed.inserted));
   } else if (c->out_dir) {
     if (!(ct.dir = rundir_open(c->out_dir, ct.snap->config_json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
@@ -843,7 +857,15 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   }
   if (l.ckpt_dir) { /* the run as it ends: `--resume` goes on from here */
     td3_err_t cerr = {0};
-    if (learner_checkpoint(&l, &cerr) != 0) log_error("final checkpoint failed: %s", cerr.msg);
+    if (learner_checkpoint(&l, &cerr) != 0) {
+      /* the previous checkpoint stays whole, and is all a --resume has: say how far back */
+      res->checkpoint_failed = 1;
+      snprintf(res->save_error, sizeof res->save_error, "%s", cerr.msg);
+      log_error("final checkpoint failed: %s; the latest checkpoint holds %llu of the run's %llu "
+                "env steps",
+                cerr.msg, (unsigned long long)atomic_load(&l.last_checkpoint_steps),
+                (unsigned long long)atomic_load(&l.inserted));
+    }
   }
   /* A run that spent its budget ends with the learner's own evaluation of the final policy. */
   if (atomic_load(&l.trainer_drained) && !res->solved) {
@@ -882,6 +904,7 @@ out:
   res->weights_version = atomic_load(&l.weights_version);
   res->over_budget = atomic_load(&l.over_budget);
   res->checkpoints = atomic_load(&l.checkpoints);
+  res->checkpoint_steps = atomic_load(&l.last_checkpoint_steps);
   res->rollbacks = atomic_load(&l.rollbacks);
   for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l.rejected[r]);
   res->rejected_frames += atomic_load(&l.rejected_unregistered);

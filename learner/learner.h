@@ -125,6 +125,11 @@ typedef struct learner_result {
   double solved_seconds;
   uint32_t evaluations;
   uint64_t checkpoints;       /* checkpoints written */
+  uint64_t checkpoint_steps;  /* env steps held by the latest good checkpoint (0: none) */
+  int checkpoint_failed;      /* the checkpoint of the run's end could not be written: the
+                                 latest good one holds checkpoint_steps, fewer than inserted */
+  uint32_t output_failures;   /* progress.csv, curve.svg or policy.td3p writes that failed */
+  char save_error[512];       /* the latest of those failures (or the checkpoint's), or "" */
   uint32_t rollbacks;         /* non-finite updates undone by restoring the last checkpoint */
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;

@@ -77,8 +77,10 @@ void *learner_trainer_thread(void *arg) {
   while (!atomic_load(&l->stop)) {
     if (l->ckpt_dir && every_ns && td3_now_ns() >= next_ckpt) {
       if (learner_checkpoint(l, &err) != 0)
-        log_error("checkpoint failed (training goes on; the previous checkpoint stays): %s",
-                  err.msg);
+        log_error("checkpoint failed (training goes on; the previous checkpoint stays, with %llu "
+                  "env steps of %llu): %s",
+                  (unsigned long long)atomic_load(&l->last_checkpoint_steps),
+                  (unsigned long long)atomic_load(&l->inserted), err.msg);
       next_ckpt = td3_now_ns() + every_ns;
     }
     uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
