@@ -137,7 +137,10 @@ typedef struct learner_result {
 void learner_config_default(learner_config_t *c);
 
 /* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
- * filled (bad configuration, a port in use, an output error, a fatal training error). */
+ * filled (bad configuration, a port in use, an output error, a fatal training error). A run
+ * that ended but could not save its end (the final checkpoint, or a run directory write:
+ * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
+ * res->checkpoint_steps saying what the latest good checkpoint holds. */
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
 
 /* Sigma of the Gaussian exploration noise for a slot under the configuration. */

@@ -6,9 +6,8 @@
  * a lease is refused as unregistered), then row by row against the run's bounds (a transition
  * with an observation or reward of magnitude max_abs_value or more, or an action outside the
  * env's bounds, is refused and counted; the batch's other rows go on). An accepted batch is
- * held until the rate limiter
- * admits it; while it is held the thread does not read the socket, so ZeroMQ's queues fill
- * and the actors feel back-pressure. Once the run's step budget is inserted, the rest is
+ * held until the rate limiter admits it; while it is held the thread does not read the
+ * socket, so ZeroMQ's queues fill and the actors feel back-pressure. Once the run's step budget is inserted, the rest is
  * counted as over budget. */
 #include "learner_internal.h"
 
