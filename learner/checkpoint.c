@@ -349,6 +349,21 @@ int checkpoint_describe(const char *dir, checkpoint_info_t *info, td3_err_t *err
   return 0;
 }
 
+int checkpoint_check_replay(const char *dir, const checkpoint_info_t *info, td3_err_t *err) {
+  if (!info->meta.has_replay) return 0;
+  char *path = join(dir, info->replay_file);
+  uint64_t inserted = 0;
+  int rc = replay_check(path, info->obs_dim, info->act_dim, NULL, &inserted, err);
+  if (rc == 0 && inserted != info->replay_inserted)
+    rc = td3_err_set(err, TD3_EFORMAT,
+                     "%s does not belong to this checkpoint (it holds %llu inserted transitions, "
+                     "the state file says %llu)",
+                     path, (unsigned long long)inserted,
+                     (unsigned long long)info->replay_inserted);
+  free(path);
+  return rc;
+}
+
 void checkpoint_info_free(checkpoint_info_t *info) {
   free(info->flags);
   info->flags = NULL;

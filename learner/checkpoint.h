@@ -84,6 +84,12 @@ typedef struct checkpoint_info {
 int checkpoint_describe(const char *dir, checkpoint_info_t *info, td3_err_t *err);
 void checkpoint_info_free(checkpoint_info_t *info);
 
+/* Reads the replay file a described checkpoint names (info from checkpoint_describe) and
+ * checks it as `--resume` would: format, dims, CRC, and that it is the one the state file
+ * expects. 0 (also when the checkpoint has no replay), or TD3_ENOTFOUND, TD3_EIO,
+ * TD3_EFORMAT or TD3_ECHECKSUM with err saying what is wrong. Reads the whole file. */
+int checkpoint_check_replay(const char *dir, const checkpoint_info_t *info, td3_err_t *err);
+
 /* Removes dir's checkpoint files (a new run in the same directory must not be mistaken for
  * the old one after a crash). Missing files are not an error. */
 void checkpoint_remove(const char *dir);

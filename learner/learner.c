@@ -50,6 +50,7 @@ void learner_config_default(learner_config_t *c) {
   c->lease_ms = 5000;
   c->progress = 1;
   c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+  c->max_abs_value = 1e6;
   c->checkpoint_every = 60;
   c->checkpoint_replay = 1;
 }
@@ -114,7 +115,41 @@ typedef struct control {
   uint8_t *peer_len;
   uint64_t train_episodes_seen;  /* learner_t's training-episode counters at the last row */
   int64_t train_return_seen;
+  /* curve.svg and policy.td3p are rewritten at most every LEARNER_OUTPUTS_EVERY_NS (each
+   * costs a redraw of every point, or an fsync), and once more at the end of the run */
+  uint64_t outputs_ns;           /* when they were last written (0: never) */
+  int outputs_stale;             /* an evaluation was recorded since */
 } control_t;
+
+/* A run-directory write failed: logged, and counted for the run's end (a run whose outputs
+ * were not all written must not end as if they were). */
+static void output_failed(control_t *ct, const td3_err_t *err) {
+  log_error("%s", err->msg);
+  ct->res->output_failures++;
+  snprintf(ct->res->save_error, sizeof ct->res->save_error, "%s", err->msg);
+}
+
+#define LEARNER_OUTPUTS_EVERY_NS 2000000000ULL
+
+/* Rewrites curve.svg and policy.td3p (the latest published weights) if an evaluation was
+ * recorded since they were last written and, unless force, they are LEARNER_OUTPUTS_EVERY_NS
+ * old. Main thread. */
+static void write_outputs(control_t *ct, int force) {
+  learner_t *l = ct->l;
+  uint64_t now = td3_now_ns();
+  if (!ct->dir || !ct->outputs_stale ||
+      (!force && ct->outputs_ns && now - ct->outputs_ns < LEARNER_OUTPUTS_EVERY_NS))
+    return;
+  ct->outputs_stale = 0;
+  ct->outputs_ns = now;
+  td3_err_t err = {0};
+  if (rundir_draw(ct->dir, &err) != 0) output_failed(ct, &err);
+  pthread_mutex_lock(&l->weights_lock);
+  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
+                              l->info->action_high, l->weights_copy, &err);
+  pthread_mutex_unlock(&l->weights_lock);
+  if (rc) output_failed(ct, &err);
+}
 
 static log_limit_t control_reject_limit;
 
@@ -294,12 +329,9 @@ static void record_eval(control_t *ct, uint64_t env_steps, uint64_t policy_versi
                       .eval_episodes = n, .train_return_mean = train,
                       .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
                       .updates_per_s = wall > 0 ? (double)updates / wall : 0};
-  if (rundir_eval(ct->dir, &row, &err) != 0) log_error("%s", err.msg);
-  pthread_mutex_lock(&l->weights_lock);
-  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
-                              l->info->action_high, l->weights_copy, &err);
-  pthread_mutex_unlock(&l->weights_lock);
-  if (rc) log_error("%s", err.msg);
+  if (rundir_append(ct->dir, &row, &err) != 0) output_failed(ct, &err);
+  ct->outputs_stale = 1;
+  write_outputs(ct, 0);
 }
 
 /* Sends RunOver to every process that holds a slot, then serves the control socket for half
@@ -474,7 +506,7 @@ static void config_json(const learner_config_t *c, const learner_t *l, char *out
            "  \"ports\": {\"experience\": %u, \"weights\": %u, \"control\": %u}\n}",
            preset, (unsigned long long)l->run_id, c->env_id, model, (unsigned long long)c->seed,
            (unsigned long long)c->steps, (unsigned long long)c->start_steps, target,
-           c->replay_capacity, c->replay_ratio, (unsigned long long)c->max_lead,
+           replay_capacity(l->replay), c->replay_ratio, (unsigned long long)c->max_lead,
            c->publish_every, c->batch_steps, c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian",
            c->expl_noise, c->noise_spread ? "true" : "false", (unsigned long long)c->eval_every,
            c->eval_episodes, t->batch, t->gamma, t->tau, t->actor_lr, t->critic_lr,
@@ -519,6 +551,9 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->steps_budget = l->cfg->steps;
   for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
+  s->rejected_bounds = atomic_load(&l->rejected_bounds);
+  s->out_of_bounds = atomic_load(&l->out_of_bounds);
+  s->rollback_dropped = atomic_load(&l->rollback_dropped);
   s->replay_size = replay_size(l->replay);
   s->replay_capacity = replay_capacity(l->replay);
   status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
@@ -527,7 +562,11 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
   pthread_mutex_lock(&l->weights_lock);
   td3_stats_t st = l->last_stats;
+  loss_watch_t watch = l->critic_watch;
   pthread_mutex_unlock(&l->weights_lock);
+  s->critic_loss_latest = loss_watch_latest(&watch);
+  s->critic_loss_recent = loss_watch_recent(&watch);
+  s->critic_loss_exploded = watch.exploded;
   /* the figures of an update this process made: a resumed run's counters say updates were
    * done, but their losses are not in the checkpoint */
   s->have_stats = atomic_load(&l->last_update_ns) != 0;
@@ -566,6 +605,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   res->last_eval = NAN;
   res->best_eval = NAN;
   l.cfg = c;
+  loss_watch_init(&l.critic_watch);
   pthread_mutex_init(&l.weights_lock, NULL);
   pthread_mutex_init(&l.wake_lock, NULL);
   pthread_cond_init(&l.wake, NULL);
@@ -714,6 +754,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     if (rundir_dropped(ct.dir))
       log_info("progress.csv: %zu row%s after the checkpoint dropped", rundir_dropped(ct.dir),
                rundir_dropped(ct.dir) == 1 ? "" : "s");
+    if (rundir_dropped_steps(ct.dir) > resumed.inserted)
+      log_warn("the run had reached %llu env steps (progress.csv) but its checkpoint holds %llu: "
+               "it goes back %llu env steps, which are collected and trained again",
+               (unsigned long long)rundir_dropped_steps(ct.dir),
+               (unsigned long long)resumed.inserted,
+               (unsigned long long)(rundir_dropped_steps(ct.dir) - resumed.inserted));
   } else if (c->out_dir) {
     if (!(ct.dir = rundir_open(c->out_dir, ct.snap->config_json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
@@ -793,6 +839,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     progress_status_t s = {atomic_load(&l.inserted), c->steps, atomic_load(&l.updates),
                            replay_size(l.replay), res->last_eval};
     progress_update(&pr, &s);
+    write_outputs(&ct, 0); /* what a burst of evaluations left to write */
     if (status && now - last_status >= 250000000ULL) {
       last_status = now;
       status_fill(&ct, start_ns, 0);
@@ -810,7 +857,15 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   }
   if (l.ckpt_dir) { /* the run as it ends: `--resume` goes on from here */
     td3_err_t cerr = {0};
-    if (learner_checkpoint(&l, &cerr) != 0) log_error("final checkpoint failed: %s", cerr.msg);
+    if (learner_checkpoint(&l, &cerr) != 0) {
+      /* the previous checkpoint stays whole, and is all a --resume has: say how far back */
+      res->checkpoint_failed = 1;
+      snprintf(res->save_error, sizeof res->save_error, "%s", cerr.msg);
+      log_error("final checkpoint failed: %s; the latest checkpoint holds %llu of the run's %llu "
+                "env steps",
+                cerr.msg, (unsigned long long)atomic_load(&l.last_checkpoint_steps),
+                (unsigned long long)atomic_load(&l.inserted));
+    }
   }
   /* A run that spent its budget ends with the learner's own evaluation of the final policy. */
   if (atomic_load(&l.trainer_drained) && !res->solved) {
@@ -842,12 +897,14 @@ out:
     if (have_ingest) pthread_join(ingest, NULL);
     if (have_trainer) pthread_join(trainer, NULL);
   }
+  write_outputs(&ct, 1); /* the run's final state, whatever the throttle held back */
   progress_finish(&pr);
   res->inserted = atomic_load(&l.inserted);
   res->updates = atomic_load(&l.updates);
   res->weights_version = atomic_load(&l.weights_version);
   res->over_budget = atomic_load(&l.over_budget);
   res->checkpoints = atomic_load(&l.checkpoints);
+  res->checkpoint_steps = atomic_load(&l.last_checkpoint_steps);
   res->rollbacks = atomic_load(&l.rollbacks);
   for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l.rejected[r]);
   res->rejected_frames += atomic_load(&l.rejected_unregistered);
@@ -857,6 +914,9 @@ out:
     memset(st, 0, sizeof *st);
     for (int r = 0; r < WIRE_REASON_COUNT; r++) st->rejected[r] = atomic_load(&l.rejected[r]);
     st->rejected_unregistered = atomic_load(&l.rejected_unregistered);
+    st->rejected_bounds = atomic_load(&l.rejected_bounds);
+    st->out_of_bounds = atomic_load(&l.out_of_bounds);
+    st->rollback_dropped = atomic_load(&l.rollback_dropped);
     st->inserted = res->inserted;
     st->updates = res->updates;
     st->batches = atomic_load(&l.batches);

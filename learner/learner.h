@@ -42,6 +42,10 @@ typedef struct learner_stats {
   uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
   uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
                                            reports not from the slot's evaluator */
+  uint64_t rejected_bounds;              /* batches with transitions out of bounds */
+  uint64_t out_of_bounds;                /* transitions refused out of bounds (max_abs_value,
+                                            action bounds) */
+  uint64_t rollback_dropped;             /* replay rows dropped by rollbacks */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */
@@ -82,6 +86,9 @@ typedef struct learner_config {
   int overwrite;
   int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
   size_t max_frame;           /* largest experience frame accepted, bytes */
+  double max_abs_value;       /* a transition whose observation, next observation or reward
+                                 is this large in magnitude (or whose action lies outside the
+                                 env's bounds) is refused; default 1e6 */
   const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
                                  none. A port that cannot be bound is a warning, not an error */
   const char *resume_dir;     /* continue the run in this run directory from its checkpoint/;
@@ -118,6 +125,11 @@ typedef struct learner_result {
   double solved_seconds;
   uint32_t evaluations;
   uint64_t checkpoints;       /* checkpoints written */
+  uint64_t checkpoint_steps;  /* env steps held by the latest good checkpoint (0: none) */
+  int checkpoint_failed;      /* the checkpoint of the run's end could not be written: the
+                                 latest good one holds checkpoint_steps, fewer than inserted */
+  uint32_t output_failures;   /* progress.csv, curve.svg or policy.td3p writes that failed */
+  char save_error[512];       /* the latest of those failures (or the checkpoint's), or "" */
   uint32_t rollbacks;         /* non-finite updates undone by restoring the last checkpoint */
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
@@ -125,7 +137,10 @@ typedef struct learner_result {
 void learner_config_default(learner_config_t *c);
 
 /* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
- * filled (bad configuration, a port in use, an output error, a fatal training error). */
+ * filled (bad configuration, a port in use, an output error, a fatal training error). A run
+ * that ended but could not save its end (the final checkpoint, or a run directory write:
+ * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
+ * res->checkpoint_steps saying what the latest good checkpoint holds. */
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
 
 /* Sigma of the Gaussian exploration noise for a slot under the configuration. */

@@ -50,9 +50,14 @@ int learner_rollback(learner_t *l, td3_err_t *err) {
   if (checkpoint_load(l->ckpt_dir, l->info->id, l->td3, NULL, &m, &lerr) != 0)
     return td3_err_set(err, lerr.code, "rolling back failed: %s", lerr.msg);
   atomic_store(&l->rollbacks, done + 1);
+  /* The rows that arrived since the checkpoint go too: poisoned transitions (huge rewards
+   * within the ingest bounds) would make the restored networks non-finite again. */
+  uint64_t dropped = replay_drop_since(l->replay, m.inserted);
+  atomic_fetch_add(&l->rollback_dropped, dropped);
   log_warn("non-finite update rejected: networks and Adam state rolled back to the checkpoint of "
-           "%llu env steps, %llu updates (rollback %u of at most %d); training goes on",
-           (unsigned long long)m.inserted, (unsigned long long)m.updates, done + 1,
-           LEARNER_MAX_ROLLBACKS);
+           "%llu env steps, %llu updates, and the %llu replay rows inserted since dropped "
+           "(rollback %u of at most %d); training goes on",
+           (unsigned long long)m.inserted, (unsigned long long)m.updates,
+           (unsigned long long)dropped, done + 1, LEARNER_MAX_ROLLBACKS);
   return 0;
 }

@@ -75,6 +75,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security on: the learner's key file (td3d keygen); actors must present a key from --curve-authorized", 0, 0, NULL},
       {"curve-authorized", FLAG_STRING, &c->curve_authorized, "DIR", "directory of the authorized actors' public keys (.pub files), with --curve-key", 0, 0, NULL},
       {"continue", FLAG_BOOL, &cli->continue_run, NULL, "continue the run in --out DIR from its checkpoint when it has one, else start a new run there (for restart loops: containers, services)", 0, 0, NULL},
+      {"max-abs-value", FLAG_DOUBLE, &c->max_abs_value, "X", "refuse (and count) transitions with an observation or reward of magnitude X or more, or an action outside the env's bounds; default 1e6", 1e-6, 3.5e38, NULL},
       {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (default; =0 to leave it out)", 0, 0, NULL},
   };
   size_t n = sizeof specs / sizeof specs[0];

@@ -12,6 +12,7 @@
 #include "curve_security.h"
 #include "actors.h"
 #include "learner.h"
+#include "loss_watch.h"
 #include "ratelimit.h"
 #include "replay.h"
 #include "status.h"
@@ -43,6 +44,10 @@ typedef struct learner {
   _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
                                            reports not from the slot's evaluator */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
+  _Atomic uint64_t rejected_bounds; /* batches that carried transitions out of bounds */
+  _Atomic uint64_t out_of_bounds;  /* those transitions (refused; the batch's others go on) */
+  _Atomic uint64_t rollback_dropped; /* replay rows dropped by rollbacks (inserted after the
+                                        checkpoint a rollback restored) */
   _Atomic uint64_t weights_version;
   _Atomic uint64_t untrained_version; /* the version published before any update (0: none) */
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
@@ -80,6 +85,7 @@ typedef struct learner {
   uint32_t layers[NN_MAX_LAYERS];
   uint32_t n_layers;
   td3_stats_t last_stats;
+  loss_watch_t critic_watch;       /* the critic loss against its recent level */
 } learner_t;
 
 void *learner_ingest_thread(void *arg);
@@ -99,8 +105,9 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
                         td3_err_t *err);
 
 /* After a rejected (non-finite) update: restores the networks and Adam state of the latest
- * checkpoint into l->td3 (the trainer's; the replay, counters and RNG go on), at most
- * LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
+ * checkpoint into l->td3 (the trainer's; counters and RNG go on) and drops the replay rows
+ * inserted since that checkpoint (they may be what made the update non-finite, and would
+ * again), at most LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
  * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
 #define LEARNER_MAX_ROLLBACKS 3
 int learner_rollback(learner_t *l, td3_err_t *err);

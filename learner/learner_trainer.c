@@ -7,9 +7,10 @@
  * version, fresh env step count) at least every 200 ms. Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
  * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
- * and the learner rolls back to its latest checkpoint's networks and Adam state and publishes
- * them (learner_rollback, at most 3 times a run); without a checkpoint, or past that, the run
- * stops with the reason. */
+ * and the learner rolls back to its latest checkpoint's networks and Adam state, drops the
+ * replay rows inserted since, and publishes the networks (learner_rollback, at most 3 times a
+ * run); without a checkpoint, or past that, the run stops with the reason. Each update's
+ * critic loss goes to the loss watch (learner/loss_watch.h), whose alarm /healthz reports. */
 #include "learner_internal.h"
 
 #include "log.h"
@@ -78,8 +79,10 @@ void *learner_trainer_thread(void *arg) {
   while (!atomic_load(&l->stop)) {
     if (l->ckpt_dir && every_ns && td3_now_ns() >= next_ckpt) {
       if (learner_checkpoint(l, &err) != 0)
-        log_error("checkpoint failed (training goes on; the previous checkpoint stays): %s",
-                  err.msg);
+        log_error("checkpoint failed (training goes on; the previous checkpoint stays, with %llu "
+                  "env steps of %llu): %s",
+                  (unsigned long long)atomic_load(&l->last_checkpoint_steps),
+                  (unsigned long long)atomic_load(&l->inserted), err.msg);
       next_ckpt = td3_now_ns() + every_ns;
     }
     uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
@@ -137,7 +140,16 @@ void *learner_trainer_thread(void *arg) {
       atomic_store(&l->last_update_ns, now);
       pthread_mutex_lock(&l->weights_lock);
       l->last_stats = st;
+      int changed = loss_watch_add(&l->critic_watch, st.critic_loss);
+      loss_watch_t watch = l->critic_watch;
       pthread_mutex_unlock(&l->weights_lock);
+      if (changed && watch.exploded)
+        log_warn("critic loss exploded: %.3g over the latest updates, %.3g before (poisoned "
+                 "transitions, or a learning rate too high); /healthz reports it",
+                 loss_watch_latest(&watch), loss_watch_recent(&watch));
+      else if (changed)
+        log_warn("critic loss back to %.3g (recent level %.3g)", loss_watch_latest(&watch),
+                 loss_watch_recent(&watch));
       if (u % c->publish_every == 0) publish(&t, 1);
       if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
     }

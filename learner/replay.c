@@ -104,12 +104,27 @@ void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
   pthread_mutex_unlock(&r->lock);
 }
 
+uint64_t replay_drop_since(replay_t *r, uint64_t inserted) {
+  pthread_mutex_lock(&r->lock);
+  uint64_t newer = r->inserted > inserted ? r->inserted - inserted : 0;
+  size_t drop = newer < r->size ? (size_t)newer : r->size;
+  r->head = (r->head + r->capacity - drop) % r->capacity;
+  r->size -= drop;
+  pthread_mutex_unlock(&r->lock);
+  return drop;
+}
+
 void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out) {
   size_t od = r->obs_dim, ad = r->act_dim;
   pthread_mutex_lock(&r->lock);
   size_t size = r->size;
+  /* The stored rows are the `size` before head (ring order). A full ring or one that never
+   * dropped rows (head == size) holds them at 0..size-1, the positions drawn directly, so
+   * sampling draws what it always drew; after replay_drop_since they start further on. */
+  size_t first = size == r->capacity ? 0 : (r->head + r->capacity - size) % r->capacity;
   for (size_t i = 0; i < n; i++) {
     size_t j = (size_t)rng_below(rng, size);
+    j = first + j < r->capacity ? first + j : first + j - r->capacity;
     memcpy(out->obs + i * od, r->obs + j * od, od * sizeof(float));
     memcpy(out->action + i * ad, r->action + j * ad, ad * sizeof(float));
     out->reward[i] = r->reward[j];
@@ -204,38 +219,76 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
   return rc;
 }
 
-int replay_load(replay_t *r, const char *path, td3_err_t *err) {
-  binfr_t f;
-  int rc = binfr_open(&f, path, err);
+/* A replay file's header, as replay_save wrote it. */
+typedef struct header {
+  uint32_t od, ad;
+  uint64_t inserted, rows, ring_cap, ring_head;
+} header_t;
+
+/* Opens path and reads its header, checking magic, version, the dims (want_od/want_ad, 0:
+ * any) and that the rows announced fit in the file. 0 (f open, positioned at the rows), or
+ * an error with err filled (f closed). */
+static int open_file(binfr_t *f, const char *path, uint32_t want_od, uint32_t want_ad,
+                     header_t *h, td3_err_t *err) {
+  int rc = binfr_open(f, path, err);
   if (rc) return rc;
   char magic[8];
-  binfr_read(&f, magic, 8);
-  uint32_t version = binfr_u32(&f), od = binfr_u32(&f), ad = binfr_u32(&f);
-  uint64_t inserted = binfr_u64(&f), rows = binfr_u64(&f);
-  uint64_t ring_cap = binfr_u64(&f), ring_head = binfr_u64(&f);
-  if (f.bad || memcmp(magic, REPLAY_MAGIC, 8) != 0) {
-    binfr_close(&f);
-    return td3_err_set(err, TD3_EFORMAT, "%s is not a td3d replay file", path);
+  binfr_read(f, magic, 8);
+  uint32_t version = binfr_u32(f);
+  h->od = binfr_u32(f);
+  h->ad = binfr_u32(f);
+  h->inserted = binfr_u64(f);
+  h->rows = binfr_u64(f);
+  h->ring_cap = binfr_u64(f);
+  h->ring_head = binfr_u64(f);
+  if (f->bad || memcmp(magic, REPLAY_MAGIC, 8) != 0)
+    rc = td3_err_set(err, TD3_EFORMAT, "%s is not a td3d replay file", path);
+  else if (version != REPLAY_VERSION)
+    rc = td3_err_set(err, TD3_EFORMAT, "%s has replay format version %u; this td3d reads %u",
+                     path, version, REPLAY_VERSION);
+  else if ((want_od && h->od != want_od) || (want_ad && h->ad != want_ad) || h->od == 0 ||
+           h->ad == 0 || h->rows > h->inserted || h->rows > h->ring_cap ||
+           (h->ring_cap > 0 && h->ring_head >= h->ring_cap))
+    rc = td3_err_set(err, TD3_EFORMAT,
+                     "%s holds transitions with obs %u, act %u (%llu of %llu); this run has "
+                     "obs %u, act %u",
+                     path, h->od, h->ad, (unsigned long long)h->rows,
+                     (unsigned long long)h->inserted, want_od, want_ad);
+  else if (h->rows > f->left / ((2ull * h->od + h->ad + 2) * sizeof(float)))
+    rc = td3_err_set(err, TD3_EFORMAT, "%s is shorter than the %llu transitions it announces",
+                     path, (unsigned long long)h->rows);
+  if (rc) binfr_close(f);
+  return rc;
+}
+
+int replay_check(const char *path, uint32_t obs_dim, uint32_t act_dim, uint64_t *rows,
+                 uint64_t *inserted, td3_err_t *err) {
+  binfr_t f;
+  header_t h;
+  int rc = open_file(&f, path, obs_dim, act_dim, &h, err);
+  if (rc) return rc;
+  uint8_t *chunk = xmalloc(65536);
+  uint64_t left = h.rows * (2ull * h.od + h.ad + 2) * sizeof(float);
+  while (left > 0 && !f.bad) {
+    size_t n = left > 65536 ? 65536 : (size_t)left;
+    binfr_read(&f, chunk, n);
+    left -= n;
   }
-  if (version != REPLAY_VERSION) {
-    binfr_close(&f);
-    return td3_err_set(err, TD3_EFORMAT, "%s has replay format version %u; this td3d reads %u",
-                       path, version, REPLAY_VERSION);
-  }
-  if (od != r->obs_dim || ad != r->act_dim || rows > inserted || rows > ring_cap ||
-      (ring_cap > 0 && ring_head >= ring_cap)) {
-    binfr_close(&f);
-    return td3_err_set(err, TD3_EFORMAT,
-                       "%s holds transitions with obs %u, act %u (%llu of %llu); this run has "
-                       "obs %u, act %u",
-                       path, od, ad, (unsigned long long)rows, (unsigned long long)inserted,
-                       r->obs_dim, r->act_dim);
-  }
-  if (rows > f.left / ((2ull * od + ad + 2) * sizeof(float))) {
-    binfr_close(&f);
-    return td3_err_set(err, TD3_EFORMAT, "%s is shorter than the %llu transitions it announces",
-                       path, (unsigned long long)rows);
-  }
+  free(chunk);
+  if ((rc = binfr_finish(&f, err)) != 0) return rc;
+  if (rows) *rows = h.rows;
+  if (inserted) *inserted = h.inserted;
+  return 0;
+}
+
+int replay_load(replay_t *r, const char *path, td3_err_t *err) {
+  binfr_t f;
+  header_t h;
+  int rc = open_file(&f, path, r->obs_dim, r->act_dim, &h, err);
+  if (rc) return rc;
+  const uint32_t od = h.od, ad = h.ad;
+  const uint64_t inserted = h.inserted, rows = h.rows, ring_cap = h.ring_cap,
+                 ring_head = h.ring_head;
   float *obs = xmalloc(REPLAY_CHUNK * od * sizeof(float));
   float *act = xmalloc(REPLAY_CHUNK * ad * sizeof(float));
   float *rew = xmalloc(REPLAY_CHUNK * sizeof(float));

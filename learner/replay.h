@@ -43,6 +43,12 @@ void replay_destroy(replay_t **pr);
 void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
                    const float *reward, const float *next_obs, const float *terminal);
 
+/* Drops the rows inserted after the moment the buffer's inserted count was `inserted` (the
+ * newest ones; rows they overwrote are not brought back), so that sampling never draws them
+ * again. The inserted count stays as it is (it counts what arrived). Returns the rows
+ * dropped. For a rollback to a checkpoint that held `inserted` transitions. */
+uint64_t replay_drop_since(replay_t *r, uint64_t inserted);
+
 /* Copies n rows drawn uniformly with replacement into out (n <= out->cap, size > 0). */
 void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out);
 
@@ -65,6 +71,13 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
  * inserted count. Dims must match. Returns 0, or TD3_ENOTFOUND,
  * TD3_EIO, TD3_EFORMAT or TD3_ECHECKSUM with err filled; on error the buffer is empty. */
 int replay_load(replay_t *r, const char *path, td3_err_t *err);
+
+/* Reads a whole replay file and checks it as replay_load would (magic, version, dims when
+ * obs_dim/act_dim are not 0, length, CRC) without loading it: for `td3d checkpoint`. Fills
+ * *rows and *inserted (either may be NULL). Returns 0, or TD3_ENOTFOUND, TD3_EIO,
+ * TD3_EFORMAT or TD3_ECHECKSUM with err saying what is wrong. */
+int replay_check(const char *path, uint32_t obs_dim, uint32_t act_dim, uint64_t *rows,
+                 uint64_t *inserted, td3_err_t *err);
 
 /* Allocates (and frees) the arrays of a sample batch for this buffer's dims. */
 void replay_batch_alloc(replay_batch_t *b, size_t cap, uint32_t obs_dim, uint32_t act_dim);

@@ -21,10 +21,13 @@
  * for 10 s; a checkpoint holds ingest while it copies the replay. A shorter window read 0 /s
  * then although every actor was running.
  *
- * Limits (each refusal is counted and logged at debug level, the server keeps serving):
- * request headers STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431),
- * bodies STATUS_MAX_BODY_BYTES (413), STATUS_IDLE_MS without a byte closes a connection,
- * beyond STATUS_MAX_CONNS open connections a new one is closed at once. */
+ * Limits (each refusal is logged at debug level, the server keeps serving): request headers
+ * STATUS_MAX_HEADER_BYTES (431), STATUS_MAX_HEADERS header lines (431), bodies
+ * STATUS_MAX_BODY_BYTES (413); a request not complete STATUS_REQUEST_MS after its connection
+ * was accepted (or after its first byte on a kept-alive connection) closes the connection, as
+ * does STATUS_IDLE_MS of idleness between requests; at STATUS_MAX_CONNS open connections a
+ * new one still gets in (a health check must): an idle kept-alive connection is closed to
+ * make room, or else the one that has waited longest for its request. */
 #ifndef TD3_STATUS_H
 #define TD3_STATUS_H
 
@@ -39,6 +42,7 @@
 #define STATUS_MAX_HEADER_BYTES 8192
 #define STATUS_MAX_HEADERS 64
 #define STATUS_MAX_BODY_BYTES 65536
+#define STATUS_REQUEST_MS 5000
 #define STATUS_IDLE_MS 30000
 #define STATUS_MAX_CONNS 256
 #define STATUS_MAX_ACTORS 64
@@ -82,12 +86,18 @@ typedef struct status_snapshot {
   uint64_t steps_budget;          /* 0: no limit */
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;
+  uint64_t rejected_bounds;       /* batches that carried transitions out of bounds */
+  uint64_t out_of_bounds;         /* those transitions, refused */
+  uint64_t rollback_dropped;      /* replay rows dropped by rollbacks */
   uint64_t replay_size, replay_capacity;   /* transitions */
   double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */
   int rl_state;                   /* ratelimit_state_t */
   double ingest_wait_s, trainer_wait_s;    /* cumulative seconds each side was held back */
   int have_stats;                 /* the fields below hold a TD3 update's figures */
   double critic_loss, actor_loss, mean_q;
+  double critic_loss_latest;      /* the loss watch's fast level (learner/loss_watch.h) */
+  double critic_loss_recent;      /* its slow level, frozen while exploded */
+  int critic_loss_exploded;       /* the critic loss exploded against its recent level */
   uint64_t lag_sum, lag_count, lag_max;
   uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* per bucket (not cumulative) */
   uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* per bucket (not cumulative) */

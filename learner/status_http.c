@@ -3,8 +3,12 @@
  * hurting anyone else. Everything here runs on the server's thread except status_new (before
  * the thread starts), status_publish (mutex + uv_async_send) and status_destroy (async + join).
  *
- * Each connection's deadline is STATUS_IDLE_MS from its accept or its latest response: a
- * client idle that long, or trickling a request slower than that, is closed. */
+ * Deadlines: a request must be complete STATUS_REQUEST_MS after the connection was accepted
+ * or, on a kept-alive connection, after its first byte; between requests a kept-alive
+ * connection may wait STATUS_IDLE_MS. At STATUS_MAX_CONNS connections a new one is still
+ * accepted (what a health check needs): the server closes an idle kept-alive connection to
+ * make room, or else the one that has waited longest for its request; only connections with
+ * a response being written are never closed for it. */
 #include "status.h"
 
 #include "log.h"
@@ -54,6 +58,8 @@ struct conn {
   int open_handles;                /* freed when both handles are closed */
   int closing;
   int refuse;                      /* an HTTP status set by a limit in a parser callback */
+  int kept_alive;                  /* 1 between a response and the next request's first byte */
+  uint64_t waiting_since_ns;       /* accept, or the latest response: the eviction order */
   size_t header_bytes;             /* request line + headers so far */
   unsigned n_headers;
   size_t body_bytes;
@@ -201,8 +207,14 @@ static void serve(conn_t *c) {
   }
 }
 
+static void on_deadline(uv_timer_t *t);
+
 static int on_message_begin(http_parser *p) {
   conn_t *c = p->data;
+  if (c->kept_alive) { /* the next request's first byte: it has STATUS_REQUEST_MS to arrive */
+    c->kept_alive = 0;
+    uv_timer_start(&c->timer, on_deadline, STATUS_REQUEST_MS, 0);
+  }
   c->header_bytes = c->body_bytes = c->url_len = 0;
   c->n_headers = 0;
   c->in_field = 0;
@@ -263,8 +275,12 @@ static int on_body(http_parser *p, const char *at, size_t n) {
 static int on_message_complete(http_parser *p) {
   conn_t *c = p->data;
   serve(c);
-  /* the next request gets a fresh deadline */
-  if (!c->closing) uv_timer_start(&c->timer, on_deadline, STATUS_IDLE_MS, 0);
+  /* kept alive: idle until the next request starts (closed first when the server is full) */
+  if (!c->closing) {
+    c->kept_alive = 1;
+    c->waiting_since_ns = td3_now_ns();
+    uv_timer_start(&c->timer, on_deadline, STATUS_IDLE_MS, 0);
+  }
   return 0;
 }
 
@@ -297,9 +313,31 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_refused_closed(uv_handle_t *h) { free(h); }
 
+/* The connection to close so that a new one fits: an idle kept-alive one, else the one that
+ * has waited longest for its request (slowloris clients, idle or trickling); never one with a
+ * response being written. NULL when every connection is writing. */
+static conn_t *pick_victim(status_server_t *s) {
+  conn_t *best = NULL;
+  for (conn_t *c = s->conns; c; c = c->next) {
+    if (c->closing || uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0) continue;
+    if (!best || c->kept_alive > best->kept_alive ||
+        (c->kept_alive == best->kept_alive && c->waiting_since_ns <= best->waiting_since_ns))
+      best = c;
+  }
+  return best;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   status_server_t *s = server->data;
   if (status < 0) return;
+  if (s->n_conns >= STATUS_MAX_CONNS) {
+    conn_t *victim = pick_victim(s);
+    if (victim) {
+      log_debug("status: %u connections; closing a%s one to take a new one", s->n_conns,
+                victim->kept_alive ? "n idle kept-alive" : " waiting");
+      conn_close(victim);
+    }
+  }
   if (s->n_conns >= STATUS_MAX_CONNS) {
     uv_tcp_t *t = xmalloc(sizeof *t);
     uv_tcp_init(&s->loop, t);
@@ -326,7 +364,8 @@ static void on_connection(uv_stream_t *server, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
-  uv_timer_start(&c->timer, on_deadline, STATUS_IDLE_MS, 0);
+  c->waiting_since_ns = td3_now_ns();
+  uv_timer_start(&c->timer, on_deadline, STATUS_REQUEST_MS, 0);
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) conn_close(c);
 }
 
@@ -396,7 +435,7 @@ status_server_t *status_new(const char *bind, td3_err_t *err) {
   uv_async_init(&s->loop, &s->wake, on_wake);
   s->listener.data = s->wake.data = s;
   if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
-      (rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection)) != 0) {
+      (rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) != 0) {
     td3_err_set(err, TD3_ESYS, "status server: cannot listen on %s: %s", bind, uv_strerror(rc));
     goto fail;
   }

@@ -126,14 +126,20 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   head(b, "td3d_transitions_dropped_total", "counter", "Transitions received but not inserted, by reason.");
   status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"over_budget\"} %llu\n",
                     (unsigned long long)s->over_budget);
+  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"out_of_bounds\"} %llu\n",
+                    (unsigned long long)s->out_of_bounds);
+  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"rollback\"} %llu\n",
+                    (unsigned long long)s->rollback_dropped);
   head(b, "td3d_experience_batches_total", "counter", "Experience messages accepted.");
   sample_u(b, "td3d_experience_batches_total", s->batches);
-  head(b, "td3d_rejected_messages_total", "counter", "Experience and control messages refused, by reason.");
+  head(b, "td3d_rejected_messages_total", "counter", "Experience and control messages refused, by reason (out_of_bounds: batches with transitions refused for their values).");
   for (int r = 1; r < WIRE_REASON_COUNT; r++)
     status_buf_printf(b, "td3d_rejected_messages_total{reason=\"%s\"} %llu\n",
                       wire_reason_name((wire_reason_t)r), (unsigned long long)s->rejected[r]);
   status_buf_printf(b, "td3d_rejected_messages_total{reason=\"unregistered\"} %llu\n",
                     (unsigned long long)s->rejected_unregistered);
+  status_buf_printf(b, "td3d_rejected_messages_total{reason=\"out_of_bounds\"} %llu\n",
+                    (unsigned long long)s->rejected_bounds);
   head(b, "td3d_updates_total", "counter", "TD3 iterations done.");
   sample_u(b, "td3d_updates_total", s->updates);
   head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
@@ -170,6 +176,12 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   gauge_if(b, s->have_stats, "td3d_actor_loss",
            "Actor loss of the latest actor update (one in policy_delay updates; absent before this learner's first).",
            s->actor_loss);
+  gauge_if(b, s->have_stats, "td3d_critic_loss_recent",
+           "Critic loss level over about the last 1000 updates (frozen while exploded).",
+           s->critic_loss_recent);
+  head(b, "td3d_loss_exploded", "gauge",
+       "1 while the critic loss is 1000 times its recent level or more (/healthz says so).");
+  sample_u(b, "td3d_loss_exploded", (uint64_t)(s->critic_loss_exploded != 0));
   gauge_if(b, s->have_stats, "td3d_mean_q",
            "Mean Q1 over the latest update's batch (absent before this learner's first).", s->mean_q);
   head(b, "td3d_evaluations_total", "counter", "Evaluations recorded.");
@@ -278,6 +290,8 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(c, "env_steps_budget", ju64(s->steps_budget));
   json_object_set_new(c, "transitions_inserted", ju64(s->inserted));
   json_object_set_new(c, "over_budget", ju64(s->over_budget));
+  json_object_set_new(c, "out_of_bounds", ju64(s->out_of_bounds));
+  json_object_set_new(c, "rollback_dropped", ju64(s->rollback_dropped));
   json_object_set_new(c, "batches", ju64(s->batches));
   json_object_set_new(c, "updates", ju64(s->updates));
   json_object_set_new(c, "weights_version", ju64(s->weights_version));
@@ -287,6 +301,7 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   for (int r = 1; r < WIRE_REASON_COUNT; r++)
     json_object_set_new(rej, wire_reason_name((wire_reason_t)r), ju64(s->rejected[r]));
   json_object_set_new(rej, "unregistered", ju64(s->rejected_unregistered));
+  json_object_set_new(rej, "out_of_bounds", ju64(s->rejected_bounds));
   json_object_set_new(c, "rejected", rej);
   json_object_set_new(root, "counters", c);
 
@@ -334,6 +349,9 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(tr, "critic_loss", s->have_stats ? jreal(s->critic_loss) : json_null());
   json_object_set_new(tr, "actor_loss", s->have_stats ? jreal(s->actor_loss) : json_null());
   json_object_set_new(tr, "mean_q", s->have_stats ? jreal(s->mean_q) : json_null());
+  json_object_set_new(tr, "critic_loss_recent",
+                      s->have_stats ? jreal(s->critic_loss_recent) : json_null());
+  json_object_set_new(tr, "critic_loss_exploded", json_boolean(s->critic_loss_exploded));
   uint64_t n_upd = 0;
   for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++) n_upd += s->update_hist[i];
   json_object_set_new(tr, "update_seconds_mean",
@@ -403,6 +421,11 @@ int status_health(const status_snapshot_t *s, uint64_t now_ns, char *why, size_t
   if (s->taken_ns == 0) return snprintf(why, cap, "the learner has not reported yet"), 0;
   if (s->fatal) return snprintf(why, cap, "the run failed: %s", s->fatal_msg), 0;
   if (s->finished) return 1;
+  if (s->critic_loss_exploded)
+    return snprintf(why, cap,
+                    "the critic loss exploded: %.3g over the latest updates against %.3g before "
+                    "(poisoned transitions, or a learning rate too high)",
+                    s->critic_loss_latest, s->critic_loss_recent), 0;
   double stale = age_s(now_ns, s->taken_ns);
   if (stale > 5.0)
     return snprintf(why, cap, "the learner's main loop has not reported for %.0f s", stale), 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { OBS = 3, ACT = 1, CAP = 500 };
@@ -290,6 +291,67 @@ static void test_refusals(void **state) {
   replay_destroy(&wide);
 }
 
+/* `td3d checkpoint` on a run whose replay file is damaged says so (and that it cannot be
+ * resumed, exit 1) instead of calling it fine; a whole one is described and checked. */
+static void test_describe_damaged_replay(void **state) {
+  (void)state;
+  rng_t data;
+  rng_init(&data, 2, 1);
+  td3_t *t = make_td3(1, 32);
+  replay_t *r = replay_new(CAP, OBS, ACT);
+  fill(r, 300, &data);
+  char ckpt[300], cmd[1500], out[600];
+  snprintf(ckpt, sizeof ckpt, "%s/%s", g_dir, CHECKPOINT_DIR);
+  checkpoint_meta_t m = {0};
+  snprintf(m.env_id, sizeof m.env_id, "Pendulum-v1");
+  rng_init(&m.trainer_rng, 1, 1);
+  td3_err_t err = {0};
+  assert_int_equal(checkpoint_save(ckpt, t, r, &m, "--steps=10", &err), 0);
+  checkpoint_info_t in;
+  assert_int_equal(checkpoint_describe(ckpt, &in, &err), 0);
+  assert_int_equal(checkpoint_check_replay(ckpt, &in, &err), 0);
+  snprintf(out, sizeof out, "%s/describe.out", g_dir);
+  snprintf(cmd, sizeof cmd, "%s checkpoint '%s' >'%s' 2>&1", TD3D_BINARY, g_dir, out);
+  assert_int_equal(system(cmd), 0);
+
+  /* one byte of a row changed */
+  char rpath[600];
+  snprintf(rpath, sizeof rpath, "%s/%s", ckpt, in.replay_file);
+  FILE *f = fopen(rpath, "r+b");
+  assert_non_null(f);
+  fseek(f, 500, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, 500, SEEK_SET);
+  fputc(c ^ 0x10, f);
+  fclose(f);
+  assert_int_equal(checkpoint_check_replay(ckpt, &in, &err), TD3_ECHECKSUM);
+  assert_non_null(strstr(err.msg, "damaged"));
+  int status = system(cmd);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 1);
+  FILE *o = fopen(out, "r");
+  assert_non_null(o);
+  char text[8192];
+  size_t n = fread(text, 1, sizeof text - 1, o);
+  text[n] = 0;
+  fclose(o);
+  printf("%s", text);
+  assert_non_null(strstr(text, "DAMAGED"));
+  assert_non_null(strstr(text, "cannot be resumed"));
+  assert_null(strstr(text, "continue with"));
+
+  /* another checkpoint's replay file under this one's name: not the replay it expects */
+  replay_t *r2 = replay_new(CAP, OBS, ACT);
+  fill(r2, 10, &data);
+  assert_int_equal(replay_save(r2, rpath, NULL, &err), 0);
+  assert_int_equal(checkpoint_check_replay(ckpt, &in, &err), TD3_EFORMAT);
+  assert_non_null(strstr(err.msg, "does not belong"));
+  checkpoint_info_free(&in);
+  td3_destroy(&t);
+  replay_destroy(&r);
+  replay_destroy(&r2);
+}
+
 /* A checkpoint without its replay restores the networks and counters only. */
 static void test_without_replay(void **state) {
   (void)state;
@@ -354,6 +416,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resume_is_exact, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_without_replay, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_describe_damaged_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replay_smaller_capacity, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
-/* Tests for learner/replay: ring overwrite order, sizes, sampling uniformity and row
- * integrity (a sampled row's columns belong to one transition). */
+/* Tests for learner/replay: ring overwrite order, sizes, sampling uniformity, row integrity
+ * (a sampled row's columns belong to one transition) and dropping the rows inserted since a
+ * checkpoint (a rollback). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,11 +129,54 @@ static void sampling_is_uniform(void **state) {
   replay_destroy(&r);
 }
 
+/* A rollback drops the rows inserted after its checkpoint: sampling never draws them again,
+ * the older rows stay (those the new ones overwrote are gone), the inserted count stays. */
+static void drop_since_checkpoint(void **state) {
+  (void)state;
+  replay_t *r = replay_new(50, OBS, ACT);
+  insert_range(r, 0, 40);
+  uint64_t at_checkpoint = replay_inserted(r); /* 40 */
+  insert_range(r, 40, 20);                     /* rows 40..59: wraps over rows 0..9 */
+  assert_int_equal(replay_drop_since(r, at_checkpoint), 20);
+  assert_int_equal(replay_size(r), 30);        /* rows 10..39 */
+  assert_int_equal(replay_inserted(r), 60);
+  replay_batch_t b;
+  replay_batch_alloc(&b, 3000, OBS, ACT);
+  rng_t rng;
+  rng_init(&rng, 3, 0);
+  replay_sample(r, &rng, 3000, &b);
+  for (size_t i = 0; i < 3000; i++) {
+    check_row(&b, i);
+    assert_true(b.reward[i] >= 10.0f && b.reward[i] <= 39.0f);
+  }
+  /* inserts go on after the dropped rows' place */
+  insert_range(r, 100, 5);
+  assert_int_equal(replay_size(r), 35);
+  replay_sample(r, &rng, 3000, &b);
+  int newest = 0;
+  for (size_t i = 0; i < 3000; i++) {
+    check_row(&b, i);
+    float v = b.reward[i];
+    assert_true((v >= 10.0f && v <= 39.0f) || (v >= 100.0f && v <= 104.0f));
+    newest += v >= 100.0f;
+  }
+  assert_true(newest > 0);
+  /* more dropped than stored: empty; nothing newer: nothing dropped */
+  assert_int_equal(replay_drop_since(r, 0), 35);
+  assert_int_equal(replay_size(r), 0);
+  assert_int_equal(replay_drop_since(r, replay_inserted(r)), 0);
+  insert_range(r, 200, 3);
+  assert_int_equal(replay_size(r), 3);
+  replay_batch_free(&b);
+  replay_destroy(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sizes_and_bytes),
       cmocka_unit_test(fifo_overwrite_keeps_newest),
       cmocka_unit_test(sampling_is_uniform),
+      cmocka_unit_test(drop_since_checkpoint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

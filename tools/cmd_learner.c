@@ -18,6 +18,32 @@ static void on_signal(int sig) {
   g_stop = 1;
 }
 
+/* The last lines of a run whose end could not be saved (a full disk): what is missing and how
+ * far back --resume goes. On standard error, also with --quiet. */
+static void print_not_saved(const learner_config_t *c, const learner_result_t *res) {
+  const char *dir = c->out_dir;
+  if (res->checkpoint_failed) {
+    fprintf(stderr, "td3d learner: ERROR: the run's final checkpoint could not be written: %s\n",
+            res->save_error);
+    if (res->checkpoints || res->resumed)
+      fprintf(stderr,
+              "td3d learner: the latest checkpoint in %s/checkpoint holds %llu of the run's %llu "
+              "env steps: --resume %s goes back to it (%llu env steps collected and trained "
+              "again); free space before resuming\n",
+              dir, (unsigned long long)res->checkpoint_steps, (unsigned long long)res->inserted,
+              dir, (unsigned long long)(res->inserted - res->checkpoint_steps));
+    else
+      fprintf(stderr, "td3d learner: %s holds no checkpoint: the run cannot be resumed\n", dir);
+  }
+  if (res->output_failures)
+    fprintf(stderr,
+            "td3d learner: ERROR: %u write%s of progress.csv, curve.svg or policy.td3p in %s "
+            "failed (the latest: %s); those files miss what the run did\n",
+            res->output_failures, res->output_failures == 1 ? "" : "s", dir, res->save_error);
+  fprintf(stderr, "td3d learner: the run's end was not saved (exit status %d)\n",
+          LAUNCH_EXIT_NOT_SAVED);
+}
+
 int cmd_learner_main(int argc, char **argv) {
   learner_cli_t cli;
   learner_cli_init(&cli);
@@ -86,8 +112,14 @@ int cmd_learner_main(int argc, char **argv) {
       printf("; target %.2f reached at %llu steps (%.1fs)", c->target_return,
              (unsigned long long)res.solved_at, res.solved_seconds);
     printf("%s\npolicy: %s/policy.td3p\n", g_stop ? " (stopped early)" : "", c->out_dir);
-    if (res.checkpoints)
+    if (res.checkpoints && !res.checkpoint_failed)
       printf("checkpoint: %s/checkpoint (continue with --resume %s)\n", c->out_dir, c->out_dir);
+  }
+  if (res.checkpoint_failed || res.output_failures) {
+    /* Never a quiet success: the run's end was not saved, and --resume would go back. */
+    print_not_saved(c, &res);
+    learner_cli_free(&cli);
+    return LAUNCH_EXIT_NOT_SAVED;
   }
   /* A service (--continue, restarted by Docker or systemd on failure) ends a finished run
    * with 0 either way, or its supervisor would start it again. */

@@ -217,7 +217,9 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
   free(args);
   free(ch);
   free(roles);
-  return status == 0 || status == LAUNCH_EXIT_UNSOLVED ? status : 1;
+  return status == 0 || status == LAUNCH_EXIT_UNSOLVED || status == LAUNCH_EXIT_NOT_SAVED
+             ? status
+             : 1;
 }
 
 /* What every child would refuse, checked once before any starts: the environment can be

@@ -41,6 +41,12 @@ typedef struct launch_child {
  * one, and `td3d run` passes it on so that a script can tell. */
 #define LAUNCH_EXIT_UNSOLVED 3
 
+/* The exit status of a learner whose run ended without its outputs saved: the checkpoint of
+ * its end, or rows of progress.csv, curve.svg or policy.td3p, could not be written (a full
+ * disk). Its last lines say what is missing and how far back --resume goes; `td3d run`
+ * passes it on. */
+#define LAUNCH_EXIT_NOT_SAVED 4
+
 /* A run's mean return for its last lines: "%.2f", or "-" when v is NaN (no evaluation, or
  * no evaluation of a trained policy). Writes into buf (cap bytes) and returns it. */
 const char *launch_fmt_return(char *buf, size_t cap, double v);

@@ -25,6 +25,8 @@ struct rundir {
   char title[128];     /* curve.svg's title */
   double target;       /* curve.svg's target line; NAN: none */
   size_t dropped;     /* progress rows rundir_resume left out */
+  uint64_t dropped_steps; /* the most env steps among them (0: none) */
+  int stale;           /* curve.svg lacks rows appended since it was drawn */
 };
 
 const char *rundir_file(rundir_t *d, const char *name) {
@@ -164,6 +166,7 @@ rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_
       }
       if (r.env_steps > max_env_steps) {
         dropped++;
+        if (r.env_steps > d->dropped_steps) d->dropped_steps = r.env_steps;
         continue;
       }
       add_row(d, &r);
@@ -211,13 +214,28 @@ const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n) {
 
 size_t rundir_dropped(const rundir_t *d) { return d->dropped; }
 
-int rundir_eval(rundir_t *d, const rundir_row_t *r, td3_err_t *err) {
+uint64_t rundir_dropped_steps(const rundir_t *d) { return d->dropped_steps; }
+
+int rundir_append(rundir_t *d, const rundir_row_t *r, td3_err_t *err) {
   write_row(d->progress, r);
+  add_row(d, r);
+  d->stale = 1;
   if (fflush(d->progress) != 0 || ferror(d->progress))
     return td3_err_set(err, TD3_EIO, "cannot write %s: %s", rundir_file(d, "progress.csv"),
                        strerror(errno));
-  add_row(d, r);
-  return draw_curve(d, err);
+  return 0;
+}
+
+int rundir_draw(rundir_t *d, td3_err_t *err) {
+  if (!d->stale) return 0;
+  int rc = draw_curve(d, err);
+  if (rc == 0) d->stale = 0;
+  return rc;
+}
+
+int rundir_eval(rundir_t *d, const rundir_row_t *r, td3_err_t *err) {
+  int rc = rundir_append(d, r, err);
+  return rc ? rc : rundir_draw(d, err);
 }
 
 int rundir_save_policy(rundir_t *d, const char *env_id, const uint32_t *layers,

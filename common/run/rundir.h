@@ -5,6 +5,7 @@
  *                  `td3d eval` load the same model without being told where it is
  *   progress.csv   one row per evaluation (header below), flushed as it is written
  *   curve.svg      the learning curve (eval return against env steps), rewritten per evaluation
+ *                  (or less often: rundir_append + rundir_draw)
  *   policy.td3p    the latest policy (common/nn/policy_file.h), loadable by `td3d eval`
  *
  * progress.csv columns: env_steps, updates, wall_seconds, eval_return_mean, eval_return_std,
@@ -50,11 +51,20 @@ rundir_t *rundir_resume(const char *path, const char *config_json, uint64_t max_
  * valid until the next rundir call. */
 const rundir_row_t *rundir_rows(const rundir_t *d, size_t *n);
 
-/* Rows rundir_resume left out. */
+/* Rows rundir_resume left out, and the most env steps among those newer than the checkpoint
+ * (how far the run had gone; 0 when none was). */
 size_t rundir_dropped(const rundir_t *d);
+uint64_t rundir_dropped_steps(const rundir_t *d);
 
 /* Appends an evaluation row and rewrites curve.svg. Returns 0 or TD3_EIO. */
 int rundir_eval(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
+
+/* The two halves of rundir_eval, for a caller that redraws less often than it appends (the
+ * learner, whose evaluator may report faster than a curve can be drawn): rundir_append
+ * writes the row to progress.csv (O(1)) and keeps it; rundir_draw rewrites curve.svg when
+ * rows were appended since it was last drawn. Each returns 0 or TD3_EIO. */
+int rundir_append(rundir_t *d, const rundir_row_t *row, td3_err_t *err);
+int rundir_draw(rundir_t *d, td3_err_t *err);
 
 /* Names curve.svg's chart (e.g. "HalfCheetah-v4, seed 0") and its target line (NAN: none),
  * and redraws it if it has points. Returns 0 or TD3_EIO. */
