@@ -25,7 +25,9 @@
 # Settings (environment): TD3DOCK_NAME (td3dock) names the namespace, socket and state
 # paths; TD3DOCK_NET (10.200.0) is the /24 of the veth pair. A second engine (for a Swarm
 # check) is another name and net: TD3DOCK_NAME=td3dock2 TD3DOCK_NET=10.200.1 ... start.
-# TD3DOCK_MIRROR (http://deb.debian.org/debian) is the archive debootstrap and apt use.
+# TD3DOCK_MIRROR (http://deb.debian.org/debian) is the archive debootstrap and the proxy use.
+# The base image's apt sources are debootstrap's (bookworm main, without the -updates and
+# -security suites of Docker Hub's debian:bookworm-slim).
 # Needs root, iproute2 (ip, nsenter), and Debian's docker.io, apt-cacher-ng and debootstrap:
 #   DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io docker-compose apt-cacher-ng debootstrap
 # dockerd runs under `nsenter --net` only (not `ip netns exec`, whose private /sys and mount
@@ -123,7 +125,8 @@ start_dockerd() {
 base_image() {
   if docker image inspect "$base_tag" >/dev/null 2>&1; then return 0; fi
   if [ ! -s "$rootfs_tar" ]; then
-    local dir t=$(date +%s)
+    local dir t
+    t=$(date +%s)
     mkdir -p "$(dirname "$rootfs_tar")"
     dir=$(mktemp -d /var/cache/td3dock/rootfs.XXXXXX)
     say "debootstrap --variant=minbase bookworm through $proxy (a few minutes)"
@@ -194,9 +197,12 @@ case "${1:-}" in
     ;;
   status)
     st=0
-    [ -e "/run/netns/$name" ] && say "namespace $name: $(ip -n "$name" -br addr show "$veth_ns" 2>/dev/null)" ||
+    if [ -e "/run/netns/$name" ]; then
+      say "namespace $name: $(ip -n "$name" -br addr show "$veth_ns" 2>/dev/null)"
+    else
       say "namespace $name: absent"
-    alive "$acng_pidfile" && say "apt proxy: $proxy (pid $(cat "$acng_pidfile"))" || say "apt proxy: down"
+    fi
+    if alive "$acng_pidfile"; then say "apt proxy: $proxy (pid $(cat "$acng_pidfile"))"; else say "apt proxy: down"; fi
     if engine_up; then
       say "dockerd: $(docker version -f '{{.Server.Version}}') (pid $(cat "$pidfile" 2>/dev/null)), DOCKER_HOST=unix://$sock"
     else
@@ -209,7 +215,7 @@ case "${1:-}" in
     stop_all "${2:-}"
     ;;
   -h|--help|"")
-    sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -u$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     [ -n "${1:-}" ]; exit $? ;;
   *) die "unknown command '$1' (see --help)" ;;
 esac
