@@ -10,11 +10,13 @@
 # `td3d eval` in a container, and removes what it started. With --curve it runs with
 # deploy/curve.yml (keys made by `td3d keygen` in the image) and also checks that the learner
 # says CURVE is on and that an actor container with a key the learner does not know is
-# refused. With --monitoring it adds the Prometheus service and checks that it scrapes the
-# learner. Prints what it sees; the last line is one JSON object (build_s: the image build;
-# joined_s, back_s, continued_s, ended_s: seconds since `up` started at which every process
-# had joined, the killed learner answered again, training had gone on past the crash point,
-# and the learner ended; total_s: the whole check). Exit 0 when every step passed.
+# refused. With --monitoring it adds the Prometheus service (detached, before the foreground
+# `up` of td3d's services: Prometheus stays after the run) and checks that it scraped the
+# learner through the crash. Prints what it sees; the last line is one JSON object (build_s:
+# the image build; joined_s, back_s, continued_s, ended_s: seconds since `up` started at
+# which every process had joined, the killed learner answered again, training had gone on
+# past the crash point, and the learner ended; total_s: the whole check). Exit 0 when every
+# step passed.
 #
 # Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
 # An apt proxy for the image build is passed on from http_proxy when set. The run directory
@@ -115,10 +117,18 @@ if [ "$curve" = 1 ]; then
   export COMPOSE_FILE=docker-compose.yml:deploy/curve.yml
 fi
 
-echo "== docker-compose up --scale actor=$actors, in the foreground (run directory $run_dir)"
 mkdir -p runs
+if [ "$monitoring" = 1 ]; then
+  # Prometheus is a server that stays after the run (its figures are checked after it): it
+  # runs detached, and the foreground `up` below attaches to td3d's services only, so that
+  # `up` can still end with the run
+  echo "== docker-compose up -d prometheus"
+  docker-compose up -d prometheus >"$run_dir.prometheus.log" 2>&1 ||
+    fail up "docker-compose up -d prometheus failed: $(tail -5 "$run_dir.prometheus.log")"
+fi
+echo "== docker-compose up --scale actor=$actors learner actor evaluator, in the foreground (run directory $run_dir)"
 t_up=$(date +%s)
-docker-compose up --scale actor="$actors" >"$run_dir.up.log" 2>&1 &
+docker-compose up --scale actor="$actors" learner actor evaluator >"$run_dir.up.log" 2>&1 &
 up_pid=$!
 for _ in $(seq 1 60); do [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] && break; sleep 1; done
 [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] || fail up "docker-compose up started no learner: $(tail -5 "$run_dir.up.log")"
