@@ -8,7 +8,9 @@
 #     program reads (a misspelt name would be ignored silently);
 #  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
 #     directly (a new dependency must reach the image too);
-#  4. deploy/prometheus.yml passes promtool and scrapes the learner's status port.
+#  4. deploy/prometheus.yml passes promtool and scrapes the learner's status port;
+#  5. every Dockerfile a service builds exists, and deploy/Dockerfile has no stage the td3d
+#     image does not use (the classic builder of docker-compose 1.x builds them all).
 # usage: deploy_files.sh SOURCE_DIR TD3D_BINARY
 set -u
 src=$1 td3d=$2
@@ -99,4 +101,24 @@ promtool check config deploy/prometheus.yml >"$tmp/prom" 2>&1 || fail "deploy/pr
 grep -q '"learner:9100"' deploy/prometheus.yml || fail "deploy/prometheus.yml does not scrape learner:9100"
 grep -q "TD3D_STATUS_BIND: 0.0.0.0:9100" "$tmp/config.yml" || fail "the learner's status is not on port 9100"
 echo "prometheus.yml: valid, scrapes the learner's status port"
+
+# --- 5. the Dockerfiles ------------------------------------------------------------------------
+python3 - "$tmp/config.yml" >"$tmp/dockerfiles" <<'PY' || fail "cannot read the rendered compose file"
+import sys, yaml
+for name, svc in yaml.safe_load(open(sys.argv[1]))["services"].items():
+    b = svc.get("build") or {}
+    print(name, b.get("context", "."), b.get("dockerfile", "Dockerfile"), b.get("target", "-"))
+PY
+while read -r service context dockerfile target; do
+  [ -f "$context/$dockerfile" ] || fail "service $service builds $dockerfile, which does not exist"
+  [ "$target" = - ] || grep -q "^FROM .* AS $target\$" "$context/$dockerfile" ||
+    fail "service $service builds stage $target, which $dockerfile does not have"
+done <"$tmp/dockerfiles"
+[ "$(grep -c . "$tmp/dockerfiles")" -ge 4 ] || fail "fewer than 4 services build an image"
+# every stage of deploy/Dockerfile before the last is one the image copies from
+for stage in $(sed -nE 's/^FROM .* AS ([A-Za-z0-9_.-]+)$/\1/p' deploy/Dockerfile); do
+  grep -q -- "--from=$stage " deploy/Dockerfile ||
+    fail "deploy/Dockerfile: the image uses nothing of stage $stage, which the classic builder builds all the same"
+done
+echo "Dockerfiles: each service's exists; deploy/Dockerfile has no stage the image does not use"
 echo "PASS"

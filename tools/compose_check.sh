@@ -10,12 +10,20 @@
 # `td3d eval` in a container, and removes what it started. With --curve it runs with
 # deploy/curve.yml (keys made by `td3d keygen` in the image) and also checks that the learner
 # says CURVE is on and that an actor container with a key the learner does not know is
-# refused. With --monitoring it adds the Prometheus service and checks that it scrapes the
-# learner. Prints what it sees; the last line is one JSON object. Exit 0 when every step passed.
+# refused. With --monitoring it adds the Prometheus service (detached, before the foreground
+# `up` of td3d's services: Prometheus stays after the run) and checks that it scraped the
+# learner through the crash. Prints what it sees; the last line is one JSON object (build_s:
+# the image build; joined_s, back_s, continued_s, ended_s: seconds since `up` started at
+# which every process had joined, the killed learner answered again, training had gone on
+# past the crash point, and the learner ended; total_s: the whole check). Exit 0 when every
+# step passed.
 #
 # Needs docker and docker-compose (DOCKER_HOST as usual) and python3 (docker-compose's own).
 # An apt proxy for the image build is passed on from http_proxy when set. The run directory
-# stays in runs/compose-check-* beside docker-compose.yml.
+# stays in runs/compose-check-* beside docker-compose.yml. The learner is reached through
+# `docker-compose exec` only, so the engine may live in a network namespace of its own: on a
+# machine without one, `tools/docker_sandbox.sh start` and then
+# `tools/docker_sandbox.sh run tools/compose_check.sh [--curve]` (docs/deploy.md).
 #
 # usage: tools/compose_check.sh [--actors N] [--seed S] [--steps N] [--target R]
 #                               [--timeout SECONDS] [--curve] [--monitoring] [--keep]
@@ -31,7 +39,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=1; shift ;;
     --curve) curve=1; shift ;;
     --monitoring) monitoring=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -u$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compose_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +59,7 @@ export TD3D_CHECKPOINT_EVERY=2
 export TD3D_EXPERIENCE_PORT=38850 TD3D_WEIGHTS_PORT=38851 TD3D_CONTROL_PORT=38852 TD3D_STATUS_PORT=38853
 run_dir=runs/$TD3D_RUN
 t0=$(date +%s)
+t_up=$t0 # reset when `docker-compose up` starts
 
 cleanup() {
   if [ "$keep" = 0 ]; then docker-compose down --timeout 30 >/dev/null 2>&1; fi
@@ -62,7 +71,8 @@ fail() {
   echo "{\"check\": \"compose\", \"passed\": false, \"failed_at\": \"$1\"}"
   exit 1
 }
-elapsed() { echo $(($(date +%s) - t0)); }
+# seconds since `docker-compose up` started
+elapsed() { echo $(($(date +%s) - t_up)); }
 status_json() { docker-compose exec -T learner td3d status --json 2>/dev/null; }
 # jq-like access to the learner's /status with python3: status_get 'EXPR over d'
 status_get() {
@@ -92,7 +102,8 @@ fi
 docker-compose build "${build_args[@]}" "${services[@]}" >/tmp/compose_check_build.$$ 2>&1 ||
   { tail -30 /tmp/compose_check_build.$$; rm -f /tmp/compose_check_build.$$; fail build "the image did not build"; }
 rm -f /tmp/compose_check_build.$$
-echo "image built ($(elapsed) s)"
+build_s=$(($(date +%s) - t0))
+echo "image built (${build_s} s)"
 
 if [ "$curve" = 1 ]; then
   echo "== CURVE keys (td3d keygen in the image) and deploy/curve.yml"
@@ -106,9 +117,18 @@ if [ "$curve" = 1 ]; then
   export COMPOSE_FILE=docker-compose.yml:deploy/curve.yml
 fi
 
-echo "== docker-compose up --scale actor=$actors, in the foreground (run directory $run_dir)"
 mkdir -p runs
-docker-compose up --scale actor="$actors" >"$run_dir.up.log" 2>&1 &
+if [ "$monitoring" = 1 ]; then
+  # Prometheus is a server that stays after the run (its figures are checked after it): it
+  # runs detached, and the foreground `up` below attaches to td3d's services only, so that
+  # `up` can still end with the run
+  echo "== docker-compose up -d prometheus"
+  docker-compose up -d prometheus >"$run_dir.prometheus.log" 2>&1 ||
+    fail up "docker-compose up -d prometheus failed: $(tail -5 "$run_dir.prometheus.log")"
+fi
+echo "== docker-compose up --scale actor=$actors learner actor evaluator, in the foreground (run directory $run_dir)"
+t_up=$(date +%s)
+docker-compose up --scale actor="$actors" learner actor evaluator >"$run_dir.up.log" 2>&1 &
 up_pid=$!
 for _ in $(seq 1 60); do [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] && break; sleep 1; done
 [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] || fail up "docker-compose up started no learner: $(tail -5 "$run_dir.up.log")"
@@ -117,7 +137,7 @@ sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1" 120 ||
   fail join "the $actors actors and the evaluator did not all join within 120 s"
 joined=$(elapsed)
 run_id=$(status_get "d['run_id']")
-echo "$actors actors and the evaluator joined run $run_id (${joined} s)"
+echo "$actors actors and the evaluator joined run $run_id (${joined} s since up)"
 if [ "$curve" = 1 ]; then
   [ "$(status_get "d['security']['curve']")" = True ] || fail curve "the learner does not say CURVE is on"
   intruder=$(timeout 60 docker-compose run --rm --no-deps -e TD3D_CURVE_KEY=/keys/intruder.key \
@@ -138,16 +158,21 @@ docker-compose exec -T learner sh -c 'kill -KILL $(cat /proc/1/task/1/children)'
 cid=$(docker-compose ps -q learner)
 wait_status "d['run_id'] == '$run_id' and d['checkpoint']['resumed']" 120 ||
   fail restart "the learner did not come back with run $run_id"
+back=$(elapsed)
 restarts=$(docker inspect -f '{{.RestartCount}}' "$cid")
 [ "${restarts:-0}" -ge 1 ] || fail restart "the learner container was not restarted"
 resumed_steps=$(docker-compose logs --no-color learner 2>/dev/null |
   sed -nE 's/.*resumed run [0-9a-f]+ from .*: ([0-9]+) env steps.*/\1/p' | tail -1)
 [ -n "$resumed_steps" ] || fail restart "the restarted learner did not log what it resumed"
-echo "killed after $killed_steps env steps (latest checkpoint seen: $ckpt_steps); the container restarted ($restarts) and run $run_id continued from $resumed_steps env steps"
+# (the learner goes on between the last status read and the kill: it may checkpoint again)
+[ "$resumed_steps" -ge "$ckpt_steps" ] ||
+  fail restart "the learner resumed from $resumed_steps env steps, before the checkpoint of $ckpt_steps it had reported"
+echo "killed (its status said $killed_steps env steps, latest checkpoint $ckpt_steps); the container restarted ($restarts) and run $run_id continued from $resumed_steps env steps (${back} s since up)"
 wait_status "d['counters']['env_steps'] >= $killed_steps + 1000 and \
 sum(a['active'] for a in d['actors']) == $actors + 1" 300 ||
   fail continue "training did not go on past $killed_steps + 1000 env steps with every actor back"
-echo "training went on past $((killed_steps + 1000)) env steps with all $((actors + 1)) actors back ($(elapsed) s)"
+continued=$(elapsed)
+echo "training went on past $((killed_steps + 1000)) env steps with all $((actors + 1)) actors back (${continued} s since up)"
 
 echo "== waiting for the step budget ($steps env steps, at most $timeout s)"
 deadline=$(($(date +%s) + timeout))
@@ -158,8 +183,8 @@ while :; do
   sleep 2
 done
 [ "$state" = "exited 0" ] || fail budget "the learner ended with '$state'"
-wall=$(elapsed)
-echo "the learner spent its budget and exited 0 (${wall} s since up)"
+ended=$(elapsed)
+echo "the learner spent its budget and exited 0 (${ended} s since up)"
 # the actors and the evaluator were told: they exit 0, stay down, and `up` ends by itself
 for _ in $(seq 1 60); do kill -0 "$up_pid" 2>/dev/null || break; sleep 1; done
 kill -0 "$up_pid" 2>/dev/null && fail end "docker-compose up still runs 60 s after the learner ended"
@@ -201,7 +226,9 @@ echo "$evaluation"
 mean=$(echo "$evaluation" | sed -nE 's/.*mean return (-?[0-9.]+).*/\1/p')
 [ -n "$mean" ] || fail eval "td3d eval did not load the policy: $evaluation"
 echo "PASS"
-echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \"joined_s\": $joined, \
+echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \
 \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
-\"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"best\": $best, \"seconds\": $wall, \"ended_by_itself\": true, \
-\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"prometheus_env_steps\": ${scraped:-null}, \"run_dir\": \"$run_dir\"}"
+\"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"best\": $best, \"ended_by_itself\": true, \
+\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"prometheus_env_steps\": ${scraped:-null}, \
+\"build_s\": $build_s, \"joined_s\": $joined, \"back_s\": $back, \"continued_s\": $continued, \"ended_s\": $ended, \
+\"total_s\": $(($(date +%s) - t0)), \"run_dir\": \"$run_dir\"}"
