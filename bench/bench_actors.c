@@ -54,6 +54,7 @@
 
 #define HEARTBEAT_NS 200000000ULL        /* actor.c's heartbeat_ms */
 #define LEARNER_TIMEOUT_NS 5000000000ULL /* actor.c's learner_timeout_ms */
+#define TICK_NS 2000000ULL                /* the simulated actors' timer resolution */
 #define HB_RING 16                       /* heartbeats in flight per actor */
 #define POOL_ROWS 4000                   /* real Pendulum transitions each worker sends from */
 #define EP_LEN 200                       /* Pendulum's time limit */
@@ -62,6 +63,7 @@ typedef struct opts {
   uint32_t actors, max_actors, threads, io_threads, learner_threads, batch_steps;
   double seconds, rate, join_limit;
   const char *train, *td3d;
+  const char *learner_args;      /* more flags for td3d learner, space-separated */
   uint32_t port, status_port;
   uint32_t learner_nofile;  /* the learner's soft descriptor limit (0: the shell's) */
   int check, keep, no_decode, no_weights;
@@ -104,7 +106,10 @@ typedef struct worker {
 
 struct sim {
   const opts_t *o;
-  void *zctx;
+  void *zctx;                    /* control and experience sockets */
+  void *wctx;                    /* weights sockets: I/O threads of their own, as in separate
+                                    actor processes (a weights backlog does not hold up the
+                                    control path) */
   sim_actor_t *a;
   worker_t *w;
   uint32_t step;                 /* = threads */
@@ -359,11 +364,17 @@ static void *worker_main(void *arg) {
   sim_t *s = w->sim;
   prctl(PR_SET_NAME, "bench-actors");
   struct epoll_event ev[256];
-  uint64_t last_sweep = 0;
+  uint64_t next_tick = 0, last_sweep = 0;
   while (!atomic_load(&s->stop)) {
     uint64_t now = td3_now_ns();
-    for (uint32_t i = w->first; i < s->o->actors; i += s->step) actor_tick(w, &s->a[i], now);
-    int n = epoll_wait(w->epfd, ev, 256, 1);
+    /* timers every TICK_NS, not on every wake-up: a wake-up per message would cost a pass
+     * over all of this thread's actors */
+    if (now >= next_tick) {
+      for (uint32_t i = w->first; i < s->o->actors; i += s->step) actor_tick(w, &s->a[i], now);
+      next_tick = now + TICK_NS;
+    }
+    int wait_ms = now < next_tick ? (int)((next_tick - now + 999999) / 1000000) : 0;
+    int n = epoll_wait(w->epfd, ev, 256, wait_ms);
     for (int k = 0; k < n; k++) {
       sim_actor_t *a = &s->a[ev[k].data.u64 >> 1];
       if (ev[k].data.u64 & 1) drain_weights(w, a);
@@ -371,7 +382,7 @@ static void *worker_main(void *arg) {
     }
     /* ZMQ_FD signals only changes: a send may take a pending signal with it, so every socket
      * is looked at again now and then */
-    if (now - last_sweep > 20000000ULL) {
+    if (now - last_sweep > 100000000ULL) {
       last_sweep = now;
       for (uint32_t i = w->first; i < s->o->actors; i += s->step) {
         drain_control(w, &s->a[i]);
@@ -613,14 +624,24 @@ static pid_t start_learner(const opts_t *o, const char *dir, rlim_t shell_nofile
    * and admits every batch (--replay-ratio must be positive) */
   if (!strcmp(o->train, "off")) ARG("--start-steps=1000000000000");
 #undef ARG
-  char *argv[26];
+  char *argv[48], *extra = xstrdup(o->learner_args ? o->learner_args : ""), *save = NULL;
   argv[0] = (char *)o->td3d;
   for (int i = 0; i < n; i++) argv[i + 1] = a[i];
-  argv[n + 1] = NULL;
+  int argc = n + 1;
+  for (char *t = strtok_r(extra, " ", &save); t && argc < 47; t = strtok_r(NULL, " ", &save))
+    argv[argc++] = t;
+  argv[argc] = NULL;
   char log_path[512];
   snprintf(log_path, sizeof log_path, "%s/learner.log", dir);
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    free(extra);
+    return pid;
+  }
+  /* A session of its own, as a learner started by a supervisor or on its own host has: where
+   * the kernel shares the CPU between sessions first (autogroup), the learner does not share
+   * this bench's portion. */
+  setsid();
   /* the learner gets the descriptor limit a shell gives it, not this bench's raised one */
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -631,6 +652,27 @@ static pid_t start_learner(const opts_t *o, const char *dir, rlim_t shell_nofile
   execv(o->td3d, argv);
   fprintf(stderr, "bench_actors: cannot run %s: %s\n", o->td3d, strerror(errno));
   _exit(127);
+}
+
+/* TcpExt ListenOverflows (/proc/net/netstat): connections the kernel refused because a listen
+ * queue was full (the network namespace's total). */
+static uint64_t listen_overflows(void) {
+  FILE *f = fopen("/proc/net/netstat", "r");
+  if (!f) return 0;
+  char names[4096], values[4096];
+  uint64_t v = 0;
+  while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+    if (strncmp(names, "TcpExt:", 7) != 0) continue;
+    char *sn, *sv, *n = strtok_r(names, " \n", &sn), *x = strtok_r(values, " \n", &sv);
+    while (n && x && strcmp(n, "ListenOverflows") != 0) {
+      n = strtok_r(NULL, " \n", &sn);
+      x = strtok_r(NULL, " \n", &sv);
+    }
+    if (n && x) v = strtoull(x, NULL, 10);
+    break;
+  }
+  fclose(f);
+  return v;
 }
 
 /* The 1-minute load average (/proc/loadavg): how shared the machine was. */
@@ -683,6 +725,7 @@ static void sum_counters(const sim_t *s, totals_t *t) {
 typedef struct figures {
   uint32_t joined;
   double join_s;                 /* start of the connects to the last first Welcome */
+  uint64_t overflows;            /* listen queue overflows while they joined */
   double window_s;
   uint32_t *rtt_us;              /* heartbeat round trips in the window, sorted */
   size_t n_rtt;
@@ -696,10 +739,17 @@ typedef struct figures {
   size_t metrics_bytes, status_bytes;
   long connected;                /* td3d_actors_connected */
   uint32_t table_rows, n_fetch;  /* actors listed on /status; fetches of each page */
-  double render_metrics_ms, render_status_ms;
+  double render_metrics_ms, render_status_ms;       /* CPU time of this thread */
   uint32_t render_rows;
   double load;
 } figures_t;
+
+/* CPU time of the calling thread: what rendering costs, whatever else runs on the machine. */
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* Render time of /metrics and /status for a snapshot holding n actors (as many as the snapshot
  * type can hold), in this process: the server's cost per new snapshot, without the network. */
@@ -726,17 +776,17 @@ static void render_times(uint32_t n, figures_t *f) {
   s->weights_version = 401;
   status_buf_t b = {0};
   enum { REPS = 20 };
-  uint64_t t0 = td3_now_ns();
+  uint64_t t0 = thread_cpu_ns();
   for (int r = 0; r < REPS; r++) {
     b.len = 0;
     status_render_metrics(s, now, &b);
   }
-  uint64_t t1 = td3_now_ns();
+  uint64_t t1 = thread_cpu_ns();
   for (int r = 0; r < REPS; r++) {
     b.len = 0;
     status_render_json(s, now, &b);
   }
-  uint64_t t2 = td3_now_ns();
+  uint64_t t2 = thread_cpu_ns();
   f->render_metrics_ms = (double)(t1 - t0) / 1e6 / REPS;
   f->render_status_ms = (double)(t2 - t1) / 1e6 / REPS;
   f->render_rows = s->n_actors;
@@ -745,7 +795,7 @@ static void render_times(uint32_t n, figures_t *f) {
 }
 
 /* Waits until every actor joined or the join limit passed. */
-static void await_join(sim_t *s, figures_t *f) {
+static void await_join(sim_t *s, figures_t *f, uint64_t overflows0) {
   uint64_t limit = (uint64_t)(s->o->join_limit * 1e9);
   while (atomic_load(&s->joined) < s->o->actors && td3_now_ns() - s->start_ns < limit)
     td3_sleep_ms(10);
@@ -754,6 +804,7 @@ static void await_join(sim_t *s, figures_t *f) {
   for (uint32_t i = 0; i < s->o->actors; i++)
     if (s->a[i].joined_ns > last) last = s->a[i].joined_ns;
   f->join_s = f->joined ? (double)(last - s->start_ns) / 1e9 : 0;
+  f->overflows = listen_overflows() - overflows0;
 }
 
 /* The measured window: counters, CPU and /status at both ends; /metrics and /status fetched
@@ -847,7 +898,8 @@ static int report(const opts_t *o, const figures_t *f) {
   printf("actors %u (max %u), train %s, batch %u, offered %.0f transitions/s each, %.1f s "
          "measured, load average %.1f\n", o->actors, o->max_actors, o->train, o->batch_steps,
          o->rate, w, f->load);
-  printf("joined: %u of %u in %.2f s\n", f->joined, o->actors, f->join_s);
+  printf("joined: %u of %u in %.2f s (%llu connections refused by a full listen queue)\n",
+         f->joined, o->actors, f->join_s, (unsigned long long)f->overflows);
   printf("heartbeat round trip: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu answers); the "
          "learner's oldest last-seen %.2f s\n", p50, p99, pmax, f->n_rtt, f->last_seen_max_s);
   printf("transitions: sent %.0f /s, inserted %.0f /s; updates %.0f /s; sends blocked %llu "
@@ -869,23 +921,23 @@ static int report(const opts_t *o, const figures_t *f) {
          "slowest fetch %.1f ms, %u actor rows (%u fetches each)\n", f->metrics_bytes,
          f->metrics_ms_max, f->connected, f->status_bytes, f->status_ms_max, f->table_rows,
          f->n_fetch);
-  printf("render in this process, %u actor rows: /metrics %.2f ms, /status %.2f ms\n",
+  printf("render in this process, %u actor rows: /metrics %.2f ms, /status %.2f ms of CPU\n",
          f->render_rows, f->render_metrics_ms, f->render_status_ms);
   int ok = f->joined == o->actors && lost == 0 && c1->reject_fatal == 0;
   printf("{\"actors\": %u, \"max_actors\": %u, \"train\": \"%s\", \"batch_steps\": %u, "
          "\"rate_per_actor\": %.0f, \"seconds\": %.1f, \"load_average\": %.1f, \"joined\": %u, "
-         "\"join_seconds\": %.3f, \"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, "
+         "\"join_seconds\": %.3f, \"listen_overflows\": %llu, \"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, "
          "\"max\": %.3f, \"n\": %zu}, \"learner_last_seen_max_s\": %.3f, \"sent_per_s\": %.0f, "
          "\"inserted_per_s\": %.0f, \"updates_per_s\": %.1f, \"sends_blocked\": %llu, "
          "\"paced\": %llu, \"rejected\": {%s}, \"over_budget\": %llu, \"leases_lost\": %llu, "
          "\"unknown_slot\": %llu, \"no_answer\": %llu, \"reject_full\": %llu, "
          "\"weights_per_s\": %.0f, \"learner\": {\"main_cpu\": %.3f, \"main_wait\": %.3f, "
          "\"total_cpu\": %.3f, \"rss_mib\": %.1f, \"fds\": %d, \"threads\": {%s}}, "
-         "\"metrics\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_ms\": %.3f, "
+         "\"metrics\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
          "\"connected\": %ld}, \"status\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, "
-         "\"render_ms\": %.3f, \"actor_rows\": %u}, \"ok\": %s}\n",
+         "\"render_cpu_ms\": %.3f, \"actor_rows\": %u}, \"ok\": %s}\n",
          o->actors, o->max_actors, o->train, o->batch_steps, o->rate, w, f->load, f->joined,
-         f->join_s, p50, p99, pmax, f->n_rtt, f->last_seen_max_s, sent, ins, upd,
+         f->join_s, (unsigned long long)f->overflows, p50, p99, pmax, f->n_rtt, f->last_seen_max_s, sent, ins, upd,
          (unsigned long long)blocked, (unsigned long long)paced, f->v1.rejected_text,
          (unsigned long long)f->v1.over_budget, (unsigned long long)lost,
          (unsigned long long)c1->unknown_slot, (unsigned long long)c1->timeouts,
@@ -904,8 +956,11 @@ static int report(const opts_t *o, const figures_t *f) {
 static int open_actors(sim_t *s, td3_err_t *err) {
   const opts_t *o = s->o;
   s->zctx = zmq_ctx_new();
-  zmq_ctx_set(s->zctx, ZMQ_MAX_SOCKETS, (int)(o->actors * 3 + 64));
+  s->wctx = zmq_ctx_new();
+  zmq_ctx_set(s->zctx, ZMQ_MAX_SOCKETS, (int)(o->actors * 2 + 64));
   zmq_ctx_set(s->zctx, ZMQ_IO_THREADS, (int)o->io_threads);
+  zmq_ctx_set(s->wctx, ZMQ_MAX_SOCKETS, (int)(o->actors + 64));
+  zmq_ctx_set(s->wctx, ZMQ_IO_THREADS, (int)o->io_threads);
   s->a = xcalloc(o->actors, sizeof *s->a);
   s->w = xcalloc(o->threads, sizeof *s->w);
   size_t bs = o->batch_steps;
@@ -939,7 +994,7 @@ static int open_actors(sim_t *s, td3_err_t *err) {
     a->backoff_ms = 250;
     a->pool_at = (i * 997u) % POOL_ROWS;
     if (!(a->dealer = zsock_open(s->zctx, ZMQ_DEALER, &oc, ep_c, 0, err)) ||
-        (!o->no_weights && !(a->sub = zsock_open(s->zctx, ZMQ_SUB, &ow, ep_w, 0, err))) ||
+        (!o->no_weights && !(a->sub = zsock_open(s->wctx, ZMQ_SUB, &ow, ep_w, 0, err))) ||
         !(a->push = zsock_open(s->zctx, ZMQ_PUSH, &oe, ep_e, 0, err)))
       return -1;
     worker_t *w = &s->w[i % o->threads];
@@ -969,6 +1024,7 @@ static void close_actors(sim_t *s) {
     free(w->rtt_us);
   }
   if (s->zctx) zmq_ctx_term(s->zctx);
+  if (s->wctx) zmq_ctx_term(s->wctx);
   free(s->a), free(s->w);
   free(s->p_obs), free(s->p_next), free(s->p_act), free(s->p_rew);
 }
@@ -1023,12 +1079,13 @@ int main(int argc, char **argv) {
       {"train", FLAG_STRING, &o.train, "on|off", "the learner trains (ratio 1 after its start steps) or only ingests; default off", 0, 0, NULL},
       {"max-actors", FLAG_U32, &o.max_actors, "N", "the learner's --max-actors; default the larger of 64 and --actors", 0, WIRE_MAX_SLOTS, NULL},
       {"threads", FLAG_U32, &o.threads, "N", "threads serving the simulated actors; default 2", 1, 64, NULL},
-      {"io-threads", FLAG_U32, &o.io_threads, "N", "ZeroMQ I/O threads of the simulated actors; default 1", 1, 16, NULL},
+      {"io-threads", FLAG_U32, &o.io_threads, "N", "ZeroMQ I/O threads of the actors' control and experience sockets, and as many for their weights sockets; default 1", 1, 16, NULL},
       {"learner-threads", FLAG_U32, &o.learner_threads, "N", "the learner's --threads (training); default 1", 1, 64, NULL},
       {"learner-nofile", FLAG_U32, &o.learner_nofile, "N", "the learner's soft descriptor limit; default the one this shell gives", 0, 1e7, NULL},
       {"join-limit", FLAG_DOUBLE, &o.join_limit, "S", "seconds to wait for all to join; default 30", 1, 3600, NULL},
       {"port", FLAG_U32, &o.port, "PORT", "learner experience port (+1 weights, +2 control); default 7755", 1, 65533, NULL},
       {"status-port", FLAG_U32, &o.status_port, "PORT", "learner status port; default 7758", 1, 65535, NULL},
+      {"learner-args", FLAG_STRING, &o.learner_args, "FLAGS", "more flags for td3d learner, space-separated (e.g. \"--weights-budget=50\")", 0, 0, NULL},
       {"td3d", FLAG_STRING, &o.td3d, "PATH", "the td3d binary; default the build's", 0, 0, NULL},
       {"no-weights", FLAG_BOOL, &o.no_weights, NULL, "open no weights socket (to tell the weights' cost apart)", 0, 0, NULL},
       {"no-decode", FLAG_BOOL, &o.no_decode, NULL, "count received Weights without decoding them", 0, 0, NULL},
@@ -1085,13 +1142,13 @@ int main(int argc, char **argv) {
     }
     td3_sleep_ms(50);
   }
+  uint64_t overflows0 = listen_overflows();
   if (make_pool(&s, &err) != 0 || open_actors(&s, &err) != 0) {
     fprintf(stderr, "bench_actors: %s\n", err.msg);
     goto out;
   }
   for (uint32_t k = 0; k < o.threads; k++) pthread_create(&s.w[k].thread, NULL, worker_main, &s.w[k]);
-  await_join(&s, &f);
-  printf("joined: %u of %u in %.2f s\n", f.joined, o.actors, f.join_s);
+  await_join(&s, &f, overflows0);
   fflush(stdout);
   td3_sleep_ms(2000); /* past the join's burst */
   measure(&s, pid, &f);
