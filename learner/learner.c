@@ -675,7 +675,8 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   if (c->curve_key) {
     if ((rc = learner_curve_start(&l, &curve, &authorized, err)) != 0) goto out;
   }
-  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l.curve};
+  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l.curve,
+                    .backlog = learner_backlog(c)};
   if (!(ct.router = zsock_open(l.zctx, ZMQ_ROUTER, &o, l.control_ep, 1, err))) {
     rc = err ? err->code : TD3_ESYS;
     goto out;

@@ -82,6 +82,12 @@ typedef struct learner {
   td3_stats_t last_stats;
 } learner_t;
 
+/* listen(2) backlog of the three bound sockets. A fleet connects at once when the learner
+ * starts or comes back, one connection per actor and socket; beyond ZeroMQ's default of 100
+ * the kernel drops the SYNs, and the actors' retries back off for seconds (1000 actors took
+ * over 25 s to join). */
+static inline int learner_backlog(const learner_config_t *c) { return (int)c->max_actors + 64; }
+
 void *learner_ingest_thread(void *arg);
 void *learner_trainer_thread(void *arg);
 

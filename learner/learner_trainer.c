@@ -59,7 +59,7 @@ void *learner_trainer_thread(void *arg) {
   const learner_config_t *c = l->cfg;
   td3_err_t err = {0};
   trainer_t t = {.l = l};
-  zsock_opts_t o = {.sndhwm = 4, .curve = l->curve};
+  zsock_opts_t o = {.sndhwm = 4, .curve = l->curve, .backlog = learner_backlog(l->cfg)};
   t.pub = zsock_open(l->zctx, ZMQ_PUB, &o, l->weights_ep, 1, &err);
   if (!t.pub) {
     learner_fail(l, err.code, "weights socket: %s", err.msg);
