@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -559,6 +560,27 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
 }
 
+/* Each actor holds three TCP connections to the learner, a descriptor each: under a soft limit
+ * of 1024 (a common default) about 330 actors exhaust it, and then ZeroMQ cannot accept
+ * connections nor the status server answer, and leases expire with nothing in the log. Raises
+ * the soft limit to what max_actors need (at most the hard limit) and says when that is short. */
+static void raise_fd_limit(uint32_t max_actors) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t need = (rlim_t)max_actors * 3 + STATUS_MAX_CONNS + 128; /* + files, eventfds, pollers */
+  if (rl.rlim_cur >= need) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+  if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;
+  if (rl.rlim_cur < need)
+    log_warn("%u actor slots need about %llu file descriptors; the limit is %llu, enough for "
+             "about %llu actors (raise the hard limit: ulimit -Hn, LimitNOFILE=, docker --ulimit "
+             "nofile=)",
+             max_actors, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+             (unsigned long long)(rl.rlim_cur > STATUS_MAX_CONNS + 128
+                                      ? (rl.rlim_cur - STATUS_MAX_CONNS - 128) / 3 : 0));
+}
+
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err) {
   learner_t l;
   memset(&l, 0, sizeof l);
@@ -671,6 +693,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   zsock_endpoint(l.experience_ep, sizeof l.experience_ep, c->bind_host, c->experience_port);
   zsock_endpoint(l.weights_ep, sizeof l.weights_ep, c->bind_host, c->weights_port);
   zsock_endpoint(l.control_ep, sizeof l.control_ep, c->bind_host, c->control_port);
+  raise_fd_limit(c->max_actors);
   l.zctx = zmq_ctx_new();
   if (c->curve_key) {
     if ((rc = learner_curve_start(&l, &curve, &authorized, err)) != 0) goto out;
