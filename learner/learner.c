@@ -33,6 +33,7 @@ void learner_config_default(learner_config_t *c) {
   c->replay_ratio = 1.0;
   c->max_lead = 1000;
   c->publish_every = 10;
+  c->weights_budget_mb = 200;
   c->batch_steps = 32;
   c->noise = LEARNER_NOISE_GAUSSIAN;
   c->expl_noise = 0.1f;

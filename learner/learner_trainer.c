@@ -4,7 +4,11 @@
  * It runs updates while the rate limiter allows (at most 8 between checks of the stop flag
  * and the publish clock), otherwise waits for data with a 20 ms timeout. The actor's weights
  * are published with an increasing version every publish_every updates, and re-sent (same
- * version, fresh env step count) at least every 200 ms. Every checkpoint_every seconds it
+ * version, fresh env step count) at least every 200 ms, within a byte budget: a broadcast is
+ * one frame for every actor holding a lease, so after one of B bytes to N actors the next
+ * waits B x N / weights_budget_mb seconds (a new version waiting meanwhile goes out then, the
+ * latest parameters with the next version number). With a few actors the budget never binds;
+ * with 1000 Pendulum actors one broadcast is 268 MB. Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
  * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
  * and the learner rolls back to its latest checkpoint's networks and Adam state and publishes
@@ -26,6 +30,8 @@ typedef struct trainer {
   void *pub;
   wire_buf_t buf;
   uint64_t last_publish_ns;
+  uint64_t next_publish_ns;  /* monotonic: the earliest the byte budget allows a broadcast */
+  int owed;                  /* publish_every updates passed since the last new version */
   uint64_t version;
 } trainer_t;
 
@@ -50,7 +56,20 @@ static void publish(trainer_t *t, int new_version) {
   memcpy(w.layers, l->layers, sizeof w.layers);
   if (wire_weights_encode(&w, &t->buf) == 0)
     zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT); /* PUB drops when a peer lags */
-  t->last_publish_ns = td3_now_ns();
+  uint64_t now = td3_now_ns();
+  double budget = l->cfg->weights_budget_mb * 1e6; /* bytes/s */
+  double fanout = (double)t->buf.len * actors_count_active(l->actors, 0);
+  t->last_publish_ns = now;
+  t->next_publish_ns = now + (budget > 0 ? (uint64_t)(fanout / budget * 1e9) : 0);
+  if (new_version) t->owed = 0;
+}
+
+/* A new version when publish_every updates have passed, else the same version again when the
+ * last broadcast is 200 ms old; either only when the byte budget allows. */
+static void maybe_publish(trainer_t *t) {
+  uint64_t now = td3_now_ns();
+  if (now < t->next_publish_ns) return;
+  if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
 }
 
 void *learner_trainer_thread(void *arg) {
@@ -91,7 +110,7 @@ void *learner_trainer_thread(void *arg) {
         publish(&t, 1); /* the final weights, whatever publish_every says */
         atomic_store(&l->trainer_drained, 1);
       }
-      if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+      maybe_publish(&t);
       uint64_t t0 = td3_now_ns();
       learner_wait(l, 20);
       atomic_fetch_add(&l->trainer_wait_ns, td3_now_ns() - t0);
@@ -138,11 +157,12 @@ void *learner_trainer_thread(void *arg) {
       pthread_mutex_lock(&l->weights_lock);
       l->last_stats = st;
       pthread_mutex_unlock(&l->weights_lock);
-      if (u % c->publish_every == 0) publish(&t, 1);
+      if (u % c->publish_every == 0) t.owed = 1;
+      if (t.owed) maybe_publish(&t);
       if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
     }
     learner_wake(l);
-    if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+    maybe_publish(&t);
   }
 out:
   replay_batch_free(&rb);
