@@ -255,6 +255,34 @@ static json_t *jpoint(const status_point_t *p) {
 }
 
 void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *out) {
+  status_render_json_page(s, now_ns, 0, STATUS_PAGE_ACTORS, out);
+}
+
+/* The whole actor table in a few figures: what a page of it cannot show. */
+static json_t *actors_summary(const status_snapshot_t *s, uint64_t now_ns, uint32_t offset,
+                              uint32_t listed) {
+  uint32_t active = 0, evaluators = 0;
+  double oldest = 0;
+  for (uint32_t i = 0; i < s->n_actors; i++) {
+    const actor_info_t *a = &s->actors[i];
+    if (!a->active) continue;
+    active++;
+    evaluators += a->role == WIRE_ROLE_EVALUATOR;
+    double seen = age_s(now_ns, a->last_seen_ns);
+    if (seen > oldest) oldest = seen;
+  }
+  json_t *sum = json_object();
+  json_object_set_new(sum, "total", json_integer(s->n_actors));
+  json_object_set_new(sum, "active", json_integer(active));
+  json_object_set_new(sum, "evaluators", json_integer(evaluators));
+  json_object_set_new(sum, "last_seen_max_seconds", jreal(oldest));
+  json_object_set_new(sum, "offset", json_integer(offset));
+  json_object_set_new(sum, "listed", json_integer(listed));
+  return sum;
+}
+
+void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32_t offset,
+                             uint32_t limit, status_buf_t *out) {
   json_t *root = json_object();
   json_object_set_new(root, "run_id", json_string(s->run_id));
   json_object_set_new(root, "env", json_string(s->env_id));
@@ -356,8 +384,11 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(lag, "buckets", bk);
   json_object_set_new(root, "policy_lag", lag);
 
+  uint32_t first = offset < s->n_actors ? offset : s->n_actors;
+  uint32_t end = limit < s->n_actors - first ? first + limit : s->n_actors;
+  json_object_set_new(root, "actors_summary", actors_summary(s, now_ns, first, end - first));
   json_t *actors = json_array();
-  for (uint32_t i = 0; i < s->n_actors; i++) {
+  for (uint32_t i = first; i < end; i++) {
     const actor_info_t *a = &s->actors[i];
     json_t *e = json_object();
     json_object_set_new(e, "slot", json_integer(a->slot));
