@@ -518,6 +518,8 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->batches = atomic_load(&l->batches);
   s->over_budget = atomic_load(&l->over_budget);
   s->weights_version = atomic_load(&l->weights_version);
+  s->weights_broadcasts = atomic_load(&l->weights_broadcasts);
+  s->weights_subscribers = atomic_load(&l->weights_subscribers);
   s->steps_budget = l->cfg->steps;
   for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);

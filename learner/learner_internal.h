@@ -44,6 +44,8 @@ typedef struct learner {
                                            reports not from the slot's evaluator */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
   _Atomic uint64_t weights_version;
+  _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
+  _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
   _Atomic uint64_t untrained_version; /* the version published before any update (0: none) */
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */

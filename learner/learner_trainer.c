@@ -7,8 +7,10 @@
  * version, fresh env step count) at least every 200 ms, within a byte budget: a broadcast is
  * one frame for every actor holding a lease, so after one of B bytes to N actors the next
  * waits B x N / weights_budget_mb seconds (a new version waiting meanwhile goes out then, the
- * latest parameters with the next version number). With a few actors the budget never binds;
- * with 1000 Pendulum actors one broadcast is 268 MB. Every checkpoint_every seconds it
+ * latest parameters with the next version number). N is the larger of the actors holding a
+ * lease and the socket's connections (a monitor counts them): a fleet's weights sockets
+ * connect before their Hellos are answered. With a few actors the budget never binds; with
+ * 1000 Pendulum actors one broadcast is 268 MB. Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
  * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
  * and the learner rolls back to its latest checkpoint's networks and Adam state and publishes
@@ -21,6 +23,7 @@
 #include "xalloc.h"
 #include "zsock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <zmq.h>
@@ -28,6 +31,8 @@
 typedef struct trainer {
   learner_t *l;
   void *pub;
+  void *peers;               /* PAIR: the PUB socket's monitor (connections accepted, lost) */
+  int64_t connections;       /* the PUB socket's connections, as the monitor told */
   wire_buf_t buf;
   uint64_t last_publish_ns;
   uint64_t next_publish_ns;  /* monotonic: the earliest the byte budget allows a broadcast */
@@ -54,11 +59,13 @@ static void publish(trainer_t *t, int new_version) {
                       .env_steps = atomic_load(&l->inserted),
                       .updates = atomic_load(&l->updates)};
   memcpy(w.layers, l->layers, sizeof w.layers);
-  if (wire_weights_encode(&w, &t->buf) == 0)
-    zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT); /* PUB drops when a peer lags */
+  if (wire_weights_encode(&w, &t->buf) == 0 &&
+      zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT) >= 0) /* PUB drops when a peer lags */
+    atomic_fetch_add(&l->weights_broadcasts, 1);
   uint64_t now = td3_now_ns();
   double budget = l->cfg->weights_budget_mb * 1e6; /* bytes/s */
-  double fanout = (double)t->buf.len * actors_count_active(l->actors, 0);
+  int64_t leases = actors_count_active(l->actors, 0);
+  double fanout = (double)t->buf.len * (double)(leases > t->connections ? leases : t->connections);
   t->last_publish_ns = now;
   t->next_publish_ns = now + (budget > 0 ? (uint64_t)(fanout / budget * 1e9) : 0);
   if (new_version) t->owed = 0;
@@ -67,9 +74,33 @@ static void publish(trainer_t *t, int new_version) {
 /* A new version when publish_every updates have passed, else the same version again when the
  * last broadcast is 200 ms old; either only when the byte budget allows. */
 static void maybe_publish(trainer_t *t) {
+  int event;
+  uint32_t value;
+  while (t->peers && curve_monitor_next(t->peers, &event, &value)) {
+    if (event == ZMQ_EVENT_ACCEPTED) t->connections++;
+    else if (event == ZMQ_EVENT_DISCONNECTED && t->connections > 0) t->connections--;
+    atomic_store(&t->l->weights_subscribers, (uint64_t)t->connections);
+  }
   uint64_t now = td3_now_ns();
   if (now < t->next_publish_ns) return;
   if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
+}
+
+/* A monitor of pub's connections (PAIR, read with curve_monitor_next), or NULL (then the
+ * budget counts leases only). */
+static void *open_monitor(void *ctx, void *pub) {
+  char ep[64];
+  snprintf(ep, sizeof ep, "inproc://td3d-weights-peers-%p", pub);
+  if (zmq_socket_monitor(pub, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) return NULL;
+  void *mon = zmq_socket(ctx, ZMQ_PAIR);
+  int linger = 0;
+  if (mon && (zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+              zmq_connect(mon, ep) != 0)) {
+    zmq_close(mon);
+    mon = NULL;
+  }
+  if (!mon) log_warn("no monitor on the weights socket: its byte budget counts leases only");
+  return mon;
 }
 
 void *learner_trainer_thread(void *arg) {
@@ -84,6 +115,7 @@ void *learner_trainer_thread(void *arg) {
     learner_fail(l, err.code, "weights socket: %s", err.msg);
     return NULL;
   }
+  t.peers = open_monitor(l->zctx, t.pub);
   const td3_config_t *tc = td3_config(l->td3);
   replay_batch_t rb;
   replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
@@ -167,6 +199,7 @@ void *learner_trainer_thread(void *arg) {
 out:
   replay_batch_free(&rb);
   wire_buf_free(&t.buf);
+  zsock_close(&t.peers);
   zsock_close(&t.pub);
   return NULL;
 }

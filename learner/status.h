@@ -83,6 +83,8 @@ typedef struct status_snapshot {
   char config_json[4096];         /* the run's configuration (config.json's text) */
   double wall_seconds;            /* since the learner started */
   uint64_t inserted, updates, batches, over_budget, weights_version;
+  uint64_t weights_broadcasts;    /* Weights frames published (each goes to every subscriber) */
+  uint64_t weights_subscribers;   /* connections to the weights socket */
   uint64_t steps_budget;          /* 0: no limit */
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;

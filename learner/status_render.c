@@ -138,6 +138,11 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_updates_total", s->updates);
   head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
   sample_u(b, "td3d_weights_version", s->weights_version);
+  head(b, "td3d_weights_broadcasts_total", "counter",
+       "Weights messages published (new versions and re-sends), each to every subscriber.");
+  sample_u(b, "td3d_weights_broadcasts_total", s->weights_broadcasts);
+  head(b, "td3d_weights_subscribers", "gauge", "Connections to the weights socket.");
+  sample_u(b, "td3d_weights_subscribers", s->weights_subscribers);
   head(b, "td3d_checkpoints_total", "counter", "Checkpoints written by this learner process.");
   sample_u(b, "td3d_checkpoints_total", s->checkpoints);
   head(b, "td3d_checkpoint_failures_total", "counter", "Checkpoints that could not be written.");
@@ -309,6 +314,8 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
   json_object_set_new(c, "batches", ju64(s->batches));
   json_object_set_new(c, "updates", ju64(s->updates));
   json_object_set_new(c, "weights_version", ju64(s->weights_version));
+  json_object_set_new(c, "weights_broadcasts", ju64(s->weights_broadcasts));
+  json_object_set_new(c, "weights_subscribers", ju64(s->weights_subscribers));
   json_object_set_new(c, "replay_size", ju64(s->replay_size));
   json_object_set_new(c, "replay_capacity", ju64(s->replay_capacity));
   json_t *rej = json_object();
