@@ -54,7 +54,7 @@
 
 #define HEARTBEAT_NS 200000000ULL        /* actor.c's heartbeat_ms */
 #define LEARNER_TIMEOUT_NS 5000000000ULL /* actor.c's learner_timeout_ms */
-#define TICK_NS 2000000ULL                /* the simulated actors' timer resolution */
+#define TICK_NS 10000000ULL               /* the simulated actors' timer resolution */
 #define HB_RING 16                       /* heartbeats in flight per actor */
 #define POOL_ROWS 4000                   /* real Pendulum transitions each worker sends from */
 #define EP_LEN 200                       /* Pendulum's time limit */
@@ -87,6 +87,7 @@ typedef struct counters {
   _Atomic uint64_t hellos, welcomes, reject_full, reject_fatal, unknown_slot, timeouts;
   _Atomic uint64_t hb_sent, hb_answered, batches, transitions, send_eagain, paced;
   _Atomic uint64_t weights, weights_bad, control_bad, blocked_ns;
+  _Atomic uint64_t weights_bytes;  /* the largest Weights frame */
 } counters_t;
 
 typedef struct sim sim_t;
@@ -100,6 +101,8 @@ typedef struct worker {
   float *obs, *act, *rew, *next, *term;  /* one batch being built */
   wire_episode_t *eps;
   counters_t c;
+  uint64_t hb_gap_max_ns;        /* longest between two heartbeats of one actor while measuring
+                                    (this process late: a starved machine, not the learner) */
   uint32_t *rtt_us;              /* heartbeat round trips while measuring */
   size_t n_rtt, cap_rtt;
 } worker_t;
@@ -152,6 +155,9 @@ static void send_heartbeat(worker_t *w, sim_actor_t *a, uint64_t now) {
   m.u.heartbeat = (wire_heartbeat_t){.run_id = a->welcome.run_id, .slot = a->welcome.slot,
                                      .env_steps = a->session_sent, .policy_version = a->version};
   send_control(w, a, &m);
+  if (atomic_load_explicit(&w->sim->measuring, memory_order_relaxed) &&
+      now - a->last_hb_ns > w->hb_gap_max_ns)
+    w->hb_gap_max_ns = now - a->last_hb_ns;
   if (a->hb_n == HB_RING) { /* the oldest went unanswered: forget it */
     a->hb_head = (a->hb_head + 1) % HB_RING;
     a->hb_n--;
@@ -249,6 +255,8 @@ static void drain_weights(worker_t *w, sim_actor_t *a) {
   zmq_msg_init(&msg);
   while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
     atomic_fetch_add(&w->c.weights, 1);
+    if (zmq_msg_size(&msg) > atomic_load(&w->c.weights_bytes))
+      atomic_store(&w->c.weights_bytes, zmq_msg_size(&msg));
     if (!a->registered || w->sim->o->no_decode) continue;
     wire_weights_t wt;
     wire_limits_t lim = {.run_id = a->welcome.run_id, .obs_dim = 3, .act_dim = 1};
@@ -281,7 +289,8 @@ static int should_pace(sim_actor_t *a, uint32_t bs, uint64_t now) {
     return 1;
   }
   if (a->version == 0) return 0;
-  double past = a->run_env_steps > wel->start_steps ? (double)(a->run_env_steps - wel->start_steps) : 0;
+  double past =
+      a->run_env_steps > wel->start_steps ? (double)(a->run_env_steps - wel->start_steps) : 0;
   return past - (double)a->run_updates / wel->replay_ratio > window;
 }
 
@@ -517,7 +526,8 @@ static char *http_get(unsigned port, const char *path, double *ms, size_t *bytes
   char *buf = NULL;
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
     char req[160];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", path);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n", path);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
       buf = xmalloc(cap);
       ssize_t r;
@@ -549,7 +559,9 @@ typedef struct learner_view {
   int ok;
   double wall_s;
   uint64_t inserted, updates, over_budget, unregistered, rejected; /* rejected: every reason */
-  uint32_t table_rows, table_active;   /* actors listed, and of those holding a lease */
+  uint64_t broadcasts, subscribers;    /* Weights published; the weights socket's connections */
+  uint32_t table_rows, table_active;   /* the actor table's rows, and those holding a lease */
+  uint32_t listed;                     /* rows /status listed */
   double last_seen_max_s;              /* the oldest latest-message age among active ones */
   char rejected_text[512];             /* the non-zero reasons */
 } learner_view_t;
@@ -567,6 +579,8 @@ static int read_status(unsigned port, learner_view_t *v, double *ms, size_t *byt
   v->inserted = (uint64_t)json_integer_value(json_object_get(c, "transitions_inserted"));
   v->updates = (uint64_t)json_integer_value(json_object_get(c, "updates"));
   v->over_budget = (uint64_t)json_integer_value(json_object_get(c, "over_budget"));
+  v->broadcasts = (uint64_t)json_integer_value(json_object_get(c, "weights_broadcasts"));
+  v->subscribers = (uint64_t)json_integer_value(json_object_get(c, "weights_subscribers"));
   json_t *rej = json_object_get(c, "rejected");
   const char *key;
   json_t *val;
@@ -579,15 +593,22 @@ static int read_status(unsigned port, learner_view_t *v, double *ms, size_t *byt
       at += (size_t)snprintf(v->rejected_text + at, sizeof v->rejected_text - at, "%s\"%s\": %llu",
                              at ? ", " : "", key, (unsigned long long)k);
   }
-  json_t *actors = json_object_get(root, "actors");
-  size_t i;
-  json_t *e;
-  json_array_foreach(actors, i, e) {
-    v->table_rows++;
-    if (!json_is_true(json_object_get(e, "active"))) continue;
-    v->table_active++;
-    double seen = json_number_value(json_object_get(e, "last_seen_seconds"));
-    if (seen > v->last_seen_max_s) v->last_seen_max_s = seen;
+  json_t *actors = json_object_get(root, "actors"), *sum = json_object_get(root, "actors_summary");
+  v->listed = (uint32_t)json_array_size(actors);
+  if (sum) { /* the whole table, whatever page was listed */
+    v->table_rows = (uint32_t)json_integer_value(json_object_get(sum, "total"));
+    v->table_active = (uint32_t)json_integer_value(json_object_get(sum, "active"));
+    v->last_seen_max_s = json_number_value(json_object_get(sum, "last_seen_max_seconds"));
+  } else { /* a learner from before the summary: every row it lists */
+    size_t i;
+    json_t *e;
+    json_array_foreach(actors, i, e) {
+      v->table_rows++;
+      if (!json_is_true(json_object_get(e, "active"))) continue;
+      v->table_active++;
+      double seen = json_number_value(json_object_get(e, "last_seen_seconds"));
+      if (seen > v->last_seen_max_s) v->last_seen_max_s = seen;
+    }
   }
   json_decref(root);
   v->ok = 1;
@@ -705,7 +726,7 @@ static double pct_ms(const uint32_t *v, size_t n, double p) {
 typedef struct totals {
   uint64_t hellos, welcomes, reject_full, reject_fatal, unknown_slot, timeouts;
   uint64_t hb_sent, hb_answered, batches, transitions, send_eagain, paced, weights, weights_bad,
-      control_bad, blocked_ns;
+      control_bad, blocked_ns, weights_bytes;
 } totals_t;
 
 static void sum_counters(const sim_t *s, totals_t *t) {
@@ -718,6 +739,7 @@ static void sum_counters(const sim_t *s, totals_t *t) {
     ADD(send_eagain), ADD(paced), ADD(weights), ADD(weights_bad), ADD(control_bad);
     ADD(blocked_ns);
 #undef ADD
+    if (atomic_load(&c->weights_bytes) > t->weights_bytes) t->weights_bytes = c->weights_bytes;
   }
 }
 
@@ -726,8 +748,10 @@ typedef struct figures {
   uint32_t joined;
   double join_s;                 /* start of the connects to the last first Welcome */
   uint64_t overflows;            /* listen queue overflows while they joined */
+  uint64_t expired;              /* leases the learner ended (its log, the whole run) */
   double window_s;
   uint32_t *rtt_us;              /* heartbeat round trips in the window, sorted */
+  double hb_gap_max_s;           /* the simulated actors' longest silence (their own lateness) */
   size_t n_rtt;
   learner_view_t v0, v1;         /* /status at the window's start and end */
   double last_seen_max_s;        /* the largest the learner showed during the window */
@@ -738,8 +762,10 @@ typedef struct figures {
   double metrics_ms_max, status_ms_max;   /* slowest fetch */
   size_t metrics_bytes, status_bytes;
   long connected;                /* td3d_actors_connected */
-  uint32_t table_rows, n_fetch;  /* actors listed on /status; fetches of each page */
+  uint32_t table_rows, listed;   /* actors in /status's table, and listed there */
+  uint32_t n_fetch;              /* fetches of each page */
   double render_metrics_ms, render_status_ms;       /* CPU time of this thread */
+  double render_all_ms;          /* /status listing every actor */
   uint32_t render_rows;
   double load;
 } figures_t;
@@ -787,8 +813,14 @@ static void render_times(uint32_t n, figures_t *f) {
     status_render_json(s, now, &b);
   }
   uint64_t t2 = thread_cpu_ns();
+  for (int r = 0; r < REPS; r++) {
+    b.len = 0;
+    status_render_json_page(s, now, 0, UINT32_MAX, &b);
+  }
+  uint64_t t3 = thread_cpu_ns();
   f->render_metrics_ms = (double)(t1 - t0) / 1e6 / REPS;
   f->render_status_ms = (double)(t2 - t1) / 1e6 / REPS;
+  f->render_all_ms = (double)(t3 - t2) / 1e6 / REPS;
   f->render_rows = s->n_actors;
   status_buf_free(&b);
   free(s);
@@ -834,6 +866,7 @@ static void measure(sim_t *s, pid_t pid, figures_t *f) {
       if (ms > f->status_ms_max) f->status_ms_max = ms;
       f->status_bytes = bytes;
       f->table_rows = v.table_rows;
+      f->listed = v.listed;
       if (v.last_seen_max_s > f->last_seen_max_s) f->last_seen_max_s = v.last_seen_max_s;
     }
     f->n_fetch++;
@@ -852,7 +885,11 @@ static void measure(sim_t *s, pid_t pid, figures_t *f) {
 /* Collects the workers' round trips (after they stopped) into f, sorted. */
 static void collect_rtt(sim_t *s, figures_t *f) {
   size_t n = 0;
-  for (uint32_t k = 0; k < s->step; k++) n += s->w[k].n_rtt;
+  for (uint32_t k = 0; k < s->step; k++) {
+    n += s->w[k].n_rtt;
+    double gap = (double)s->w[k].hb_gap_max_ns / 1e9;
+    if (gap > f->hb_gap_max_s) f->hb_gap_max_s = gap;
+  }
   f->rtt_us = xmalloc((n ? n : 1) * sizeof *f->rtt_us);
   for (uint32_t k = 0; k < s->step; k++) {
     memcpy(f->rtt_us + f->n_rtt, s->w[k].rtt_us, s->w[k].n_rtt * sizeof *f->rtt_us);
@@ -890,7 +927,8 @@ static int report(const opts_t *o, const figures_t *f) {
   double weights = (double)(c1->weights - c0->weights) / w;
   uint64_t lost = c1->unknown_slot + c1->timeouts;
   uint64_t blocked = c1->send_eagain - c0->send_eagain, paced = c1->paced - c0->paced;
-  double main_cpu = (f->l1.main_s - f->l0.main_s) / w, total_cpu = (f->l1.total_s - f->l0.total_s) / w;
+  double main_cpu = (f->l1.main_s - f->l0.main_s) / w;
+  double total_cpu = (f->l1.total_s - f->l0.total_s) / w;
   double main_wait = (f->l1.main_wait_s - f->l0.main_wait_s) / w;
   double p50 = pct_ms(f->rtt_us, f->n_rtt, 0.5), p99 = pct_ms(f->rtt_us, f->n_rtt, 0.99);
   double pmax = pct_ms(f->rtt_us, f->n_rtt, 1.0);
@@ -901,50 +939,69 @@ static int report(const opts_t *o, const figures_t *f) {
   printf("joined: %u of %u in %.2f s (%llu connections refused by a full listen queue)\n",
          f->joined, o->actors, f->join_s, (unsigned long long)f->overflows);
   printf("heartbeat round trip: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu answers); the "
-         "learner's oldest last-seen %.2f s\n", p50, p99, pmax, f->n_rtt, f->last_seen_max_s);
+         "learner's oldest last-seen %.2f s; longest between an actor's heartbeats %.2f s\n",
+         p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
   printf("transitions: sent %.0f /s, inserted %.0f /s; updates %.0f /s; sends blocked %llu "
          "times, paced %llu times\n", sent, ins, upd, (unsigned long long)blocked,
          (unsigned long long)paced);
-  printf("refused: %llu (%s); over budget %llu; leases lost %llu (unknown slot %llu, no "
-         "answer %llu); full %llu\n", (unsigned long long)f->v1.rejected,
+  printf("refused: %llu (%s); over budget %llu; leases lost %llu (Reject UNKNOWN_SLOT %llu, "
+         "no answer for 5 s %llu); the learner expired %llu; full %llu\n",
+         (unsigned long long)f->v1.rejected,
          f->v1.rejected_text[0] ? f->v1.rejected_text : "none",
          (unsigned long long)f->v1.over_budget, (unsigned long long)lost,
          (unsigned long long)c1->unknown_slot, (unsigned long long)c1->timeouts,
-         (unsigned long long)c1->reject_full);
-  printf("weights received %.0f /s (%llu refused)\n", weights, (unsigned long long)c1->weights_bad);
+         (unsigned long long)f->expired, (unsigned long long)c1->reject_full);
+  double bcast = wall > 0 ? (double)(f->v1.broadcasts - f->v0.broadcasts) / wall : 0;
+  double fanout_mb = bcast * (double)f->v1.subscribers * (double)c1->weights_bytes / 1e6;
+  printf("weights: the learner broadcast %.2f /s to %llu subscribers (%.0f KB each: %.0f MB/s); "
+         "the actors received %.0f /s (%llu refused)\n", bcast,
+         (unsigned long long)f->v1.subscribers, (double)c1->weights_bytes / 1e3, fanout_mb,
+         weights, (unsigned long long)c1->weights_bad);
   printf("learner: main thread %.1f%% CPU (%.1f%% waiting for one), total %.1f%%; RSS %.1f "
          "MiB; %d descriptors\n", 100 * main_cpu, 100 * main_wait, 100 * total_cpu, f->rss_mib,
          f->fds);
   print_threads("learner threads", &f->l0, &f->l1, w, threads, sizeof threads);
   print_threads("bench threads", &f->b0, &f->b1, w, NULL, 0);
   printf("/metrics: %zu bytes, slowest fetch %.1f ms, actors connected %ld; /status: %zu bytes, "
-         "slowest fetch %.1f ms, %u actor rows (%u fetches each)\n", f->metrics_bytes,
-         f->metrics_ms_max, f->connected, f->status_bytes, f->status_ms_max, f->table_rows,
-         f->n_fetch);
-  printf("render in this process, %u actor rows: /metrics %.2f ms, /status %.2f ms of CPU\n",
-         f->render_rows, f->render_metrics_ms, f->render_status_ms);
-  int ok = f->joined == o->actors && lost == 0 && c1->reject_fatal == 0;
+         "slowest fetch %.1f ms, %u actors in its table, %u listed (%u fetches each)\n",
+         f->metrics_bytes, f->metrics_ms_max, f->connected, f->status_bytes, f->status_ms_max,
+         f->table_rows, f->listed, f->n_fetch);
+  printf("render in this process, %u actors: /metrics %.2f ms, /status %.2f ms (%.2f ms listing "
+         "all) of CPU\n", f->render_rows, f->render_metrics_ms, f->render_status_ms,
+         f->render_all_ms);
+  /* all joined, and none lost its lease: no actor had to say Hello again, the learner refused
+   * no batch as unregistered, and it counts every one connected */
+  int ok = f->joined == o->actors && lost == 0 && f->expired == 0 && c1->reject_fatal == 0 &&
+           f->v1.unregistered == 0 && f->connected == (long)o->actors;
+  /* the JSON line, group by group */
   printf("{\"actors\": %u, \"max_actors\": %u, \"train\": \"%s\", \"batch_steps\": %u, "
-         "\"rate_per_actor\": %.0f, \"seconds\": %.1f, \"load_average\": %.1f, \"joined\": %u, "
-         "\"join_seconds\": %.3f, \"listen_overflows\": %llu, \"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, "
-         "\"max\": %.3f, \"n\": %zu}, \"learner_last_seen_max_s\": %.3f, \"sent_per_s\": %.0f, "
-         "\"inserted_per_s\": %.0f, \"updates_per_s\": %.1f, \"sends_blocked\": %llu, "
-         "\"paced\": %llu, \"rejected\": {%s}, \"over_budget\": %llu, \"leases_lost\": %llu, "
-         "\"unknown_slot\": %llu, \"no_answer\": %llu, \"reject_full\": %llu, "
-         "\"weights_per_s\": %.0f, \"learner\": {\"main_cpu\": %.3f, \"main_wait\": %.3f, "
-         "\"total_cpu\": %.3f, \"rss_mib\": %.1f, \"fds\": %d, \"threads\": {%s}}, "
-         "\"metrics\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
-         "\"connected\": %ld}, \"status\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, "
-         "\"render_cpu_ms\": %.3f, \"actor_rows\": %u}, \"ok\": %s}\n",
-         o->actors, o->max_actors, o->train, o->batch_steps, o->rate, w, f->load, f->joined,
-         f->join_s, (unsigned long long)f->overflows, p50, p99, pmax, f->n_rtt, f->last_seen_max_s, sent, ins, upd,
-         (unsigned long long)blocked, (unsigned long long)paced, f->v1.rejected_text,
-         (unsigned long long)f->v1.over_budget, (unsigned long long)lost,
-         (unsigned long long)c1->unknown_slot, (unsigned long long)c1->timeouts,
-         (unsigned long long)c1->reject_full, weights, main_cpu, main_wait, total_cpu,
-         f->rss_mib, f->fds, threads, f->metrics_bytes, f->metrics_ms_max, f->render_metrics_ms,
-         f->connected, f->status_bytes, f->status_ms_max, f->render_status_ms, f->render_rows,
-         ok ? "true" : "false");
+         "\"rate_per_actor\": %.0f, \"seconds\": %.1f, \"load_average\": %.1f, ",
+         o->actors, o->max_actors, o->train, o->batch_steps, o->rate, w, f->load);
+  printf("\"joined\": %u, \"join_seconds\": %.3f, \"listen_overflows\": %llu, ", f->joined,
+         f->join_s, (unsigned long long)f->overflows);
+  printf("\"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"n\": %zu}, "
+         "\"learner_last_seen_max_s\": %.3f, \"heartbeat_gap_max_s\": %.3f, ",
+         p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
+  printf("\"sent_per_s\": %.0f, \"inserted_per_s\": %.0f, \"updates_per_s\": %.1f, "
+         "\"sends_blocked\": %llu, \"paced\": %llu, \"weights_per_s\": %.0f, "
+         "\"broadcasts_per_s\": %.2f, \"weights_mb_per_s\": %.1f, ", sent, ins, upd,
+         (unsigned long long)blocked, (unsigned long long)paced, weights, bcast, fanout_mb);
+  printf("\"rejected\": {%s}, \"over_budget\": %llu, \"leases_lost\": %llu, "
+         "\"unknown_slot\": %llu, \"no_answer\": %llu, \"expired\": %llu, "
+         "\"reject_full\": %llu, ", f->v1.rejected_text, (unsigned long long)f->v1.over_budget,
+         (unsigned long long)lost, (unsigned long long)c1->unknown_slot,
+         (unsigned long long)c1->timeouts, (unsigned long long)f->expired,
+         (unsigned long long)c1->reject_full);
+  printf("\"learner\": {\"main_cpu\": %.3f, \"main_wait\": %.3f, \"total_cpu\": %.3f, "
+         "\"rss_mib\": %.1f, \"fds\": %d, \"threads\": {%s}}, ", main_cpu, main_wait,
+         total_cpu, f->rss_mib, f->fds, threads);
+  printf("\"metrics\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
+         "\"connected\": %ld}, ", f->metrics_bytes, f->metrics_ms_max, f->render_metrics_ms,
+         f->connected);
+  printf("\"status\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
+         "\"render_all_cpu_ms\": %.3f, \"actor_rows\": %u, \"listed\": %u}, \"ok\": %s}\n",
+         f->status_bytes, f->status_ms_max, f->render_status_ms, f->render_all_ms,
+         f->table_rows, f->listed, ok ? "true" : "false");
   return ok;
 }
 
@@ -1027,6 +1084,25 @@ static void close_actors(sim_t *s) {
   if (s->wctx) zmq_ctx_term(s->wctx);
   free(s->a), free(s->w);
   free(s->p_obs), free(s->p_next), free(s->p_act), free(s->p_rew);
+  s->zctx = s->wctx = NULL;
+  s->a = NULL, s->w = NULL;
+  s->p_obs = s->p_next = s->p_act = s->p_rew = NULL;
+}
+
+/* Leases the learner ended (its "N actor leases expired" warnings), over the whole run. */
+static uint64_t learner_expired(const char *dir) {
+  char path[512], line[1024];
+  snprintf(path, sizeof path, "%s/learner.log", dir);
+  FILE *f = fopen(path, "r");
+  uint64_t n = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    char *p = strstr(line, " actor lease");
+    if (!p || !strstr(p, "expired")) continue;
+    while (p > line && p[-1] >= '0' && p[-1] <= '9') p--;
+    n += strtoull(p, NULL, 10);
+  }
+  if (f) fclose(f);
+  return n;
 }
 
 /* SIGTERM to the learner (it writes its final checkpoint), SIGKILL after 30 s. */
@@ -1089,7 +1165,7 @@ int main(int argc, char **argv) {
       {"td3d", FLAG_STRING, &o.td3d, "PATH", "the td3d binary; default the build's", 0, 0, NULL},
       {"no-weights", FLAG_BOOL, &o.no_weights, NULL, "open no weights socket (to tell the weights' cost apart)", 0, 0, NULL},
       {"no-decode", FLAG_BOOL, &o.no_decode, NULL, "count received Weights without decoding them", 0, 0, NULL},
-      {"check", FLAG_BOOL, &o.check, NULL, "exit 1 unless every actor joined and none lost its lease", 0, 0, NULL},
+      {"check", FLAG_BOOL, &o.check, NULL, "exit 1 unless every actor joined, none lost its lease, none was refused as unregistered and /metrics counts all connected", 0, 0, NULL},
       {"keep", FLAG_BOOL, &o.keep, NULL, "keep the learner's run directory and log", 0, 0, NULL},
   };
   const flag_program_t prog = {
@@ -1101,7 +1177,8 @@ int main(int argc, char **argv) {
       "/metrics with N actors. The last line is one JSON object.",
       NULL};
   td3_err_t err = {0};
-  int rc = flags_parse(specs, sizeof specs / sizeof specs[0], &prog, argc, argv, NULL, 0, NULL, &err);
+  int rc =
+      flags_parse(specs, sizeof specs / sizeof specs[0], &prog, argc, argv, NULL, 0, NULL, &err);
   if (rc == 1) return 0;
   if (rc < 0) {
     fprintf(stderr, "bench_actors: %s\n", err.msg);
@@ -1147,7 +1224,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_actors: %s\n", err.msg);
     goto out;
   }
-  for (uint32_t k = 0; k < o.threads; k++) pthread_create(&s.w[k].thread, NULL, worker_main, &s.w[k]);
+  for (uint32_t k = 0; k < o.threads; k++)
+    pthread_create(&s.w[k].thread, NULL, worker_main, &s.w[k]);
   await_join(&s, &f, overflows0);
   fflush(stdout);
   td3_sleep_ms(2000); /* past the join's burst */
@@ -1156,6 +1234,10 @@ int main(int argc, char **argv) {
   atomic_store(&s.stop, 1);
   for (uint32_t k = 0; k < o.threads; k++) pthread_join(s.w[k].thread, NULL);
   collect_rtt(&s, &f);
+  close_actors(&s);
+  stop_learner(pid); /* its log is complete */
+  pid = 0;
+  f.expired = learner_expired(dir);
   ok = report(&o, &f);
   status = o.check && !ok ? 1 : 0;
   free(f.rtt_us);
