@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -32,6 +33,7 @@ void learner_config_default(learner_config_t *c) {
   c->replay_ratio = 1.0;
   c->max_lead = 1000;
   c->publish_every = 10;
+  c->weights_budget_mb = 200;
   c->batch_steps = 32;
   c->noise = LEARNER_NOISE_GAUSSIAN;
   c->expl_noise = 0.1f;
@@ -548,6 +550,8 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->batches = atomic_load(&l->batches);
   s->over_budget = atomic_load(&l->over_budget);
   s->weights_version = atomic_load(&l->weights_version);
+  s->weights_broadcasts = atomic_load(&l->weights_broadcasts);
+  s->weights_subscribers = atomic_load(&l->weights_subscribers);
   s->steps_budget = l->cfg->steps;
   for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
   s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
@@ -596,6 +600,27 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->auth_accepted = curve_zap_accepted(l->zap);
   s->auth_refused = curve_zap_refused(l->zap);
   s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
+}
+
+/* Each actor holds three TCP connections to the learner, a descriptor each: under a soft limit
+ * of 1024 (a common default) about 330 actors exhaust it, and then ZeroMQ cannot accept
+ * connections nor the status server answer, and leases expire with nothing in the log. Raises
+ * the soft limit to what max_actors need (at most the hard limit) and says when that is short. */
+static void raise_fd_limit(uint32_t max_actors) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t need = (rlim_t)max_actors * 3 + STATUS_MAX_CONNS + 128; /* + files, eventfds, pollers */
+  if (rl.rlim_cur >= need) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+  if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;
+  if (rl.rlim_cur < need)
+    log_warn("%u actor slots need about %llu file descriptors; the limit is %llu, enough for "
+             "about %llu actors (raise the hard limit: ulimit -Hn, LimitNOFILE=, docker --ulimit "
+             "nofile=)",
+             max_actors, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+             (unsigned long long)(rl.rlim_cur > STATUS_MAX_CONNS + 128
+                                      ? (rl.rlim_cur - STATUS_MAX_CONNS - 128) / 3 : 0));
 }
 
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err) {
@@ -711,11 +736,13 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   zsock_endpoint(l.experience_ep, sizeof l.experience_ep, c->bind_host, c->experience_port);
   zsock_endpoint(l.weights_ep, sizeof l.weights_ep, c->bind_host, c->weights_port);
   zsock_endpoint(l.control_ep, sizeof l.control_ep, c->bind_host, c->control_port);
+  raise_fd_limit(c->max_actors);
   l.zctx = zmq_ctx_new();
   if (c->curve_key) {
     if ((rc = learner_curve_start(&l, &curve, &authorized, err)) != 0) goto out;
   }
-  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l.curve};
+  zsock_opts_t o = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l.curve,
+                    .backlog = learner_backlog(c)};
   if (!(ct.router = zsock_open(l.zctx, ZMQ_ROUTER, &o, l.control_ep, 1, err))) {
     rc = err ? err->code : TD3_ESYS;
     goto out;

@@ -7,7 +7,8 @@
  *            into replay (its only writer).
  *   trainer  TD3 iterations under the rate limiter; weights socket (PUB): publishes the actor
  *            every publish_every updates, and at least every 200 ms (so actors learn the
- *            run's env step count even while nothing trains).
+ *            run's env step count even while nothing trains), both within weights_budget_mb
+ *            (a broadcast's bytes times its receivers, per second).
  * Checkpoints (learner/checkpoint.h) go to <out_dir>/checkpoint: when a new run starts
  * (so it can be continued from its first moment), from the trainer thread every
  * checkpoint_every seconds, and from the main thread when the run ends or is stopped (not
@@ -70,6 +71,10 @@ typedef struct learner_config {
   double replay_ratio;        /* updates per inserted transition; 0: no training (benchmarks) */
   uint64_t max_lead;          /* transitions data may run ahead of training */
   uint32_t publish_every;     /* updates between weight publishes */
+  double weights_budget_mb;   /* MB/s the weights broadcast may take over all actors (a
+                                 broadcast is frame bytes x receivers: the actors holding a
+                                 lease or the weights socket's connections, whichever are
+                                 more); 0: no limit */
   uint32_t batch_steps;       /* transitions per ExperienceBatch (told to actors) */
   learner_noise_t noise;      /* exploration noise kind for actors */
   float expl_noise;           /* Gaussian std (fraction of the half action range) */

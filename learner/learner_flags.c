@@ -41,6 +41,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"replay-ratio", FLAG_DOUBLE, &c->replay_ratio, "X", "TD3 updates per inserted transition; default 1", 1e-3, 1e3, NULL},
       {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training; default 1000", 1, 1e9, NULL},
       {"publish-every", FLAG_U32, &c->publish_every, "N", "updates between weight broadcasts; default 10", 1, 1000000, NULL},
+      {"weights-budget", FLAG_DOUBLE, &c->weights_budget_mb, "MB/S", "megabytes per second the weights broadcast may take over all actors (each gets every broadcast; the next waits until they fit); 0 = no limit; default 200", 0, 1e6, NULL},
       {"batch-steps", FLAG_U32, &c->batch_steps, "N", "transitions per experience message; default 32", 1, 65536, NULL},
       {"expl-noise", FLAG_FLOAT, &c->expl_noise, "X", "actors' Gaussian noise std, fraction of the half action range; default 0.1", 0, 10, NULL},
       {"noise", FLAG_STRING, &cli->noise, "KIND", "exploration noise: gaussian (default) or ou (Ornstein-Uhlenbeck)", 0, 0, NULL},

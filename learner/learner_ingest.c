@@ -119,7 +119,7 @@ void *learner_ingest_thread(void *arg) {
   /* ZeroMQ drops the connection of a peer sending more than maxmsgsize; frames between
    * max_frame and twice that arrive and are refused (and counted) as oversize. */
   zsock_opts_t o = {.rcvhwm = 16, .maxmsgsize = 2 * (int64_t)l->limits.max_frame,
-                    .curve = l->curve};
+                    .curve = l->curve, .backlog = learner_backlog(l->cfg)};
   void *pull = zsock_open(l->zctx, ZMQ_PULL, &o, l->experience_ep, 1, &err);
   if (!pull) {
     learner_fail(l, err.code, "experience socket: %s", err.msg);

@@ -49,6 +49,8 @@ typedef struct learner {
   _Atomic uint64_t rollback_dropped; /* replay rows dropped by rollbacks (inserted after the
                                         checkpoint a rollback restored) */
   _Atomic uint64_t weights_version;
+  _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
+  _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
   _Atomic uint64_t untrained_version; /* the version published before any update (0: none) */
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
@@ -87,6 +89,12 @@ typedef struct learner {
   td3_stats_t last_stats;
   loss_watch_t critic_watch;       /* the critic loss against its recent level */
 } learner_t;
+
+/* listen(2) backlog of the three bound sockets. A fleet connects at once when the learner
+ * starts or comes back, one connection per actor and socket; beyond ZeroMQ's default of 100
+ * the kernel drops the SYNs, and the actors' retries back off for seconds (1000 actors took
+ * over 25 s to join). */
+static inline int learner_backlog(const learner_config_t *c) { return (int)c->max_actors + 64; }
 
 void *learner_ingest_thread(void *arg);
 void *learner_trainer_thread(void *arg);

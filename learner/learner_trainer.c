@@ -4,7 +4,13 @@
  * It runs updates while the rate limiter allows (at most 8 between checks of the stop flag
  * and the publish clock), otherwise waits for data with a 20 ms timeout. The actor's weights
  * are published with an increasing version every publish_every updates, and re-sent (same
- * version, fresh env step count) at least every 200 ms. Every checkpoint_every seconds it
+ * version, fresh env step count) at least every 200 ms, within a byte budget: a broadcast is
+ * one frame for every actor holding a lease, so after one of B bytes to N actors the next
+ * waits B x N / weights_budget_mb seconds (a new version waiting meanwhile goes out then, the
+ * latest parameters with the next version number). N is the larger of the actors holding a
+ * lease and the socket's connections (a monitor counts them): a fleet's weights sockets
+ * connect before their Hellos are answered. With a few actors the budget never binds; with
+ * 1000 Pendulum actors one broadcast is 268 MB. Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
  * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
  * and the learner rolls back to its latest checkpoint's networks and Adam state, drops the
@@ -18,6 +24,7 @@
 #include "xalloc.h"
 #include "zsock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <zmq.h>
@@ -25,8 +32,12 @@
 typedef struct trainer {
   learner_t *l;
   void *pub;
+  void *peers;               /* PAIR: the PUB socket's monitor (connections accepted, lost) */
+  int64_t connections;       /* the PUB socket's connections, as the monitor told */
   wire_buf_t buf;
   uint64_t last_publish_ns;
+  uint64_t next_publish_ns;  /* monotonic: the earliest the byte budget allows a broadcast */
+  int owed;                  /* publish_every updates passed since the last new version */
   uint64_t version;
 } trainer_t;
 
@@ -49,9 +60,48 @@ static void publish(trainer_t *t, int new_version) {
                       .env_steps = atomic_load(&l->inserted),
                       .updates = atomic_load(&l->updates)};
   memcpy(w.layers, l->layers, sizeof w.layers);
-  if (wire_weights_encode(&w, &t->buf) == 0)
-    zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT); /* PUB drops when a peer lags */
-  t->last_publish_ns = td3_now_ns();
+  if (wire_weights_encode(&w, &t->buf) == 0 &&
+      zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT) >= 0) /* PUB drops when a peer lags */
+    atomic_fetch_add(&l->weights_broadcasts, 1);
+  uint64_t now = td3_now_ns();
+  double budget = l->cfg->weights_budget_mb * 1e6; /* bytes/s */
+  int64_t leases = actors_count_active(l->actors, 0);
+  double fanout = (double)t->buf.len * (double)(leases > t->connections ? leases : t->connections);
+  t->last_publish_ns = now;
+  t->next_publish_ns = now + (budget > 0 ? (uint64_t)(fanout / budget * 1e9) : 0);
+  if (new_version) t->owed = 0;
+}
+
+/* A new version when publish_every updates have passed, else the same version again when the
+ * last broadcast is 200 ms old; either only when the byte budget allows. */
+static void maybe_publish(trainer_t *t) {
+  int event;
+  uint32_t value;
+  while (t->peers && curve_monitor_next(t->peers, &event, &value)) {
+    if (event == ZMQ_EVENT_ACCEPTED) t->connections++;
+    else if (event == ZMQ_EVENT_DISCONNECTED && t->connections > 0) t->connections--;
+    atomic_store(&t->l->weights_subscribers, (uint64_t)t->connections);
+  }
+  uint64_t now = td3_now_ns();
+  if (now < t->next_publish_ns) return;
+  if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
+}
+
+/* A monitor of pub's connections (PAIR, read with curve_monitor_next), or NULL (then the
+ * budget counts leases only). */
+static void *open_monitor(void *ctx, void *pub) {
+  char ep[64];
+  snprintf(ep, sizeof ep, "inproc://td3d-weights-peers-%p", pub);
+  if (zmq_socket_monitor(pub, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) return NULL;
+  void *mon = zmq_socket(ctx, ZMQ_PAIR);
+  int linger = 0;
+  if (mon && (zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+              zmq_connect(mon, ep) != 0)) {
+    zmq_close(mon);
+    mon = NULL;
+  }
+  if (!mon) log_warn("no monitor on the weights socket: its byte budget counts leases only");
+  return mon;
 }
 
 void *learner_trainer_thread(void *arg) {
@@ -60,12 +110,13 @@ void *learner_trainer_thread(void *arg) {
   const learner_config_t *c = l->cfg;
   td3_err_t err = {0};
   trainer_t t = {.l = l};
-  zsock_opts_t o = {.sndhwm = 4, .curve = l->curve};
+  zsock_opts_t o = {.sndhwm = 4, .curve = l->curve, .backlog = learner_backlog(l->cfg)};
   t.pub = zsock_open(l->zctx, ZMQ_PUB, &o, l->weights_ep, 1, &err);
   if (!t.pub) {
     learner_fail(l, err.code, "weights socket: %s", err.msg);
     return NULL;
   }
+  t.peers = open_monitor(l->zctx, t.pub);
   const td3_config_t *tc = td3_config(l->td3);
   replay_batch_t rb;
   replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
@@ -94,7 +145,7 @@ void *learner_trainer_thread(void *arg) {
         publish(&t, 1); /* the final weights, whatever publish_every says */
         atomic_store(&l->trainer_drained, 1);
       }
-      if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+      maybe_publish(&t);
       uint64_t t0 = td3_now_ns();
       learner_wait(l, 20);
       atomic_fetch_add(&l->trainer_wait_ns, td3_now_ns() - t0);
@@ -150,15 +201,17 @@ void *learner_trainer_thread(void *arg) {
       else if (changed)
         log_warn("critic loss back to %.3g (recent level %.3g)", loss_watch_latest(&watch),
                  loss_watch_recent(&watch));
-      if (u % c->publish_every == 0) publish(&t, 1);
+      if (u % c->publish_every == 0) t.owed = 1;
+      if (t.owed) maybe_publish(&t);
       if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
     }
     learner_wake(l);
-    if (td3_now_ns() - t.last_publish_ns > 200000000ULL) publish(&t, 0);
+    maybe_publish(&t);
   }
 out:
   replay_batch_free(&rb);
   wire_buf_free(&t.buf);
+  zsock_close(&t.peers);
   zsock_close(&t.pub);
   return NULL;
 }

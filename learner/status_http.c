@@ -14,6 +14,7 @@
 #include "log.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <http_parser.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -159,13 +160,35 @@ static void take_snapshot(status_server_t *s) {
   pthread_mutex_unlock(&s->lock);
 }
 
+/* Reads actors_offset and actors_limit from a query string; other keys are ignored (a
+ * cache-busting parameter must not fail a request). 0, or -1 when either is not a whole
+ * number below 2^32. */
+static int page_query(const char *q, uint32_t *offset, uint32_t *limit) {
+  while (q && *q) {
+    const char *end = strchr(q, '&');
+    size_t len = end ? (size_t)(end - q) : strlen(q);
+    uint32_t *dst = !strncmp(q, "actors_offset=", 14) ? offset
+                    : !strncmp(q, "actors_limit=", 13) ? limit : NULL;
+    if (dst) {
+      const char *v = strchr(q, '=') + 1;
+      char *stop;
+      errno = 0;
+      unsigned long long x = v[0] >= '0' && v[0] <= '9' ? strtoull(v, &stop, 10) : 0;
+      if (v[0] < '0' || v[0] > '9' || stop != q + len || errno || x > UINT32_MAX) return -1;
+      *dst = (uint32_t)x;
+    }
+    q = end ? end + 1 : NULL;
+  }
+  return 0;
+}
+
 static void serve(conn_t *c) {
   status_server_t *s = c->srv;
   int head = c->parser.method == HTTP_HEAD;
   int close_after = !http_should_keep_alive(&c->parser);
   c->url[c->url_len] = 0;
   char *q = strchr(c->url, '?');
-  if (q) *q = 0;
+  if (q) *q++ = 0;
   const char *path = c->url;
   int known = !strcmp(path, "/") || !strcmp(path, "/metrics") || !strcmp(path, "/status") ||
               !strcmp(path, "/healthz");
@@ -192,6 +215,20 @@ static void serve(conn_t *c) {
     respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, s->metrics.data,
             s->metrics.len, !head, close_after);
   } else if (!strcmp(path, "/status")) {
+    uint32_t offset = 0, limit = STATUS_PAGE_ACTORS;
+    if (page_query(q, &offset, &limit) != 0) {
+      log_debug("status request refused: bad query '%.80s'", q);
+      respond_text(c, 400, "bad query: actors_offset and actors_limit take whole numbers\n",
+                   close_after);
+      return;
+    }
+    if (offset != 0 || limit != STATUS_PAGE_ACTORS) { /* another page: rendered for this request */
+      status_buf_t page = {0};
+      status_render_json_page(s->mine, now, offset, limit, &page);
+      respond(c, 200, "application/json", NULL, page.data, page.len, !head, close_after);
+      status_buf_free(&page);
+      return;
+    }
     if (s->json_gen != s->mine_gen || !s->json.data) {
       s->json.len = 0;
       status_render_json(s->mine, now, &s->json);

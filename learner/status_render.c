@@ -144,6 +144,11 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_updates_total", s->updates);
   head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
   sample_u(b, "td3d_weights_version", s->weights_version);
+  head(b, "td3d_weights_broadcasts_total", "counter",
+       "Weights messages published (new versions and re-sends), each to every subscriber.");
+  sample_u(b, "td3d_weights_broadcasts_total", s->weights_broadcasts);
+  head(b, "td3d_weights_subscribers", "gauge", "Connections to the weights socket.");
+  sample_u(b, "td3d_weights_subscribers", s->weights_subscribers);
   head(b, "td3d_checkpoints_total", "counter", "Checkpoints written by this learner process.");
   sample_u(b, "td3d_checkpoints_total", s->checkpoints);
   head(b, "td3d_checkpoint_failures_total", "counter", "Checkpoints that could not be written.");
@@ -267,6 +272,34 @@ static json_t *jpoint(const status_point_t *p) {
 }
 
 void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *out) {
+  status_render_json_page(s, now_ns, 0, STATUS_PAGE_ACTORS, out);
+}
+
+/* The whole actor table in a few figures: what a page of it cannot show. */
+static json_t *actors_summary(const status_snapshot_t *s, uint64_t now_ns, uint32_t offset,
+                              uint32_t listed) {
+  uint32_t active = 0, evaluators = 0;
+  double oldest = 0;
+  for (uint32_t i = 0; i < s->n_actors; i++) {
+    const actor_info_t *a = &s->actors[i];
+    if (!a->active) continue;
+    active++;
+    evaluators += a->role == WIRE_ROLE_EVALUATOR;
+    double seen = age_s(now_ns, a->last_seen_ns);
+    if (seen > oldest) oldest = seen;
+  }
+  json_t *sum = json_object();
+  json_object_set_new(sum, "total", json_integer(s->n_actors));
+  json_object_set_new(sum, "active", json_integer(active));
+  json_object_set_new(sum, "evaluators", json_integer(evaluators));
+  json_object_set_new(sum, "last_seen_max_seconds", jreal(oldest));
+  json_object_set_new(sum, "offset", json_integer(offset));
+  json_object_set_new(sum, "listed", json_integer(listed));
+  return sum;
+}
+
+void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32_t offset,
+                             uint32_t limit, status_buf_t *out) {
   json_t *root = json_object();
   json_object_set_new(root, "run_id", json_string(s->run_id));
   json_object_set_new(root, "env", json_string(s->env_id));
@@ -295,6 +328,8 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(c, "batches", ju64(s->batches));
   json_object_set_new(c, "updates", ju64(s->updates));
   json_object_set_new(c, "weights_version", ju64(s->weights_version));
+  json_object_set_new(c, "weights_broadcasts", ju64(s->weights_broadcasts));
+  json_object_set_new(c, "weights_subscribers", ju64(s->weights_subscribers));
   json_object_set_new(c, "replay_size", ju64(s->replay_size));
   json_object_set_new(c, "replay_capacity", ju64(s->replay_capacity));
   json_t *rej = json_object();
@@ -374,8 +409,11 @@ void status_render_json(const status_snapshot_t *s, uint64_t now_ns, status_buf_
   json_object_set_new(lag, "buckets", bk);
   json_object_set_new(root, "policy_lag", lag);
 
+  uint32_t first = offset < s->n_actors ? offset : s->n_actors;
+  uint32_t end = limit < s->n_actors - first ? first + limit : s->n_actors;
+  json_object_set_new(root, "actors_summary", actors_summary(s, now_ns, first, end - first));
   json_t *actors = json_array();
-  for (uint32_t i = 0; i < s->n_actors; i++) {
+  for (uint32_t i = first; i < end; i++) {
     const actor_info_t *a = &s->actors[i];
     json_t *e = json_object();
     json_object_set_new(e, "slot", json_integer(a->slot));

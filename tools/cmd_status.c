@@ -183,6 +183,12 @@ static void print_table(json_t *s) {
            str(a, "role"), json_is_true(json_object_get(a, "active")) ? "yes" : "no",
            numf(a, "env_steps", "%.0f"), numf(a, "transitions", "%.0f"),
            numf(a, "policy_version", "%.0f"), numf(a, "last_seen_seconds", "%.1f"));
+  json_t *sum = json_object_get(s, "actors_summary");
+  json_int_t n_table = json_integer_value(json_object_get(sum, "total"));
+  if (n_table > (json_int_t)json_array_size(json_object_get(s, "actors")))
+    printf("      (%lld actors, %s active, oldest seen %s s ago; /status?actors_offset=N lists "
+           "more)\n", (long long)n_table, numf(sum, "active", "%.0f"),
+           numf(sum, "last_seen_max_seconds", "%.1f"));
   json_t *curve = json_object_get(s, "curve");
   size_t n = json_array_size(curve);
   printf("\nevaluations   %zu\n", n);

@@ -27,6 +27,7 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
   if (o->subscribe_all) rc |= zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
   if (o->router_mandatory) rc |= set_int(s, ZMQ_ROUTER_MANDATORY, 1);
   if (o->immediate) rc |= set_int(s, ZMQ_IMMEDIATE, 1);
+  if (o->backlog) rc |= set_int(s, ZMQ_BACKLOG, o->backlog);
   if (o->curve) {
     const curve_sock_t *c = o->curve;
     if (c->server) {

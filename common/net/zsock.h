@@ -23,6 +23,8 @@ typedef struct zsock_opts {
   int subscribe_all;       /* SUB: subscribe to every message */
   int router_mandatory;    /* ROUTER: report unroutable sends instead of dropping */
   int immediate;           /* queue only to completed connections (PUSH: back-pressure when no peer) */
+  int backlog;             /* bind: pending connections the kernel queues (listen(2)); 0 keeps
+                              ZeroMQ's 100; the kernel caps it at net.core.somaxconn */
   const curve_sock_t *curve; /* CURVE keys (server or client side); NULL: no security */
   void **monitor;          /* set: a PAIR socket receiving this socket's handshake failures
                               (curve_monitor_next), watching from before the bind/connect */
