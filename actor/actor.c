@@ -210,7 +210,7 @@ static int poll_control(actor_t *a, td3_err_t *err) {
       }
       break;
     case WIRE_MSG_RUN_OVER:
-      if (a->registered && m.u.run_over.run_id == a->run_id) {
+      if (a->registered && !a->run_over && m.u.run_over.run_id == a->run_id) {
         log_info("the learner says run %016llx is over (%s); stopping",
                  (unsigned long long)a->run_id, m.u.run_over.reason);
         a->run_over = 1;
