@@ -58,6 +58,7 @@
 #define HB_RING 16                       /* heartbeats in flight per actor */
 #define POOL_ROWS 4000                   /* real Pendulum transitions each worker sends from */
 #define EP_LEN 200                       /* Pendulum's time limit */
+#define FETCHES 256                      /* /metrics and /status fetch times kept */
 
 typedef struct opts {
   uint32_t actors, max_actors, threads, io_threads, learner_threads, batch_steps;
@@ -718,6 +719,18 @@ static int cmp_u32(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+/* The median of v[0..n) (sorted in place). */
+static double median(double *v, size_t n) {
+  if (!n) return 0;
+  qsort(v, n, sizeof *v, cmp_double);
+  return v[n / 2];
+}
+
 static double pct_ms(const uint32_t *v, size_t n, double p) {
   if (!n) return 0;
   return v[(size_t)(p * (double)(n - 1) + 0.5)] / 1000.0;
@@ -760,6 +773,7 @@ typedef struct figures {
   double rss_mib;
   int fds;
   double metrics_ms_max, status_ms_max;   /* slowest fetch */
+  double metrics_ms[FETCHES], status_ms[FETCHES];  /* each fetch (the first FETCHES) */
   size_t metrics_bytes, status_bytes;
   long connected;                /* td3d_actors_connected */
   uint32_t table_rows, listed;   /* actors in /status's table, and listed there */
@@ -857,6 +871,7 @@ static void measure(sim_t *s, pid_t pid, figures_t *f) {
     char *m = http_get(o->status_port, "/metrics", &ms, &bytes);
     if (m) {
       if (ms > f->metrics_ms_max) f->metrics_ms_max = ms;
+      if (f->n_fetch < FETCHES) f->metrics_ms[f->n_fetch] = ms;
       f->metrics_bytes = bytes;
       f->connected = metrics_connected(m);
       free(m);
@@ -864,6 +879,7 @@ static void measure(sim_t *s, pid_t pid, figures_t *f) {
     learner_view_t v;
     if (read_status(o->status_port, &v, &ms, &bytes) == 0) {
       if (ms > f->status_ms_max) f->status_ms_max = ms;
+      if (f->n_fetch < FETCHES) f->status_ms[f->n_fetch] = ms;
       f->status_bytes = bytes;
       f->table_rows = v.table_rows;
       f->listed = v.listed;
@@ -918,7 +934,7 @@ static void print_threads(const char *label, const proc_cpu_t *a, const proc_cpu
 
 /* Prints the figures (the last line one JSON object); returns 1 if every actor joined and
  * none lost its lease. */
-static int report(const opts_t *o, const figures_t *f) {
+static int report(const opts_t *o, figures_t *f) {
   const totals_t *c0 = &f->c0, *c1 = &f->c1;
   double wall = f->v1.wall_s - f->v0.wall_s, w = f->window_s;
   double ins = wall > 0 ? (double)(f->v1.inserted - f->v0.inserted) / wall : 0;
@@ -962,10 +978,12 @@ static int report(const opts_t *o, const figures_t *f) {
          f->fds);
   print_threads("learner threads", &f->l0, &f->l1, w, threads, sizeof threads);
   print_threads("bench threads", &f->b0, &f->b1, w, NULL, 0);
-  printf("/metrics: %zu bytes, slowest fetch %.1f ms, actors connected %ld; /status: %zu bytes, "
-         "slowest fetch %.1f ms, %u actors in its table, %u listed (%u fetches each)\n",
-         f->metrics_bytes, f->metrics_ms_max, f->connected, f->status_bytes, f->status_ms_max,
-         f->table_rows, f->listed, f->n_fetch);
+  size_t nf = f->n_fetch < FETCHES ? f->n_fetch : FETCHES;
+  double m50 = median(f->metrics_ms, nf), s50 = median(f->status_ms, nf);
+  printf("/metrics: %zu bytes, fetch median %.1f ms, slowest %.1f ms, actors connected %ld; "
+         "/status: %zu bytes, fetch median %.1f ms, slowest %.1f ms, %u actors in its table, %u "
+         "listed (%u fetches each)\n", f->metrics_bytes, m50, f->metrics_ms_max, f->connected,
+         f->status_bytes, s50, f->status_ms_max, f->table_rows, f->listed, f->n_fetch);
   printf("render in this process, %u actors: /metrics %.2f ms, /status %.2f ms (%.2f ms listing "
          "all) of CPU\n", f->render_rows, f->render_metrics_ms, f->render_status_ms,
          f->render_all_ms);
@@ -995,13 +1013,13 @@ static int report(const opts_t *o, const figures_t *f) {
   printf("\"learner\": {\"main_cpu\": %.3f, \"main_wait\": %.3f, \"total_cpu\": %.3f, "
          "\"rss_mib\": %.1f, \"fds\": %d, \"threads\": {%s}}, ", main_cpu, main_wait,
          total_cpu, f->rss_mib, f->fds, threads);
-  printf("\"metrics\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
-         "\"connected\": %ld}, ", f->metrics_bytes, f->metrics_ms_max, f->render_metrics_ms,
-         f->connected);
-  printf("\"status\": {\"bytes\": %zu, \"fetch_ms_max\": %.2f, \"render_cpu_ms\": %.3f, "
-         "\"render_all_cpu_ms\": %.3f, \"actor_rows\": %u, \"listed\": %u}, \"ok\": %s}\n",
-         f->status_bytes, f->status_ms_max, f->render_status_ms, f->render_all_ms,
-         f->table_rows, f->listed, ok ? "true" : "false");
+  printf("\"metrics\": {\"bytes\": %zu, \"fetch_ms_p50\": %.2f, \"fetch_ms_max\": %.2f, "
+         "\"render_cpu_ms\": %.3f, \"connected\": %ld}, ", f->metrics_bytes, m50,
+         f->metrics_ms_max, f->render_metrics_ms, f->connected);
+  printf("\"status\": {\"bytes\": %zu, \"fetch_ms_p50\": %.2f, \"fetch_ms_max\": %.2f, "
+         "\"render_cpu_ms\": %.3f, \"render_all_cpu_ms\": %.3f, \"actor_rows\": %u, "
+         "\"listed\": %u}, \"ok\": %s}\n", f->status_bytes, s50, f->status_ms_max,
+         f->render_status_ms, f->render_all_ms, f->table_rows, f->listed, ok ? "true" : "false");
   return ok;
 }
 
