@@ -76,6 +76,7 @@ typedef struct sim_actor {
   int registered, dead;
   wire_welcome_t welcome;
   uint64_t joined_ns;            /* first Welcome (0: never) */
+  uint64_t hello_out_ns;         /* the first Hello ZeroMQ took (the control connection was up) */
   uint64_t hello_ns, backoff_ms, last_hb_ns, last_ack_ns, next_send_ns, blocked_since_ns;
   uint64_t hb_sent[HB_RING];     /* send times of unanswered heartbeats, a FIFO */
   uint32_t hb_head, hb_n;
@@ -129,9 +130,10 @@ struct sim {
 /* ---------------------------------------------------------------------------------------- */
 /* The simulated actors                                                                     */
 
-static void send_control(worker_t *w, sim_actor_t *a, const wire_control_t *m) {
-  if (wire_control_encode(m, &w->cbuf) == 0)
-    zmq_send(a->dealer, w->cbuf.data, w->cbuf.len, ZMQ_DONTWAIT);
+/* 0 when ZeroMQ took the message (with ZMQ_IMMEDIATE: the connection is up), else -1. */
+static int send_control(worker_t *w, sim_actor_t *a, const wire_control_t *m) {
+  if (wire_control_encode(m, &w->cbuf) != 0) return -1;
+  return zmq_send(a->dealer, w->cbuf.data, w->cbuf.len, ZMQ_DONTWAIT) >= 0 ? 0 : -1;
 }
 
 static void send_hello(worker_t *w, sim_actor_t *a, uint64_t now) {
@@ -146,7 +148,7 @@ static void send_hello(worker_t *w, sim_actor_t *a, uint64_t now) {
   h->action_low = low;
   h->action_high = high;
   h->envs = 1;
-  send_control(w, a, &m);
+  if (send_control(w, a, &m) == 0 && !a->hello_out_ns) a->hello_out_ns = now;
   atomic_fetch_add(&w->c.hellos, 1);
   a->hello_ns = now;
 }
@@ -760,6 +762,8 @@ static void sum_counters(const sim_t *s, totals_t *t) {
 typedef struct figures {
   uint32_t joined;
   double join_s;                 /* start of the connects to the last first Welcome */
+  double connect_p50_s, connect_max_s;  /* start to the first Hello out (connection up) */
+  double answer_p50_s, answer_max_s;    /* that Hello to its Welcome */
   uint64_t overflows;            /* listen queue overflows while they joined */
   uint64_t expired;              /* leases the learner ended (its log, the whole run) */
   double window_s;
@@ -850,6 +854,20 @@ static void await_join(sim_t *s, figures_t *f, uint64_t overflows0) {
   for (uint32_t i = 0; i < s->o->actors; i++)
     if (s->a[i].joined_ns > last) last = s->a[i].joined_ns;
   f->join_s = f->joined ? (double)(last - s->start_ns) / 1e9 : 0;
+  double *up = xmalloc(s->o->actors * sizeof *up), *answer = xmalloc(s->o->actors * sizeof *up);
+  size_t n = 0;
+  for (uint32_t i = 0; i < s->o->actors; i++) {
+    const sim_actor_t *a = &s->a[i];
+    if (!a->joined_ns || !a->hello_out_ns || a->hello_out_ns > a->joined_ns) continue;
+    up[n] = (double)(a->hello_out_ns - s->start_ns) / 1e9;
+    answer[n++] = (double)(a->joined_ns - a->hello_out_ns) / 1e9;
+  }
+  f->connect_p50_s = median(up, n);
+  f->answer_p50_s = median(answer, n);
+  f->connect_max_s = n ? up[n - 1] : 0;
+  f->answer_max_s = n ? answer[n - 1] : 0;
+  free(up);
+  free(answer);
   f->overflows = listen_overflows() - overflows0;
 }
 
@@ -952,8 +970,12 @@ static int report(const opts_t *o, figures_t *f) {
   printf("actors %u (max %u), train %s, batch %u, offered %.0f transitions/s each, %.1f s "
          "measured, load average %.1f\n", o->actors, o->max_actors, o->train, o->batch_steps,
          o->rate, w, f->load);
-  printf("joined: %u of %u in %.2f s (%llu connections refused by a full listen queue)\n",
-         f->joined, o->actors, f->join_s, (unsigned long long)f->overflows);
+  printf("joined: %u of %u in %.2f s (%llu connections refused by a full listen queue); "
+         "control connection up after %.2f s median, %.2f s at most; Welcome %.2f s median, "
+         "%.2f s at most after the first Hello out (Hellos are retried 0.25, 0.5, 1, 2, 4 s "
+         "apart until the connection is up)\n", f->joined, o->actors, f->join_s,
+         (unsigned long long)f->overflows, f->connect_p50_s, f->connect_max_s, f->answer_p50_s,
+         f->answer_max_s);
   printf("heartbeat round trip: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu answers); the "
          "learner's oldest last-seen %.2f s; longest between an actor's heartbeats %.2f s\n",
          p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
@@ -995,8 +1017,10 @@ static int report(const opts_t *o, figures_t *f) {
   printf("{\"actors\": %u, \"max_actors\": %u, \"train\": \"%s\", \"batch_steps\": %u, "
          "\"rate_per_actor\": %.0f, \"seconds\": %.1f, \"load_average\": %.1f, ",
          o->actors, o->max_actors, o->train, o->batch_steps, o->rate, w, f->load);
-  printf("\"joined\": %u, \"join_seconds\": %.3f, \"listen_overflows\": %llu, ", f->joined,
-         f->join_s, (unsigned long long)f->overflows);
+  printf("\"joined\": %u, \"join_seconds\": %.3f, \"listen_overflows\": %llu, "
+         "\"connect_s\": {\"p50\": %.3f, \"max\": %.3f}, \"welcome_s\": {\"p50\": %.3f, "
+         "\"max\": %.3f}, ", f->joined, f->join_s, (unsigned long long)f->overflows,
+         f->connect_p50_s, f->connect_max_s, f->answer_p50_s, f->answer_max_s);
   printf("\"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"n\": %zu}, "
          "\"learner_last_seen_max_s\": %.3f, \"heartbeat_gap_max_s\": %.3f, ",
          p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
