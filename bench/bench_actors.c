@@ -81,6 +81,8 @@ typedef struct figures {
   double answer_p50_s, answer_max_s;    /* that Hello to its Welcome */
   uint64_t overflows;            /* listen queue overflows while they joined */
   uint64_t expired;              /* leases the learner ended (its log, the whole run) */
+  uint64_t expired_window;       /* of those, while measuring */
+  double window_from, window_to; /* the window in UNIX seconds (the log's clock) */
   double window_s;
   uint32_t *rtt_us;              /* heartbeat round trips in the window, sorted */
   double hb_gap_max_s;           /* the simulated actors' longest silence (their own lateness) */
@@ -194,6 +196,7 @@ static void measure(const opts_t *o, sim_t *s, pid_t pid, figures_t *f) {
   probe_cpu(getpid(), &f->b0);
   probe_status(o->status_port, &f->v0, NULL, NULL);
   atomic_store(&s->measuring, 1);
+  f->window_from = probe_unix_now();
   uint64_t m0 = td3_now_ns(), end = m0 + (uint64_t)(o->seconds * 1e9);
   for (uint32_t tick = 0; td3_now_ns() < end; tick++) {
     td3_sleep_ms(500);
@@ -220,6 +223,7 @@ static void measure(const opts_t *o, sim_t *s, pid_t pid, figures_t *f) {
     f->n_fetch++;
   }
   atomic_store(&s->measuring, 0);
+  f->window_to = probe_unix_now();
   f->window_s = (double)(td3_now_ns() - m0) / 1e9;
   sim_totals(s, &f->c1);
   probe_cpu(pid, &f->l1);
@@ -257,7 +261,8 @@ static int report(const opts_t *o, figures_t *f) {
   double upd = wall > 0 ? (double)(f->v1.updates - f->v0.updates) / wall : 0;
   double sent = (double)(c1->transitions - c0->transitions) / w;
   double weights = (double)(c1->weights - c0->weights) / w;
-  uint64_t lost = c1->unknown_slot + c1->timeouts;
+  uint64_t lost = c1->unknown_slot + c1->timeouts;  /* the whole run */
+  uint64_t lost_window = lost - c0->unknown_slot - c0->timeouts;
   uint64_t blocked = c1->send_eagain - c0->send_eagain, paced = c1->paced - c0->paced;
   double main_cpu = (f->l1.main_s - f->l0.main_s) / w;
   double total_cpu = (f->l1.total_s - f->l0.total_s) / w;
@@ -280,13 +285,14 @@ static int report(const opts_t *o, figures_t *f) {
   printf("transitions: sent %.0f /s, inserted %.0f /s; updates %.0f /s; sends blocked %llu "
          "times, paced %llu times\n", sent, ins, upd, (unsigned long long)blocked,
          (unsigned long long)paced);
-  printf("refused: %llu (%s); over budget %llu; leases lost %llu (Reject UNKNOWN_SLOT %llu, "
-         "no answer for 5 s %llu); the learner expired %llu; full %llu\n",
-         (unsigned long long)f->v1.rejected,
+  printf("refused: %llu (%s); over budget %llu; full %llu\n", (unsigned long long)f->v1.rejected,
          f->v1.rejected_text[0] ? f->v1.rejected_text : "none",
-         (unsigned long long)f->v1.over_budget, (unsigned long long)lost,
+         (unsigned long long)f->v1.over_budget, (unsigned long long)c1->reject_full);
+  printf("leases lost: %llu while measuring, %llu in the whole run (Reject UNKNOWN_SLOT %llu, "
+         "no answer for 5 s %llu); the learner expired %llu while measuring, %llu in the whole "
+         "run\n", (unsigned long long)lost_window, (unsigned long long)lost,
          (unsigned long long)c1->unknown_slot, (unsigned long long)c1->timeouts,
-         (unsigned long long)f->expired, (unsigned long long)c1->reject_full);
+         (unsigned long long)f->expired_window, (unsigned long long)f->expired);
   double bcast = wall > 0 ? (double)(f->v1.broadcasts - f->v0.broadcasts) / wall : 0;
   double fanout_mb = bcast * (double)f->v1.subscribers * (double)c1->weights_bytes / 1e6;
   printf("weights: the learner broadcast %.2f /s to %llu subscribers (%.0f KB each: %.0f MB/s); "
@@ -326,11 +332,13 @@ static int report(const opts_t *o, figures_t *f) {
          "\"sends_blocked\": %llu, \"paced\": %llu, \"weights_per_s\": %.0f, "
          "\"broadcasts_per_s\": %.2f, \"weights_mb_per_s\": %.1f, ", sent, ins, upd,
          (unsigned long long)blocked, (unsigned long long)paced, weights, bcast, fanout_mb);
-  printf("\"rejected\": {%s}, \"over_budget\": %llu, \"leases_lost\": %llu, "
-         "\"unknown_slot\": %llu, \"no_answer\": %llu, \"expired\": %llu, "
-         "\"reject_full\": %llu, ", f->v1.rejected_text, (unsigned long long)f->v1.over_budget,
-         (unsigned long long)lost, (unsigned long long)c1->unknown_slot,
-         (unsigned long long)c1->timeouts, (unsigned long long)f->expired,
+  printf("\"rejected\": {%s}, \"over_budget\": %llu, \"leases_lost_window\": %llu, "
+         "\"leases_lost\": %llu, \"unknown_slot\": %llu, \"no_answer\": %llu, "
+         "\"expired_window\": %llu, \"expired\": %llu, \"reject_full\": %llu, ",
+         f->v1.rejected_text, (unsigned long long)f->v1.over_budget,
+         (unsigned long long)lost_window, (unsigned long long)lost,
+         (unsigned long long)c1->unknown_slot, (unsigned long long)c1->timeouts,
+         (unsigned long long)f->expired_window, (unsigned long long)f->expired,
          (unsigned long long)c1->reject_full);
   printf("\"learner\": {\"main_cpu\": %.3f, \"main_wait\": %.3f, \"total_cpu\": %.3f, "
          "\"rss_mib\": %.1f, \"fds\": %d, \"threads\": {%s}}, ", main_cpu, main_wait,
@@ -509,7 +517,7 @@ int main(int argc, char **argv) {
   sim_close(&s);
   probe_learner_stop(pid); /* its log is complete */
   pid = 0;
-  f.expired = probe_learner_expired(log_path);
+  f.expired = probe_learner_expired(log_path, f.window_from, f.window_to, &f.expired_window);
   ok = report(&o, &f);
   status = o.check && !ok ? 1 : 0;
   free(f.rtt_us);

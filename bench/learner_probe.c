@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 void probe_cpu(pid_t pid, probe_cpu_t *out) {
@@ -207,15 +208,39 @@ double probe_load_average(void) {
   return l;
 }
 
-uint64_t probe_learner_expired(const char *log_path) {
+/* UNIX seconds of a log line's "2026-12-02T15:56:37.854Z" (common/log.c), or -1. */
+static double line_time(const char *line) {
+  int y, mo, d, h, mi;
+  double sec;
+  if (sscanf(line, "%d-%d-%dT%d:%d:%lfZ", &y, &mo, &d, &h, &mi, &sec) != 6) return -1;
+  /* days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
+  y -= mo <= 2;
+  long era = (y >= 0 ? y : y - 399) / 400;
+  long yoe = y - era * 400, doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+  return (double)days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+}
+
+double probe_unix_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t probe_learner_expired(const char *log_path, double from_s, double to_s,
+                               uint64_t *in_window) {
   char line[1024];
   FILE *f = fopen(log_path, "r");
   uint64_t n = 0;
+  if (in_window) *in_window = 0;
   while (f && fgets(line, sizeof line, f)) {
     char *p = strstr(line, " actor lease");
     if (!p || !strstr(p, "expired")) continue;
     while (p > line && p[-1] >= '0' && p[-1] <= '9') p--;
-    n += strtoull(p, NULL, 10);
+    uint64_t k = strtoull(p, NULL, 10);
+    double t = line_time(line);
+    n += k;
+    if (in_window && t >= from_s && t <= to_s) *in_window += k;
   }
   if (f) fclose(f);
   return n;

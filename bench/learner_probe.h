@@ -62,8 +62,13 @@ pid_t probe_learner_start(char *const *argv, const char *log_path, rlim_t nofile
 /* SIGTERM to pid (a learner writes its final checkpoint), SIGKILL after 30 s; reaps it. */
 void probe_learner_stop(pid_t pid);
 
-/* The leases a learner's log says it ended ("N actor leases expired"), summed. */
-uint64_t probe_learner_expired(const char *log_path);
+/* The leases a learner's log says it ended ("N actor leases expired"), summed; those logged
+ * between the UNIX times from_s and to_s in *in_window (may be NULL). */
+uint64_t probe_learner_expired(const char *log_path, double from_s, double to_s,
+                               uint64_t *in_window);
+
+/* Now as UNIX seconds (the clock of the learner's log lines). */
+double probe_unix_now(void);
 
 /* TcpExt ListenOverflows (/proc/net/netstat): connections the kernel dropped because a listen
  * queue was full, the network namespace's total. */
