@@ -235,10 +235,17 @@ static void actor_tick(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
     return;
   }
   if (now - a->last_ack_ns > LEARNER_TIMEOUT_NS) {
-    atomic_fetch_add(&w->c.timeouts, 1);
-    a->registered = 0;
-    a->backoff_ms = 250;
-    return;
+    /* actor.c reads its control socket before it looks at the time: answers that arrived
+     * while this thread was not running are not a silent learner (the drain may renew
+     * last_ack_ns past now) */
+    drain_control(w, a);
+    if (!a->registered) return;
+    if (a->last_ack_ns < now && now - a->last_ack_ns > LEARNER_TIMEOUT_NS) {
+      atomic_fetch_add(&w->c.timeouts, 1);
+      a->registered = 0;
+      a->backoff_ms = 250;
+      return;
+    }
   }
   if (now - a->last_hb_ns > HEARTBEAT_NS) {
     send_heartbeat(w, a, now);
