@@ -86,6 +86,7 @@ typedef struct figures {
   double window_s;
   uint32_t *rtt_us;              /* heartbeat round trips in the window, sorted */
   double hb_gap_max_s;           /* the simulated actors' longest silence (their own lateness) */
+  double hb_gap_all_s;           /* the same over the whole run */
   size_t n_rtt;
   probe_view_t v0, v1;           /* /status at the window's start and end */
   double last_seen_max_s;        /* the largest the learner showed during the window */
@@ -280,8 +281,9 @@ static int report(const opts_t *o, figures_t *f) {
          (unsigned long long)f->overflows, f->connect_p50_s, f->connect_max_s, f->answer_p50_s,
          f->answer_max_s);
   printf("heartbeat round trip: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu answers); the "
-         "learner's oldest last-seen %.2f s; longest between an actor's heartbeats %.2f s\n",
-         p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
+         "learner's oldest last-seen %.2f s; longest between an actor's heartbeats %.2f s "
+         "(%.2f s in the whole run)\n", p50, p99, pmax, f->n_rtt, f->last_seen_max_s,
+         f->hb_gap_max_s, f->hb_gap_all_s);
   printf("transitions: sent %.0f /s, inserted %.0f /s; updates %.0f /s; sends blocked %llu "
          "times, paced %llu times\n", sent, ins, upd, (unsigned long long)blocked,
          (unsigned long long)paced);
@@ -326,8 +328,9 @@ static int report(const opts_t *o, figures_t *f) {
          "\"max\": %.3f}, ", f->joined, f->join_s, (unsigned long long)f->overflows,
          f->connect_p50_s, f->connect_max_s, f->answer_p50_s, f->answer_max_s);
   printf("\"heartbeat_rtt_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"n\": %zu}, "
-         "\"learner_last_seen_max_s\": %.3f, \"heartbeat_gap_max_s\": %.3f, ",
-         p50, p99, pmax, f->n_rtt, f->last_seen_max_s, f->hb_gap_max_s);
+         "\"learner_last_seen_max_s\": %.3f, \"heartbeat_gap_max_s\": %.3f, "
+         "\"heartbeat_gap_all_s\": %.3f, ", p50, p99, pmax, f->n_rtt, f->last_seen_max_s,
+         f->hb_gap_max_s, f->hb_gap_all_s);
   printf("\"sent_per_s\": %.0f, \"inserted_per_s\": %.0f, \"updates_per_s\": %.1f, "
          "\"sends_blocked\": %llu, \"paced\": %llu, \"weights_per_s\": %.0f, "
          "\"broadcasts_per_s\": %.2f, \"weights_mb_per_s\": %.1f, ", sent, ins, upd,
@@ -358,7 +361,8 @@ static int report(const opts_t *o, figures_t *f) {
 
 /* Starts `td3d learner` for the run: Pendulum-v1 on the bench's ports, nothing written but a
  * final small checkpoint, training off unless asked, the --learner-args after the bench's own. */
-static pid_t start_learner(const opts_t *o, const char *dir, rlim_t shell_nofile) {
+static pid_t start_learner(const opts_t *o, const char *dir, const char *log_path,
+                           rlim_t shell_nofile) {
   char a[24][64];
   int n = 0;
 #define ARG(...) snprintf(a[n++], sizeof a[0], __VA_ARGS__)
@@ -389,10 +393,9 @@ static pid_t start_learner(const opts_t *o, const char *dir, rlim_t shell_nofile
   for (char *t = strtok_r(extra, " ", &save); t && argc < 47; t = strtok_r(NULL, " ", &save))
     argv[argc++] = t;
   argv[argc] = NULL;
-  char log_path[512];
-  snprintf(log_path, sizeof log_path, "%s/learner.log", dir);
   /* the learner gets the descriptor limit a shell gives it, not this bench's raised one */
-  pid_t pid = probe_learner_start(argv, log_path, o->learner_nofile ? o->learner_nofile : shell_nofile);
+  rlim_t nofile = o->learner_nofile ? o->learner_nofile : shell_nofile;
+  pid_t pid = probe_learner_start(argv, log_path, nofile);
   free(extra);
   return pid;
 }
@@ -485,7 +488,7 @@ int main(int argc, char **argv) {
   snprintf(log_path, sizeof log_path, "%s/learner.log", dir);
   figures_t f = {.connected = -1};
   probe_view_t up;
-  pid_t pid = start_learner(&o, dir, shell_nofile);
+  pid_t pid = start_learner(&o, dir, log_path, shell_nofile);
   if (pid < 0) {
     fprintf(stderr, "bench_actors: fork: %s\n", strerror(errno));
     goto out;
@@ -513,10 +516,13 @@ int main(int argc, char **argv) {
   measure(&o, &s, pid, &f);
   render_times(o.actors, &f);
   sim_stop(&s);
-  f.rtt_us = sim_rtt(&s, &f.n_rtt, &f.hb_gap_max_s);
-  sim_close(&s);
-  probe_learner_stop(pid); /* its log is complete */
+  f.rtt_us = sim_rtt(&s, &f.n_rtt, &f.hb_gap_max_s, &f.hb_gap_all_s);
+  /* the learner first: its log is complete, and the side that closes first keeps the
+   * connections in TIME_WAIT, on its fixed ports rather than on thousands of ephemeral ones
+   * (where other programs' fixed ports may lie) */
+  probe_learner_stop(pid);
   pid = 0;
+  sim_close(&s);
   f.expired = probe_learner_expired(log_path, f.window_from, f.window_to, &f.expired_window);
   ok = report(&o, &f);
   status = o.check && !ok ? 1 : 0;

@@ -80,6 +80,7 @@ typedef struct sim_worker {
   sim_counters_t c;
   uint64_t hb_gap_max_ns;        /* longest between two heartbeats of one actor while measuring
                                     (this process late: a starved machine, not the learner) */
+  uint64_t hb_gap_all_ns;        /* the same over the whole run (from each Welcome on) */
   uint32_t *rtt_us;              /* heartbeat round trips while measuring */
   size_t n_rtt, cap_rtt;
 } sim_worker_t;
@@ -127,8 +128,8 @@ void sim_close(sim_t *s);
 void sim_totals(const sim_t *s, sim_totals_t *t);
 
 /* The heartbeat round trips recorded while s->measuring was set, sorted, in microseconds
- * (the caller frees the array; *n_out of them), and in *gap_max_s the longest an actor went
- * between two heartbeats then. Call after sim_stop. */
-uint32_t *sim_rtt(const sim_t *s, size_t *n_out, double *gap_max_s);
+ * (the caller frees the array; *n_out of them); in *gap_max_s the longest an actor went
+ * between two heartbeats then, in *gap_all_s over the whole run. Call after sim_stop. */
+uint32_t *sim_rtt(const sim_t *s, size_t *n_out, double *gap_max_s, double *gap_all_s);
 
 #endif
