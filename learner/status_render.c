@@ -217,9 +217,29 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_process_resident_memory_bytes", s->rss_bytes);
 
   uint32_t connected = 0;
-  for (uint32_t i = 0; i < s->n_actors; i++) connected += s->actors[i].active != 0;
+  double oldest = 0;
+  uint64_t lag_max = 0;
+  for (uint32_t i = 0; i < s->n_actors; i++) {
+    const actor_info_t *a = &s->actors[i];
+    if (!a->active) continue;
+    connected++;
+    oldest = fmax(oldest, age_s(now_ns, a->last_seen_ns));
+    if (a->policy_version && s->weights_version > a->policy_version &&
+        s->weights_version - a->policy_version > lag_max)
+      lag_max = s->weights_version - a->policy_version;
+  }
   head(b, "td3d_actors_connected", "gauge", "Actors and evaluators holding a lease.");
   sample_u(b, "td3d_actors_connected", connected);
+  head(b, "td3d_actors_registered", "gauge", "Actor slots in use, with a lease or not.");
+  sample_u(b, "td3d_actors_registered", s->n_actors);
+  head(b, "td3d_actor_last_seen_seconds_max", "gauge",
+       "Seconds since the latest message of the actor holding a lease heard from longest ago.");
+  sample_d(b, "td3d_actor_last_seen_seconds_max", oldest);
+  head(b, "td3d_actor_policy_lag_versions_max", "gauge",
+       "Weights versions the policy of the most outdated actor holding a lease is behind.");
+  sample_u(b, "td3d_actor_policy_lag_versions_max", lag_max);
+  /* per-actor series: five an actor, so only for a fleet of at most STATUS_METRICS_ACTORS */
+  if (s->n_actors > STATUS_METRICS_ACTORS) return;
   static const struct {
     const char *name, *type, *help;
   } per_actor[] = {

@@ -1,7 +1,8 @@
 /* The status server with a large actor table, without a learner: the snapshot holds every actor
- * (up to WIRE_MAX_SLOTS), /metrics counts and lists them all, /status summarises the whole
- * table ("actors_summary") and lists one page of it (actors_offset, actors_limit; default the
- * first STATUS_PAGE_ACTORS), a bad page query is answered 400 and the server goes on serving.
+ * (up to WIRE_MAX_SLOTS), /metrics counts them all and has per-actor series up to
+ * STATUS_METRICS_ACTORS actors (the fleet's gauges always), /status summarises the whole table
+ * ("actors_summary") and lists one page of it (actors_offset, actors_limit; default the first
+ * STATUS_PAGE_ACTORS), a bad page query is answered 400 and the server goes on serving.
  * Snapshots of 1000 actors (every tenth without a lease) are rendered directly and published to
  * a status server of this process on 127.0.0.1:38806. */
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include "status.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +102,41 @@ static void pages_rendered(void **state) {
   assert_int_equal(json_array_size(json_object_get(r, "actors")), N_ACTORS);
   assert_int_equal(slot_of(r, N_ACTORS - 1), N_ACTORS - 1);
   json_decref(r);
-  /* /metrics: every actor, and the connected count over the whole table */
+  free(s);
+}
+
+/* td3d_actor_active{...} lines of a /metrics document. */
+static unsigned actor_series(const char *text) {
+  unsigned rows = 0;
+  for (const char *p = text; (p = strstr(p, "\ntd3d_actor_active{")) != NULL; p++) rows++;
+  return rows;
+}
+
+static void metrics_of_a_fleet(void **state) {
+  (void)state;
+  uint64_t now = td3_now_ns();
+  status_snapshot_t *s = table_snapshot(now);
+  s->weights_version = 50;
+  s->actors[20].policy_version = 30;  /* the most outdated with a lease */
+  s->actors[29].policy_version = 10;  /* without a lease: not counted */
+  /* 1000 actors: the fleet's gauges over the whole table, no per-actor series */
   status_buf_t m = {0};
   status_render_metrics(s, now, &m);
   assert_non_null(strstr(m.data, "\ntd3d_actors_connected 900\n"));
-  unsigned rows = 0;
-  for (const char *p = m.data; (p = strstr(p, "\ntd3d_actor_active{")) != NULL; p++) rows++;
-  assert_int_equal(rows, N_ACTORS);
+  assert_non_null(strstr(m.data, "\ntd3d_actors_registered 1000\n"));
+  assert_non_null(strstr(m.data, "\ntd3d_actor_policy_lag_versions_max 20\n"));
+  const char *seen = strstr(m.data, "\ntd3d_actor_last_seen_seconds_max ");
+  assert_non_null(seen);
+  double oldest = strtod(seen + strlen("\ntd3d_actor_last_seen_seconds_max "), NULL);
+  assert_true(fabs(oldest - 0.6) < 1e-6);
+  assert_int_equal(actor_series(m.data), 0);
+  assert_true(m.len < 16384);
+  /* at most STATUS_METRICS_ACTORS: per-actor series as well */
+  s->n_actors = STATUS_METRICS_ACTORS;
+  m.len = 0;
+  status_render_metrics(s, now, &m);
+  assert_int_equal(actor_series(m.data), STATUS_METRICS_ACTORS);
+  assert_non_null(strstr(m.data, "\ntd3d_actors_registered 256\n"));
   status_buf_free(&m);
   free(s);
 }
@@ -185,6 +215,7 @@ static void pages_served(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pages_rendered),
+      cmocka_unit_test(metrics_of_a_fleet),
       cmocka_unit_test(pages_served),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
