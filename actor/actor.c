@@ -95,6 +95,7 @@ static void send_hello(actor_t *a) {
   h->action_low = a->info->action_low;
   h->action_high = a->info->action_high;
   h->envs = a->cfg->eval ? 1 : a->cfg->envs;
+  h->lease = a->welcome.lease; /* after a reconnect: takes the slot back while the lease is live */
   send_control(a, &m);
   a->last_hello_ns = td3_now_ns();
 }
@@ -206,6 +207,10 @@ static int poll_control(actor_t *a, td3_err_t *err) {
         break;
       default:
         log_warn("the learner refused this actor for now: %s; retrying", m.u.reject.detail);
+        if (m.u.reject.retry_after_ms) /* its hint, within the usual back-off's range */
+          a->hello_backoff_ms = m.u.reject.retry_after_ms < 250     ? 250
+                                : m.u.reject.retry_after_ms > 30000 ? 30000
+                                                                    : m.u.reject.retry_after_ms;
         break;
       }
       break;

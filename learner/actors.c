@@ -14,6 +14,7 @@ typedef struct entry {
   actor_info_t info;
   uint64_t next_seq;  /* sequence number expected next; 0 before the first batch */
   int seq_started;
+  uint64_t eval_mark;  /* evaluators: run env steps at the latest report or Hello */
 } entry_t;
 
 struct actor_table {
@@ -24,6 +25,9 @@ struct actor_table {
   _Atomic uint8_t *active;   /* (max_slots) lock-free copy of info.active */
   _Atomic uint64_t *lease;   /* (max_slots) the secret of each slot's latest registration */
   uint64_t fallback;         /* lease source when the kernel's random source fails */
+  actors_policy_t policy;
+  uint64_t last_tick_ns;     /* actors_tick's previous call (0: none yet) */
+  uint64_t inserted;         /* the run's env steps at the latest tick */
 };
 
 /* A fresh, non-zero, unguessable lease (the kernel's random source; a time-seeded mix only
@@ -49,8 +53,17 @@ actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   t->e = xcalloc(max_slots, sizeof *t->e);
   t->active = xcalloc(max_slots, sizeof *t->active);
   t->lease = xcalloc(max_slots, sizeof *t->lease);
+  t->policy = (actors_policy_t){.idle_ns = 10000000000ULL, .max_evaluators = 2};
   pthread_mutex_init(&t->lock, NULL);
   return t;
+}
+
+void actors_configure(actor_table_t *t, const actors_policy_t *p) {
+  pthread_mutex_lock(&t->lock);
+  if (p->idle_ns) t->policy.idle_ns = p->idle_ns;
+  if (p->max_evaluators) t->policy.max_evaluators = p->max_evaluators;
+  t->policy.eval_idle_steps = p->eval_idle_steps;
+  pthread_mutex_unlock(&t->lock);
 }
 
 void actors_destroy(actor_table_t **pt) {
@@ -64,33 +77,101 @@ void actors_destroy(actor_table_t **pt) {
   *pt = NULL;
 }
 
-static void activate(actor_table_t *t, uint32_t slot, const char *name, wire_role_t role,
-                     uint32_t envs, uint64_t now) {
+static void activate(actor_table_t *t, uint32_t slot, const actors_hello_t *h, uint64_t now) {
   entry_t *e = &t->e[slot];
-  if (!e->used || strcmp(e->info.name, name) != 0) {
+  if (!e->used || strcmp(e->info.name, h->name) != 0) {
     memset(e, 0, sizeof *e);
     e->used = 1;
     e->info.slot = slot;
-    snprintf(e->info.name, sizeof e->info.name, "%s", name);
+    snprintf(e->info.name, sizeof e->info.name, "%s", h->name);
   }
-  e->info.role = role;
-  e->info.envs = envs;
+  e->info.role = h->role;
+  e->info.envs = h->envs;
   e->info.active = 1;
   e->info.registered_ns = now;
   e->info.last_seen_ns = now;
   e->info.registrations++;
+  e->info.idle_ns = 0;
+  snprintf(e->info.owner, sizeof e->info.owner, "%s", h->owner ? h->owner : "");
+  e->eval_mark = t->inserted;
   e->seq_started = 0; /* a restarted actor counts its batches from zero again */
   e->info.session_transitions = 0;
   atomic_store(&t->active[slot], 1);
 }
 
-int actors_register(actor_table_t *t, const char *name, wire_role_t role, uint32_t envs,
-                    uint64_t now_ns) {
-  pthread_mutex_lock(&t->lock);
+/* Time left on e's lease at now (0 when it has run out). */
+static uint64_t lease_left(const actor_table_t *t, const entry_t *e, uint64_t now) {
+  uint64_t seen = now > e->info.last_seen_ns ? now - e->info.last_seen_ns : 0;
+  return seen < t->lease_ns ? t->lease_ns - seen : 0;
+}
+
+/* 1 if the active entry e may give its slot to a newcomer; *left gets the time until it may
+ * (an estimate for the refusal's retry hint). */
+static int idle(const actor_table_t *t, const entry_t *e, uint64_t now, uint64_t *left) {
+  uint64_t lease = lease_left(t, e, now);
+  if (e->info.role == WIRE_ROLE_EVALUATOR) {
+    uint64_t steps = t->inserted - e->eval_mark;
+    if (t->policy.eval_idle_steps && steps >= t->policy.eval_idle_steps) return 1;
+    *left = lease;
+    return 0;
+  }
+  if (e->info.idle_ns >= t->policy.idle_ns) return 1;
+  uint64_t clock = t->policy.idle_ns - e->info.idle_ns;
+  *left = clock < lease ? clock : lease;
+  return 0;
+}
+
+/* The active slot of role (any role if 0) idle the longest, or -1; *soonest gets the least
+ * time until one of the others may give way. */
+static int most_idle(const actor_table_t *t, wire_role_t role, uint64_t now, uint64_t *soonest) {
+  int best = -1;
+  for (uint32_t i = 0; i < t->max_slots; i++) {
+    const entry_t *e = &t->e[i];
+    if (!e->used || !e->info.active || (role && e->info.role != role)) continue;
+    uint64_t left = UINT64_MAX;
+    if (idle(t, e, now, &left)) {
+      if (best < 0 || e->info.last_seen_ns - e->info.idle_ns <
+                          t->e[best].info.last_seen_ns - t->e[best].info.idle_ns)
+        best = (int)i;
+    } else if (left < *soonest) {
+      *soonest = left;
+    }
+  }
+  return best;
+}
+
+static int refuse(actors_verdict_t *v, actors_refusal_t why, uint64_t retry_after_ns) {
+  v->slot = -1;
+  v->refusal = why;
+  v->retry_after_ns = retry_after_ns == UINT64_MAX ? 0 : retry_after_ns;
+  return -1;
+}
+
+/* Takes slot for h from its idle holder. */
+static void preempt(actor_table_t *t, int slot, actors_verdict_t *v) {
+  entry_t *e = &t->e[slot];
+  v->preempted = 1;
+  snprintf(v->preempted_name, sizeof v->preempted_name, "%s", e->info.name);
+  e->info.active = 0;
+  atomic_store(&t->active[slot], 0);
+  e->used = 0; /* the newcomer's name takes the entry over */
+}
+
+static int evaluators_elsewhere(const actor_table_t *t, int except) {
+  int n = 0;
+  for (uint32_t i = 0; i < t->max_slots; i++)
+    if ((int)i != except && t->e[i].used && t->e[i].info.active &&
+        t->e[i].info.role == WIRE_ROLE_EVALUATOR)
+      n++;
+  return n;
+}
+
+static int register_locked(actor_table_t *t, const actors_hello_t *h, uint64_t now,
+                           actors_verdict_t *v) {
   int slot = -1, free_slot = -1, oldest = -1;
   for (uint32_t i = 0; i < t->max_slots; i++) {
     entry_t *e = &t->e[i];
-    if (e->used && strcmp(e->info.name, name) == 0) {
+    if (e->used && strcmp(e->info.name, h->name) == 0) {
       slot = (int)i;
       break;
     }
@@ -99,10 +180,69 @@ int actors_register(actor_table_t *t, const char *name, wire_role_t role, uint32
         (oldest < 0 || e->info.last_seen_ns < t->e[oldest].info.last_seen_ns))
       oldest = (int)i;
   }
+  if (slot >= 0 && t->e[slot].info.active) {
+    entry_t *e = &t->e[slot];
+    uint64_t left = lease_left(t, e, now);
+    int holder = h->same_connection || (h->lease && h->lease == atomic_load(&t->lease[slot]) &&
+                                        strcmp(e->info.owner, h->owner ? h->owner : "") == 0);
+    if (left && !holder) return refuse(v, ACTORS_NAME_IN_USE, left);
+  }
+  if (h->role == WIRE_ROLE_EVALUATOR &&
+      evaluators_elsewhere(t, slot) >= (int)t->policy.max_evaluators) {
+    uint64_t soonest = UINT64_MAX;
+    int victim = most_idle(t, WIRE_ROLE_EVALUATOR, now, &soonest);
+    if (victim < 0) return refuse(v, ACTORS_EVALUATORS_FULL, soonest);
+    preempt(t, victim, v);
+    if (slot < 0) slot = victim;
+  }
   if (slot < 0) slot = free_slot >= 0 ? free_slot : oldest;
-  if (slot >= 0) activate(t, (uint32_t)slot, name, role, envs, now_ns);
+  if (slot < 0) {
+    uint64_t soonest = UINT64_MAX;
+    slot = most_idle(t, 0, now, &soonest);
+    if (slot < 0) return refuse(v, ACTORS_FULL, soonest);
+    preempt(t, slot, v);
+  }
+  activate(t, (uint32_t)slot, h, now);
+  v->slot = slot;
+  return slot;
+}
+
+int actors_find(actor_table_t *t, const char *name) {
+  int slot = -1;
+  pthread_mutex_lock(&t->lock);
+  for (uint32_t i = 0; i < t->max_slots && slot < 0; i++)
+    if (t->e[i].used && strcmp(t->e[i].info.name, name) == 0) slot = (int)i;
   pthread_mutex_unlock(&t->lock);
   return slot;
+}
+
+int actors_register(actor_table_t *t, const actors_hello_t *h, uint64_t now_ns,
+                    actors_verdict_t *v) {
+  memset(v, 0, sizeof *v);
+  pthread_mutex_lock(&t->lock);
+  int slot = register_locked(t, h, now_ns, v);
+  pthread_mutex_unlock(&t->lock);
+  return slot;
+}
+
+void actors_tick(actor_table_t *t, uint64_t now_ns, uint64_t inserted, int paced) {
+  pthread_mutex_lock(&t->lock);
+  uint64_t dt = t->last_tick_ns && now_ns > t->last_tick_ns ? now_ns - t->last_tick_ns : 0;
+  t->last_tick_ns = now_ns;
+  t->inserted = inserted;
+  if (!paced)
+    for (uint32_t i = 0; i < t->max_slots; i++) {
+      entry_t *e = &t->e[i];
+      if (e->used && e->info.active && e->info.role != WIRE_ROLE_EVALUATOR) e->info.idle_ns += dt;
+    }
+  pthread_mutex_unlock(&t->lock);
+}
+
+void actors_evaluated(actor_table_t *t, uint32_t slot, uint64_t inserted) {
+  if (slot >= t->max_slots) return;
+  pthread_mutex_lock(&t->lock);
+  t->e[slot].eval_mark = inserted;
+  pthread_mutex_unlock(&t->lock);
 }
 
 int actors_heartbeat(actor_table_t *t, const wire_heartbeat_t *hb, uint64_t now_ns,
@@ -138,6 +278,7 @@ int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_
     e->info.transitions += n;
     e->info.session_transitions += n;
     e->info.batches++;
+    e->info.idle_ns = 0;
     e->info.policy_version = policy_version;
     rc = 0;
   }

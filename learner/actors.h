@@ -7,6 +7,15 @@
  * until its actor says Hello again. When all slots are taken, a new name may take over the
  * slot that has been inactive longest.
  *
+ * Who may hold a slot: a Hello for a name whose lease is live is refused (NAME_IN_USE) unless
+ * it comes from the holder's connection or presents the holder's lease (an actor that
+ * reconnected); so a stranger who knows a name cannot take its slot. A full table gives way
+ * to a newcomer only where a holder is idle: an actor that delivered no experience for
+ * idle_ns of the time the data was not held back by the rate limiter (actors_tick), or an
+ * evaluator that reported nothing while the run advanced eval_idle_steps; so Hellos alone
+ * (a flood of names that heartbeat and send nothing) cannot keep working actors out. At most
+ * max_evaluators slots hold evaluators. With CURVE, a slot remembers the key that holds it.
+ *
  * Thread safety: every function may be called from any thread (one mutex, held for copies
  * only); actors_active is lock-free (atomics) for the ingest hot path. */
 #ifndef TD3_ACTORS_H
@@ -36,17 +45,64 @@ typedef struct actor_info {
   uint64_t blocked_us;      /* reported time blocked on back-pressure */
   uint64_t dropped;         /* reported transitions dropped under back-pressure */
   uint32_t registrations;   /* Hellos accepted for this slot */
+  uint64_t idle_ns;         /* actors: time without accepted experience while the data was
+                               not held back by the rate limiter, since the latest batch */
+  char owner[64];           /* CURVE: the name of the key that holds it ("" without CURVE) */
 } actor_info_t;
+
+/* Who may take a slot from whom (actors_configure); zeros keep the defaults. */
+typedef struct actors_policy {
+  uint64_t idle_ns;          /* an actor idle this long gives way to a newcomer (10 s) */
+  uint32_t max_evaluators;   /* evaluator slots (2) */
+  uint64_t eval_idle_steps;  /* an evaluator without a report for this many env steps gives
+                                way (0: never) */
+} actors_policy_t;
+
+/* A Hello as the table sees it. */
+typedef struct actors_hello {
+  const char *name;
+  wire_role_t role;
+  uint32_t envs;
+  uint64_t lease;           /* the lease the Hello presents (0: none) */
+  int same_connection;      /* it comes from the connection holding name's slot */
+  const char *owner;        /* CURVE key name of its connection ("" or NULL without CURVE) */
+} actors_hello_t;
+
+typedef enum actors_refusal {
+  ACTORS_OK = 0,
+  ACTORS_FULL,              /* every slot held by an actor that is not idle */
+  ACTORS_NAME_IN_USE,       /* another connection holds name's live lease */
+  ACTORS_EVALUATORS_FULL    /* max_evaluators evaluators hold slots */
+} actors_refusal_t;
+
+typedef struct actors_verdict {
+  int slot;                     /* the slot, or -1 when refused */
+  actors_refusal_t refusal;
+  uint64_t retry_after_ns;      /* refused: when a slot may be free (an estimate) */
+  int preempted;                /* 1 if slot was taken from an idle holder */
+  char preempted_name[WIRE_MAX_NAME + 1];
+} actors_verdict_t;
 
 typedef struct actor_table actor_table_t;
 
 actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns);
 void actors_destroy(actor_table_t **pt);
 
-/* Registers (or re-registers) name. Returns the slot, or -1 when every slot is held by an
- * active actor. */
-int actors_register(actor_table_t *t, const char *name, wire_role_t role, uint32_t envs,
-                    uint64_t now_ns);
+void actors_configure(actor_table_t *t, const actors_policy_t *p);
+
+/* The slot name is registered under (active or not), or -1. */
+int actors_find(actor_table_t *t, const char *name);
+
+/* Registers (or re-registers) h->name; fills *v and returns v->slot (-1 when refused). */
+int actors_register(actor_table_t *t, const actors_hello_t *h, uint64_t now_ns,
+                    actors_verdict_t *v);
+
+/* Advances the idle clocks to now_ns: actors' while !paced (the data is not held back by the
+ * rate limiter), evaluators' by the run's env steps inserted. Called about once a second. */
+void actors_tick(actor_table_t *t, uint64_t now_ns, uint64_t inserted, int paced);
+
+/* Records an evaluation report from slot (its evaluator is not idle) at inserted env steps. */
+void actors_evaluated(actor_table_t *t, uint32_t slot, uint64_t inserted);
 
 /* Renews the lease of slot from a heartbeat; returns 0 and sets *accepted to the
  * transitions accepted from the slot since its latest Hello (accepted may be NULL), or -1 if

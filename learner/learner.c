@@ -50,6 +50,8 @@ void learner_config_default(learner_config_t *c) {
   c->control_port = 5557;
   c->max_actors = 64;
   c->lease_ms = 5000;
+  c->max_evaluators = 2;
+  c->idle_lease_ms = 10000;
   c->progress = 1;
   c->max_frame = WIRE_DEFAULT_MAX_FRAME;
   c->max_abs_value = 1e6;
@@ -115,6 +117,7 @@ typedef struct control {
    * must not pass for the slot's new holder. */
   uint8_t (*peer)[PEER_ID_MAX];
   uint8_t *peer_len;
+  hello_limit_t hello_limit;     /* Hellos per connection */
   uint64_t train_episodes_seen;  /* learner_t's training-episode counters at the last row */
   int64_t train_return_seen;
   /* curve.svg and policy.td3p are rewritten at most every LEARNER_OUTPUTS_EVERY_NS (each
@@ -164,26 +167,51 @@ static void reply(control_t *ct, const zmq_msg_t *identity, const wire_control_t
   zmq_send(ct->router, ct->buf.data, ct->buf.len, ZMQ_DONTWAIT);
 }
 
-static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
-                   const char *fmt, ...) {
+static void reject_v(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                     uint32_t retry_after_ms, const char *fmt, va_list ap) {
   wire_control_t m = {.type = WIRE_MSG_REJECT};
   m.u.reject.reason = reason;
-  va_list ap;
-  va_start(ap, fmt);
+  m.u.reject.retry_after_ms = retry_after_ms;
   vsnprintf(m.u.reject.detail, sizeof m.u.reject.detail, fmt, ap);
-  va_end(ap);
   if (reason != WIRE_REJECT_UNKNOWN_SLOT)
     log_limited(&control_reject_limit, 5000, LOG_WARN, "refused an actor: %s", m.u.reject.detail);
   reply(ct, identity, &m);
 }
 
-static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) {
+static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reject(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                   const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reject_v(ct, identity, reason, 0, fmt, ap);
+  va_end(ap);
+}
+
+/* A refusal with a hint of when to try again. */
+static void reject_after(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                         uint32_t retry_after_ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void reject_after(control_t *ct, const zmq_msg_t *identity, wire_reject_reason_t reason,
+                         uint32_t retry_after_ms, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reject_v(ct, identity, reason, retry_after_ms, fmt, ap);
+  va_end(ap);
+}
+
+static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h,
+                     const char *owner) {
   learner_t *l = ct->l;
+  if (!hello_limit_allow(&ct->hello_limit, zmq_msg_data((zmq_msg_t *)id),
+                         zmq_msg_size((zmq_msg_t *)id), td3_now_ns())) {
+    atomic_fetch_add(&l->hellos_dropped, 1);
+    return;
+  }
   const learner_config_t *c = l->cfg;
   const env_info_t *info = l->info;
   if (strcmp(h->env_id, info->id) != 0) {
+    atomic_fetch_add(&l->hellos_refused, 1);
     reject(ct, id, WIRE_REJECT_ENV, "actor %s runs %s but this run trains %s", h->actor_name,
            h->env_id, info->id);
     return;
@@ -191,26 +219,53 @@ static void on_hello(control_t *ct, const zmq_msg_t *id, const wire_hello_t *h) 
   if (h->obs_dim != info->obs_dim || h->act_dim != info->act_dim ||
       memcmp(h->action_low, info->action_low, info->act_dim * sizeof(float)) != 0 ||
       memcmp(h->action_high, info->action_high, info->act_dim * sizeof(float)) != 0) {
+    atomic_fetch_add(&l->hellos_refused, 1);
     reject(ct, id, WIRE_REJECT_SHAPE,
            "actor %s: %s has obs %u, act %u (or other action bounds); the run has obs %u, act %u",
            h->actor_name, h->env_id, h->obs_dim, h->act_dim, info->obs_dim, info->act_dim);
     return;
   }
-  int slot = actors_register(l->actors, h->actor_name, h->role, h->envs, td3_now_ns());
+  size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  const uint8_t *id_bytes = zmq_msg_data((zmq_msg_t *)id);
+  int held = actors_find(l->actors, h->actor_name);
+  int same_connection = held >= 0 && id_len == ct->peer_len[held] &&
+                        memcmp(id_bytes, ct->peer[held], id_len) == 0;
+  actors_hello_t ah = {.name = h->actor_name, .role = h->role, .envs = h->envs,
+                       .lease = h->lease, .same_connection = same_connection, .owner = owner};
+  actors_verdict_t v;
+  int slot = actors_register(l->actors, &ah, td3_now_ns(), &v);
   if (slot < 0) {
-    reject(ct, id, WIRE_REJECT_FULL, "all %u actor slots are in use", c->max_actors);
+    atomic_fetch_add(&l->hellos_refused, 1);
+    uint32_t ms = (uint32_t)(v.retry_after_ns / 1000000ULL);
+    if (v.refusal == ACTORS_NAME_IN_USE)
+      reject_after(ct, id, WIRE_REJECT_NAME_IN_USE, ms,
+                   "another connection holds the live lease of %s (slot %d); retry in %u ms",
+                   h->actor_name, held, ms);
+    else if (v.refusal == ACTORS_EVALUATORS_FULL)
+      reject_after(ct, id, WIRE_REJECT_FULL, ms,
+                   "%u evaluators hold slots already (--max-evaluators); retry in %u ms",
+                   c->max_evaluators, ms);
+    else
+      reject_after(ct, id, WIRE_REJECT_FULL, ms,
+                   "all %u actor slots are held by working actors; retry in %u ms",
+                   c->max_actors, ms);
     return;
   }
-  size_t id_len = zmq_msg_size((zmq_msg_t *)id);
+  if (v.preempted) {
+    atomic_fetch_add(&l->slots_preempted, 1);
+    log_limited(&control_reject_limit, 5000, LOG_WARN,
+                "slot %d taken from %s (idle: no experience or reports) for %s", slot,
+                v.preempted_name, h->actor_name);
+  }
   /* The same connection saying Hello again (its lease ran out while it was busy) keeps its
-   * lease, so the batches it has in flight still count; any other connection, the same
-   * name or not, gets a new one and the old holder's batches stop counting. */
-  int same_connection = id_len == ct->peer_len[slot] &&
-                        memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[slot], id_len) == 0;
+   * lease, so the batches it has in flight still count; any other connection (an actor that
+   * reconnected with its lease, or a newcomer) gets a new one and the old holder's batches
+   * stop counting. */
+  same_connection = held == slot && same_connection;
   if (!same_connection || actors_lease(l->actors, (uint32_t)slot) == 0)
     actors_renew_lease(l->actors, (uint32_t)slot);
   ct->peer_len[slot] = (uint8_t)(id_len < PEER_ID_MAX ? id_len : PEER_ID_MAX);
-  memcpy(ct->peer[slot], zmq_msg_data((zmq_msg_t *)id), ct->peer_len[slot]);
+  memcpy(ct->peer[slot], id_bytes, ct->peer_len[slot]);
   wire_control_t m = {.type = WIRE_MSG_WELCOME};
   wire_welcome_t *w = &m.u.welcome;
   w->run_id = l->run_id;
@@ -407,6 +462,7 @@ static void on_eval_report(control_t *ct, const zmq_msg_t *id, const wire_eval_r
    * for the same env steps. */
   uint64_t budget = ct->l->cfg->steps;
   if (budget && e->env_steps >= budget) return;
+  actors_evaluated(l->actors, e->slot, atomic_load(&l->inserted));
   double *r = xmalloc(e->n_returns * sizeof *r);
   for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
   record_eval(ct, e->env_steps, e->policy_version, r, e->n_returns);
@@ -444,7 +500,7 @@ static void control_recv(control_t *ct) {
     goto out;
   }
   switch (m.type) {
-  case WIRE_MSG_HELLO: on_hello(ct, &id, &m.u.hello); break;
+  case WIRE_MSG_HELLO: on_hello(ct, &id, &m.u.hello, zmq_msg_gets(&body, "User-Id")); break;
   case WIRE_MSG_HEARTBEAT: on_heartbeat(ct, &id, &m.u.heartbeat); break;
   case WIRE_MSG_EVAL_REPORT: on_eval_report(ct, &id, &m.u.eval_report); break;
   default: atomic_fetch_add(&l->rejected[WIRE_TYPE], 1); break;
@@ -558,6 +614,9 @@ static void status_fill(control_t *ct, uint64_t start_ns, int finished) {
   s->rejected_bounds = atomic_load(&l->rejected_bounds);
   s->out_of_bounds = atomic_load(&l->out_of_bounds);
   s->rollback_dropped = atomic_load(&l->rollback_dropped);
+  s->hellos_dropped = atomic_load(&l->hellos_dropped);
+  s->hellos_refused = atomic_load(&l->hellos_refused);
+  s->slots_preempted = atomic_load(&l->slots_preempted);
   s->replay_size = replay_size(l->replay);
   s->replay_capacity = replay_capacity(l->replay);
   status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
@@ -623,6 +682,25 @@ static void raise_fd_limit(uint32_t max_actors) {
                                       ? (rl.rlim_cur - STATUS_MAX_CONNS - 128) / 3 : 0));
 }
 
+int learner_bind_is_loopback(const char *host) {
+  if (!host) return 0;
+  if (strncmp(host, "127.", 4) == 0) return strspn(host + 4, "0123456789.") == strlen(host + 4);
+  return strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0 ||
+         strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0;
+}
+
+int learner_exposure_check(const learner_config_t *c, td3_err_t *err) {
+  if (c->curve_key || c->insecure || learner_bind_is_loopback(c->bind_host)) return 0;
+  return td3_err_set(err, TD3_EINVAL,
+                     "the learner's sockets would bind %s without CURVE: anyone who reaches "
+                     "ports %u-%u could join, send experience and read the weights. Give it "
+                     "keys (td3d keygen; --curve-key and --curve-authorized), bind loopback "
+                     "(--bind 127.0.0.1), or pass --insecure (TD3D_INSECURE=1) to run open on "
+                     "purpose",
+                     c->bind_host ? c->bind_host : "(none)", c->experience_port,
+                     c->control_port);
+}
+
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err) {
   learner_t l;
   memset(&l, 0, sizeof l);
@@ -641,6 +719,7 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   ct.snap = xcalloc(1, sizeof *ct.snap);
   ct.peer = xcalloc(c->max_actors, sizeof *ct.peer);
   ct.peer_len = xcalloc(c->max_actors, sizeof *ct.peer_len);
+  hello_limit_init(&ct.hello_limit, 2.0, 4.0);
   status_server_t *status = NULL;
   uint64_t start_ns = td3_now_ns(), last_status = 0;
   pthread_t ingest, trainer;
@@ -666,6 +745,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     rc = td3_err_set(err, TD3_EINVAL, "checkpoint_every must be 0 or more seconds");
     goto out;
   }
+  if ((rc = learner_exposure_check(c, err)) != 0) goto out;
+  ct.snap->insecure = !c->curve_key && !learner_bind_is_loopback(c->bind_host);
+  if (ct.snap->insecure)
+    log_warn("INSECURE: the learner's sockets bind %s without CURVE (--insecure): anyone who "
+             "reaches ports %u-%u can join, send experience and read the weights",
+             c->bind_host, c->experience_port, c->control_port);
   const char *run_dir = c->resume_dir ? c->resume_dir : c->out_dir;
   if (run_dir) {
     size_t len = strlen(run_dir) + sizeof CHECKPOINT_DIR + 2;
@@ -694,7 +779,12 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
                      cap, replay_bytes(cap, l.info->obs_dim, l.info->act_dim));
     goto out;
   }
-  if (!(l.actors = actors_new(c->max_actors, (uint64_t)c->lease_ms * 1000000ULL))) {
+  if ((l.actors = actors_new(c->max_actors, (uint64_t)c->lease_ms * 1000000ULL)))
+    actors_configure(l.actors,
+                     &(actors_policy_t){.idle_ns = (uint64_t)c->idle_lease_ms * 1000000ULL,
+                                        .max_evaluators = c->max_evaluators,
+                                        .eval_idle_steps = 3 * c->eval_every + 10000});
+  if (!l.actors) {
     rc = td3_err_set(err, TD3_EINVAL, "max actors must be 1..%u", WIRE_MAX_SLOTS);
     goto out;
   }
@@ -860,6 +950,9 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
     }
     if (now - last_tick > 1000000000ULL) {
       last_tick = now;
+      uint64_t ins = atomic_load(&l.inserted), upd = atomic_load(&l.updates);
+      actors_tick(l.actors, now, ins,
+                  ratelimit_state(&l.rl, ins, upd, c->batch_steps) == RL_WAIT_TRAINER);
       uint32_t gone = actors_expire(l.actors, now);
       if (gone) log_warn("%u actor lease%s expired", gone, gone == 1 ? "" : "s");
     }
@@ -944,6 +1037,9 @@ out:
     st->rejected_bounds = atomic_load(&l.rejected_bounds);
     st->out_of_bounds = atomic_load(&l.out_of_bounds);
     st->rollback_dropped = atomic_load(&l.rollback_dropped);
+    st->hellos_dropped = atomic_load(&l.hellos_dropped);
+    st->hellos_refused = atomic_load(&l.hellos_refused);
+    st->slots_preempted = atomic_load(&l.slots_preempted);
     st->inserted = res->inserted;
     st->updates = res->updates;
     st->batches = atomic_load(&l.batches);

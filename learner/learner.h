@@ -47,6 +47,9 @@ typedef struct learner_stats {
   uint64_t out_of_bounds;                /* transitions refused out of bounds (max_abs_value,
                                             action bounds) */
   uint64_t rollback_dropped;             /* replay rows dropped by rollbacks */
+  uint64_t hellos_dropped;               /* Hellos over a connection's allowance */
+  uint64_t hellos_refused;               /* Hellos answered with a refusal */
+  uint64_t slots_preempted;              /* slots taken from idle holders for newcomers */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */
@@ -87,6 +90,9 @@ typedef struct learner_config {
   unsigned experience_port, weights_port, control_port;
   uint32_t max_actors;
   uint32_t lease_ms;
+  uint32_t max_evaluators;    /* slots evaluators may hold */
+  uint32_t idle_lease_ms;     /* an actor without experience this long (the data not held back)
+                                 gives its slot to a newcomer when the table is full */
   const char *out_dir;
   int overwrite;
   int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
@@ -103,6 +109,7 @@ typedef struct learner_config {
   int checkpoint_replay;      /* checkpoints include the replay buffer (default 1) */
   const char *flags_text;     /* the run's flags, "--name=value" lines, kept in checkpoints so
                                  `--resume` can start the same run again; may be NULL */
+  int insecure;               /* 1: bind a non-loopback address without CURVE on purpose */
   const char *curve_key;      /* CURVE security (curve_security.h): the learner's .key file; NULL:
                                  security off */
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
@@ -146,6 +153,13 @@ void learner_config_default(learner_config_t *c);
  * that ended but could not save its end (the final checkpoint, or a run directory write:
  * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
  * res->checkpoint_steps saying what the latest good checkpoint holds. */
+/* 1 if host (a --bind value) is a loopback address: 127.x.y.z, ::1, localhost or lo. */
+int learner_bind_is_loopback(const char *host);
+
+/* Secure by default: a learner whose sockets bind anything but loopback needs CURVE
+ * (curve_key) or insecure. Returns 0, or TD3_EINVAL with err saying what to do. */
+int learner_exposure_check(const learner_config_t *c, td3_err_t *err);
+
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
 
 /* Sigma of the Gaussian exploration noise for a slot under the configuration. */

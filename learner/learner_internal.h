@@ -11,6 +11,7 @@
 
 #include "curve_security.h"
 #include "actors.h"
+#include "hello_limit.h"
 #include "learner.h"
 #include "loss_watch.h"
 #include "ratelimit.h"
@@ -43,6 +44,9 @@ typedef struct learner {
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
   _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
                                            reports not from the slot's evaluator */
+  _Atomic uint64_t hellos_dropped; /* Hellos over a connection's allowance (hello_limit.h) */
+  _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
+  _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
   _Atomic uint64_t rejected_bounds; /* batches that carried transitions out of bounds */
   _Atomic uint64_t out_of_bounds;  /* those transitions (refused; the batch's others go on) */

@@ -98,6 +98,8 @@ typedef struct status_snapshot {
   uint64_t rejected_bounds;       /* batches that carried transitions out of bounds */
   uint64_t out_of_bounds;         /* those transitions, refused */
   uint64_t rollback_dropped;      /* replay rows dropped by rollbacks */
+  uint64_t hellos_dropped, hellos_refused, slots_preempted;
+  int insecure;                   /* sockets bound beyond loopback without CURVE (--insecure) */
   uint64_t replay_size, replay_capacity;   /* transitions */
   double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */
   int rl_state;                   /* ratelimit_state_t */

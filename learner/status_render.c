@@ -140,6 +140,12 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
                     (unsigned long long)s->rejected_unregistered);
   status_buf_printf(b, "td3d_rejected_messages_total{reason=\"out_of_bounds\"} %llu\n",
                     (unsigned long long)s->rejected_bounds);
+  head(b, "td3d_hellos_dropped_total", "counter", "Hellos dropped unanswered: over a connection's allowance (2 a second, a burst of 4).");
+  sample_u(b, "td3d_hellos_dropped_total", s->hellos_dropped);
+  head(b, "td3d_hellos_refused_total", "counter", "Hellos answered with a refusal (slots full, a live name held by another connection, env or shape).");
+  sample_u(b, "td3d_hellos_refused_total", s->hellos_refused);
+  head(b, "td3d_slots_preempted_total", "counter", "Slots taken from idle holders (no experience, or no evaluation reports) for newcomers.");
+  sample_u(b, "td3d_slots_preempted_total", s->slots_preempted);
   head(b, "td3d_updates_total", "counter", "TD3 iterations done.");
   sample_u(b, "td3d_updates_total", s->updates);
   head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
@@ -159,6 +165,8 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   sample_u(b, "td3d_rollbacks_total", s->rollbacks);
   head(b, "td3d_curve_security", "gauge", "1 when the sockets require an authorized CURVE key.");
   sample_u(b, "td3d_curve_security", (uint64_t)s->curve_on);
+  head(b, "td3d_insecure", "gauge", "1 when the sockets bind beyond loopback without CURVE (--insecure).");
+  sample_u(b, "td3d_insecure", (uint64_t)s->insecure);
   head(b, "td3d_auth_accepted_total", "counter", "CURVE handshakes accepted (authorized keys).");
   sample_u(b, "td3d_auth_accepted_total", s->auth_accepted);
   head(b, "td3d_auth_refused_total", "counter", "Connections refused by CURVE authentication.");
@@ -345,6 +353,9 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
   json_object_set_new(c, "over_budget", ju64(s->over_budget));
   json_object_set_new(c, "out_of_bounds", ju64(s->out_of_bounds));
   json_object_set_new(c, "rollback_dropped", ju64(s->rollback_dropped));
+  json_object_set_new(c, "hellos_dropped", ju64(s->hellos_dropped));
+  json_object_set_new(c, "hellos_refused", ju64(s->hellos_refused));
+  json_object_set_new(c, "slots_preempted", ju64(s->slots_preempted));
   json_object_set_new(c, "batches", ju64(s->batches));
   json_object_set_new(c, "updates", ju64(s->updates));
   json_object_set_new(c, "weights_version", ju64(s->weights_version));
@@ -372,6 +383,7 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
   json_object_set_new(root, "checkpoint", ck);
   json_t *sec = json_object();
   json_object_set_new(sec, "curve", json_boolean(s->curve_on));
+  json_object_set_new(sec, "insecure", json_boolean(s->insecure));
   json_object_set_new(sec, "authorized_keys", ju64(s->authorized_keys));
   json_object_set_new(sec, "accepted", ju64(s->auth_accepted));
   json_object_set_new(sec, "refused", ju64(s->auth_refused));

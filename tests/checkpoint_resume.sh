@@ -63,7 +63,7 @@ kill -TERM "$learner_pid"
 wait_exit "$learner_pid" 60 || fail "the resumed learner did not exit 0"
 # the run keeps its preset: config.json names it, and another one is refused on --resume
 grep -q '"preset": "td3-repo"' "$dir/run/config.json" || fail "config.json does not name the preset"
-"$td3d" learner --resume="$dir/run" --preset=td3-paper --status-bind=off >"$dir/preset.out" 2>&1
+"$td3d" learner --bind=127.0.0.1 --resume="$dir/run" --preset=td3-paper --status-bind=off >"$dir/preset.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] || fail "--resume with another --preset exited $rc, not 2"
 grep -q "was started with --preset td3-repo" "$dir/preset.out" ||
@@ -71,7 +71,7 @@ grep -q "was started with --preset td3-repo" "$dir/preset.out" ||
 
 # a damaged checkpoint is refused, naming the file
 printf 'XXXX' | dd of="$dir/run/checkpoint/state.td3c" bs=1 seek=100 conv=notrunc status=none
-"$td3d" learner --resume="$dir/run" --status-bind=off --quiet >"$dir/damaged.out" 2>&1
+"$td3d" learner --bind=127.0.0.1 --resume="$dir/run" --status-bind=off --quiet >"$dir/damaged.out" 2>&1
 rc=$?
 [ "$rc" -eq 2 ] || fail "damaged checkpoint: exit $rc, expected 2"
 grep -q "damaged" "$dir/damaged.out" || fail "damaged checkpoint: $(cat "$dir/damaged.out")"
@@ -131,7 +131,7 @@ grep -q "has a checkpoint; continuing that run" "$dir/learner.log" || fail "--co
 kill -TERM "$learner_pid"
 wait_exit "$learner_pid" 60 || fail "the continued learner did not exit 0"
 rm -r "$dir/run3/checkpoint"
-"$td3d" learner --continue --out="$dir/run3" --experience-port=$base --weights-port=$((base + 1)) \
+"$td3d" learner --bind=127.0.0.1 --continue --out="$dir/run3" --experience-port=$base --weights-port=$((base + 1)) \
   --control-port=$((base + 2)) --status-bind=off --quiet >"$dir/nockpt.out" 2>&1
 rc=$?
 [ "$rc" -ne 0 ] && grep -q "already holds a run" "$dir/nockpt.out" ||

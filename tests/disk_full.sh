@@ -56,7 +56,7 @@ grep -q "^env steps *$kept$" "$dir/describe.log" || fail "td3d checkpoint: $(cat
 
 # with room again, --resume says how far back it goes
 rm -f "$mnt/filler"
-start_bg "$dir/resume.log" "$td3d" learner --resume="$mnt/run" --status-bind=off --quiet \
+start_bg "$dir/resume.log" "$td3d" learner --bind=127.0.0.1 --resume="$mnt/run" --status-bind=off --quiet \
   --log-level=info "${ports[@]}"
 learner_pid=${pids[-1]}
 for _ in $(seq 100); do grep -q "resumed run" "$dir/resume.log" && break; sleep 0.1; done

@@ -11,7 +11,7 @@ td3d=$1
 status_lib_init
 ports=(--experience-port 39631 --weights-port 39632 --control-port 39633)
 
-"$td3d" learner --env Pendulum-v1 --steps 3000 --start-steps 500 --hidden 32,32 --batch 64 \
+"$td3d" learner --bind 127.0.0.1 --env Pendulum-v1 --steps 3000 --start-steps 500 --hidden 32,32 --batch 64 \
   --eval-every 1000 --eval-episodes 2 --status-bind off --out "$dir/run" "${ports[@]}" \
   --log-level info >"$dir/learner.log" 2>&1 &
 learner=$!; pids+=("$learner")
@@ -31,7 +31,7 @@ grep -q "is over (step budget spent); stopping" "$dir/actor.log" || fail "the ac
 echo "ok: the run ended, and its actor and evaluator exited 0"
 
 # a killed learner: the actor stays up and waits
-"$td3d" learner --env Pendulum-v1 --steps 1000000 --hidden 32,32 --batch 64 --status-bind off \
+"$td3d" learner --bind 127.0.0.1 --env Pendulum-v1 --steps 1000000 --hidden 32,32 --batch 64 --status-bind off \
   --out "$dir/run2" "${ports[@]}" >"$dir/learner2.log" 2>&1 &
 learner=$!; pids+=("$learner")
 "$td3d" actor --env Pendulum-v1 --name b/0 "${ports[@]}" --log-level info >"$dir/actor2.log" 2>&1 &

@@ -1,5 +1,7 @@
 /* Tests for learner/actors: slots by name (a restarted actor gets its slot back), leases,
- * sequence gaps, takeover of the longest-inactive slot when full. */
+ * sequence gaps, takeover of the longest-inactive slot when full, who may take a live name
+ * (its connection or its lease), idle holders giving way to newcomers, the evaluator cap;
+ * and learner/hello_limit (Hellos per connection). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,17 +9,35 @@
 #include <cmocka.h>
 
 #include "actors.h"
+#include "hello_limit.h"
 
 #define SEC 1000000000ULL
+
+/* A Hello from a new connection (no lease, not the holder's connection). */
+static int hello(actor_table_t *t, const char *name, wire_role_t role, uint32_t envs,
+                 uint64_t now) {
+  actors_verdict_t v;
+  actors_hello_t h = {.name = name, .role = role, .envs = envs};
+  return actors_register(t, &h, now, &v);
+}
+
+/* The same, from the connection that holds name's slot. */
+static int hello_again(actor_table_t *t, const char *name, uint64_t now) {
+  actors_verdict_t v;
+  actors_hello_t h = {.name = name, .role = WIRE_ROLE_ACTOR, .envs = 1, .same_connection = 1};
+  return actors_register(t, &h, now, &v);
+}
 
 static void slots_by_name(void **state) {
   (void)state;
   actor_table_t *t = actors_new(3, 5 * SEC);
-  assert_int_equal(actors_register(t, "host-a/0", WIRE_ROLE_ACTOR, 1, 1 * SEC), 0);
-  assert_int_equal(actors_register(t, "host-a/1", WIRE_ROLE_ACTOR, 2, 1 * SEC), 1);
-  assert_int_equal(actors_register(t, "eval", WIRE_ROLE_EVALUATOR, 1, 1 * SEC), 2);
-  assert_int_equal(actors_register(t, "host-a/0", WIRE_ROLE_ACTOR, 1, 2 * SEC), 0);
-  assert_int_equal(actors_register(t, "host-b/0", WIRE_ROLE_ACTOR, 1, 2 * SEC), -1); /* full */
+  assert_int_equal(hello(t, "host-a/0", WIRE_ROLE_ACTOR, 1, 1 * SEC), 0);
+  assert_int_equal(hello(t, "host-a/1", WIRE_ROLE_ACTOR, 2, 1 * SEC), 1);
+  assert_int_equal(hello(t, "eval", WIRE_ROLE_EVALUATOR, 1, 1 * SEC), 2);
+  assert_int_equal(hello_again(t, "host-a/0", 2 * SEC), 0);
+  assert_int_equal(hello(t, "host-b/0", WIRE_ROLE_ACTOR, 1, 2 * SEC), -1); /* full */
+  assert_int_equal(actors_find(t, "host-a/1"), 1);
+  assert_int_equal(actors_find(t, "host-b/0"), -1);
   assert_int_equal(actors_count_active(t, WIRE_ROLE_ACTOR), 2);
   assert_int_equal(actors_count_active(t, 0), 3);
   actor_info_t info[3];
@@ -34,8 +54,8 @@ static void slots_by_name(void **state) {
 static void leases_expire_and_renew(void **state) {
   (void)state;
   actor_table_t *t = actors_new(2, 5 * SEC);
-  actors_register(t, "a", WIRE_ROLE_ACTOR, 1, 0);
-  actors_register(t, "b", WIRE_ROLE_ACTOR, 1, 0);
+  hello(t, "a", WIRE_ROLE_ACTOR, 1, 0);
+  hello(t, "b", WIRE_ROLE_ACTOR, 1, 0);
   wire_heartbeat_t hb = {.slot = 1, .env_steps = 500, .policy_version = 3, .blocked_us = 7,
                          .dropped = 2};
   assert_int_equal(actors_heartbeat(t, &hb, 4 * SEC, NULL), 0);
@@ -49,7 +69,7 @@ static void leases_expire_and_renew(void **state) {
   assert_int_equal(actors_heartbeat(t, &hb, 6 * SEC, NULL), -1);
   assert_false(actors_active(t, 99));
   /* full, but slot 0 is inactive: a new name takes it over */
-  assert_int_equal(actors_register(t, "c", WIRE_ROLE_ACTOR, 1, 7 * SEC), 0);
+  assert_int_equal(hello(t, "c", WIRE_ROLE_ACTOR, 1, 7 * SEC), 0);
   actor_info_t info[2];
   actors_snapshot(t, info, 2);
   assert_string_equal(info[0].name, "c");
@@ -61,7 +81,7 @@ static void leases_expire_and_renew(void **state) {
 static void batches_and_gaps(void **state) {
   (void)state;
   actor_table_t *t = actors_new(1, 5 * SEC);
-  actors_register(t, "a", WIRE_ROLE_ACTOR, 1, 0);
+  hello(t, "a", WIRE_ROLE_ACTOR, 1, 0);
   assert_int_equal(actors_batch(t, 0, 0, 0, 64, SEC), 0);
   assert_int_equal(actors_batch(t, 0, 1, 0, 64, SEC), 0);
   assert_int_equal(actors_batch(t, 0, 4, 2, 64, SEC), 0); /* 2 and 3 lost */
@@ -77,7 +97,7 @@ static void batches_and_gaps(void **state) {
   assert_int_equal(info.seq_gaps, 2);
   assert_int_equal(info.policy_version, 2);
   /* a restarted actor counts from zero again without a gap */
-  actors_register(t, "a", WIRE_ROLE_ACTOR, 1, 2 * SEC);
+  hello_again(t, "a", 2 * SEC);
   assert_int_equal(actors_batch(t, 0, 0, 2, 64, 2 * SEC), 0);
   actors_snapshot(t, &info, 1);
   assert_int_equal(info.seq_gaps, 2);
@@ -86,11 +106,129 @@ static void batches_and_gaps(void **state) {
   actors_destroy(&t);
 }
 
+/* A live name is its holder's: another connection is refused with the time its lease has
+ * left, unless it presents the lease (the holder reconnected); once the lease ends, anyone. */
+static void live_names_are_kept(void **state) {
+  (void)state;
+  actor_table_t *t = actors_new(4, 5 * SEC);
+  assert_int_equal(hello(t, "real/0", WIRE_ROLE_ACTOR, 1, 0), 0);
+  uint64_t lease = actors_renew_lease(t, 0);
+  actors_verdict_t v;
+  actors_hello_t h = {.name = "real/0", .role = WIRE_ROLE_ACTOR, .envs = 1};
+  assert_int_equal(actors_register(t, &h, 2 * SEC, &v), -1);
+  assert_int_equal(v.refusal, ACTORS_NAME_IN_USE);
+  assert_int_equal(v.retry_after_ns, 3 * SEC);
+  h.lease = lease + 1; /* a guess */
+  assert_int_equal(actors_register(t, &h, 2 * SEC, &v), -1);
+  h.lease = lease;
+  assert_int_equal(actors_register(t, &h, 2 * SEC, &v), 0);
+  assert_int_equal(v.refusal, ACTORS_OK);
+  /* with CURVE the lease counts only from the key that holds the slot */
+  actor_table_t *k = actors_new(2, 5 * SEC);
+  actors_hello_t a = {.name = "n", .role = WIRE_ROLE_ACTOR, .envs = 1, .owner = "host-a"};
+  assert_int_equal(actors_register(k, &a, 0, &v), 0);
+  actors_hello_t b = a;
+  b.owner = "host-b";
+  b.lease = actors_renew_lease(k, 0);
+  assert_int_equal(actors_register(k, &b, SEC, &v), -1);
+  actor_info_t info;
+  actors_snapshot(k, &info, 1);
+  assert_string_equal(info.owner, "host-a");
+  actors_expire(k, 7 * SEC);
+  assert_int_equal(actors_register(k, &b, 7 * SEC, &v), 0); /* lease over: anyone */
+  actors_snapshot(k, &info, 1);
+  assert_string_equal(info.owner, "host-b");
+  actors_destroy(&k);
+  actors_destroy(&t);
+}
+
+/* Slots held by names that only heartbeat give way to a newcomer once idle; an actor that
+ * delivers keeps its slot, and time the rate limiter holds the data back does not count. */
+static void idle_holders_give_way(void **state) {
+  (void)state;
+  actor_table_t *t = actors_new(2, 5 * SEC);
+  actors_configure(t, &(actors_policy_t){.idle_ns = 10 * SEC});
+  hello(t, "squat/0", WIRE_ROLE_ACTOR, 1, 0);
+  hello(t, "squat/1", WIRE_ROLE_ACTOR, 1, 0);
+  wire_heartbeat_t hb = {0};
+  actors_verdict_t v;
+  actors_hello_t h = {.name = "real/0", .role = WIRE_ROLE_ACTOR, .envs = 1};
+  for (uint64_t s = 0; s <= 20; s++) {
+    actors_tick(t, s * SEC, 0, s < 15); /* paced (data held back) for the first 15 s */
+    for (hb.slot = 0; hb.slot < 2; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+    if (s == 12) { /* 12 s of heartbeats, none of them unpaced: nobody is idle */
+      assert_int_equal(actors_register(t, &h, s * SEC, &v), -1);
+      assert_int_equal(v.refusal, ACTORS_FULL);
+      assert_true(v.retry_after_ns > 0 && v.retry_after_ns <= 5 * SEC);
+    }
+  }
+  assert_int_equal(actors_register(t, &h, 26 * SEC, &v), -1); /* 5 s unpaced of 10 */
+  for (uint64_t s = 21; s <= 26; s++) {
+    actors_tick(t, s * SEC, 0, 0);
+    for (hb.slot = 0; hb.slot < 2; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+  }
+  int slot = actors_register(t, &h, 26 * SEC, &v);
+  assert_true(slot == 0 || slot == 1);
+  assert_int_equal(v.preempted, 1);
+  assert_true(v.preempted_name[0] == 's');
+  /* the newcomer delivers; the next squatter takes the other squatter's slot, not its */
+  assert_int_equal(actors_batch(t, (uint32_t)slot, 0, 0, 32, 27 * SEC), 0);
+  actors_tick(t, 27 * SEC, 0, 0);
+  actors_hello_t s2 = {.name = "squat/2", .role = WIRE_ROLE_ACTOR, .envs = 1};
+  assert_int_equal(actors_register(t, &s2, 27 * SEC, &v), 1 - slot);
+  assert_int_equal(actors_find(t, "real/0"), slot);
+  assert_true(actors_active(t, (uint32_t)slot));
+  actors_destroy(&t);
+}
+
+/* At most max_evaluators evaluators; one without reports while the run advanced gives way. */
+static void evaluators_are_capped(void **state) {
+  (void)state;
+  actor_table_t *t = actors_new(8, 5 * SEC);
+  actors_configure(t, &(actors_policy_t){.max_evaluators = 1, .eval_idle_steps = 1000});
+  assert_int_equal(hello(t, "eval-a", WIRE_ROLE_EVALUATOR, 1, 0), 0);
+  actors_verdict_t v;
+  actors_hello_t h = {.name = "eval-b", .role = WIRE_ROLE_EVALUATOR, .envs = 1};
+  assert_int_equal(actors_register(t, &h, SEC, &v), -1);
+  assert_int_equal(v.refusal, ACTORS_EVALUATORS_FULL);
+  actors_tick(t, 2 * SEC, 900, 0);
+  actors_evaluated(t, 0, 900);
+  actors_tick(t, 3 * SEC, 1800, 0); /* 900 steps since its report */
+  assert_int_equal(actors_register(t, &h, 3 * SEC, &v), -1);
+  actors_tick(t, 4 * SEC, 2000, 0); /* 1100 */
+  assert_int_equal(actors_register(t, &h, 4 * SEC, &v), 0);
+  assert_int_equal(v.preempted, 1);
+  assert_string_equal(v.preempted_name, "eval-a");
+  assert_int_equal(actors_count_active(t, WIRE_ROLE_EVALUATOR), 1);
+  actors_destroy(&t);
+}
+
+static void hellos_per_connection(void **state) {
+  (void)state;
+  static hello_limit_t hl;
+  hello_limit_init(&hl, 2.0, 4.0);
+  const char a[] = "\0\x80\0\0\x01", b[] = "\0\x80\0\0\x02";
+  int allowed = 0;
+  for (int i = 0; i < 100; i++) allowed += hello_limit_allow(&hl, a, 5, SEC); /* a flood */
+  assert_int_equal(allowed, 4);
+  assert_true(hello_limit_allow(&hl, b, 5, SEC)); /* another connection is not held back */
+  assert_false(hello_limit_allow(&hl, a, 5, SEC + SEC / 4));
+  assert_true(hello_limit_allow(&hl, a, 5, SEC + SEC / 2)); /* 2 a second */
+  /* a real actor's back-off (0.25, 0.5, 1, 2, 4 s) never meets the cap */
+  uint64_t at = 10 * SEC, gap = SEC / 4;
+  for (int i = 0; i < 12; i++, at += gap, gap = gap * 2 > 4 * SEC ? 4 * SEC : gap * 2)
+    assert_true(hello_limit_allow(&hl, b, 5, at));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(slots_by_name),
       cmocka_unit_test(leases_expire_and_renew),
       cmocka_unit_test(batches_and_gaps),
+      cmocka_unit_test(live_names_are_kept),
+      cmocka_unit_test(idle_holders_give_way),
+      cmocka_unit_test(evaluators_are_capped),
+      cmocka_unit_test(hellos_per_connection),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,8 @@ static int run_local(learner_cli_t *cli, flag_spec_t *lspecs, size_t n_lspecs, u
  * made (id, model files) and the run directory does not hold a run that this one would
  * overwrite. Returns 0 or a TD3_E* code with err filled. */
 static int preflight(const learner_config_t *l, td3_err_t *err) {
+  int rc = learner_exposure_check(l, err);
+  if (rc) return rc;
   env_t *e = env_create(l->env_id, &l->env_opts, err);
   if (!e) return err->code ? err->code : TD3_EINVAL;
   env_destroy(&e);

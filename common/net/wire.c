@@ -162,6 +162,7 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     hello.action_low = floats_bin(h->action_low, h->act_dim);
     hello.action_high = floats_bin(h->action_high, h->act_dim);
     hello.envs = h->envs;
+    hello.lease = h->lease;
     hello.end_mark = WIRE_END_MARK;
     env.body_case = TD3D__CONTROL__BODY_HELLO;
     env.hello = &hello;
@@ -197,6 +198,7 @@ int wire_control_encode(const wire_control_t *c, wire_buf_t *out) {
     reject.protocol_version = WIRE_PROTOCOL_VERSION;
     reject.reason = (Td3d__RejectReason)c->u.reject.reason;
     reject.detail = (char *)(uintptr_t)c->u.reject.detail;
+    reject.retry_after_ms = c->u.reject.retry_after_ms;
     reject.end_mark = WIRE_END_MARK;
     env.body_case = TD3D__CONTROL__BODY_REJECT;
     env.reject = &reject;
@@ -469,6 +471,7 @@ static wire_reason_t hello_validate(const Td3d__Hello *m, wire_hello_t *out) {
   out->obs_dim = m->obs_dim;
   out->act_dim = m->act_dim;
   out->envs = m->envs;
+  out->lease = m->lease;
   return WIRE_OK;
 }
 
@@ -521,11 +524,12 @@ static wire_reason_t reject_validate(const Td3d__Reject *m, wire_reject_t *out) 
   wire_reason_t r = header_check(m->protocol_version, m->end_mark);
   if (r) return r;
   if (m->reason < TD3D__REJECT_REASON__REJECT_VERSION ||
-      m->reason > TD3D__REJECT_REASON__REJECT_UNKNOWN_SLOT)
+      m->reason > TD3D__REJECT_REASON__REJECT_NAME_IN_USE)
     return WIRE_FIELD;
   out->reason = (wire_reject_reason_t)m->reason;
   /* The detail is informational: keep it, cut to the limit, with non-printables replaced. */
   printable_copy(out->detail, m->detail);
+  out->retry_after_ms = m->retry_after_ms;
   return WIRE_OK;
 }
 

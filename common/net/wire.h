@@ -113,7 +113,8 @@ typedef enum wire_reject_reason {
   WIRE_REJECT_UNAUTHORIZED = 4,
   WIRE_REJECT_FULL = 5,
   WIRE_REJECT_MALFORMED = 6,
-  WIRE_REJECT_UNKNOWN_SLOT = 7
+  WIRE_REJECT_UNKNOWN_SLOT = 7,
+  WIRE_REJECT_NAME_IN_USE = 8
 } wire_reject_reason_t;
 
 typedef struct wire_hello {
@@ -125,6 +126,7 @@ typedef struct wire_hello {
   const float *action_low;   /* (act_dim) */
   const float *action_high;  /* (act_dim) */
   uint32_t envs;             /* env copies the actor steps */
+  uint64_t lease;            /* the lease of its latest Welcome, 0 if none (reconnects) */
 } wire_hello_t;
 
 typedef struct wire_welcome {
@@ -151,6 +153,7 @@ typedef struct wire_welcome {
 typedef struct wire_reject {
   wire_reject_reason_t reason;
   char detail[WIRE_MAX_DETAIL + 1];
+  uint32_t retry_after_ms;   /* FULL, NAME_IN_USE: when a slot may be free (0: no estimate) */
 } wire_reject_t;
 
 typedef struct wire_heartbeat {

@@ -1,0 +1,378 @@
+/* Who holds the slots of a live learner on loopback (ports 39770-39789): strangers that know
+ * an actor's name or flood Hellos against a real actor training Pendulum.
+ *  1. A Hello with a working actor's name from another connection is refused (NAME_IN_USE,
+ *     with the time its lease has left) and the actor keeps its slot; before, the stranger
+ *     took the slot and the actor's batches stopped counting.
+ *  2. 50 names hold every slot (--max-actors 2) and heartbeat without sending experience,
+ *     saying Hello again whenever they lose a slot: a real actor that comes later still gets
+ *     in (idle holders give way to a newcomer) and the run spends its budget; before, the
+ *     real actor was kept out for as long as the flood heartbeated.
+ *  3. 100 Hellos over one connection at once: 4 are answered, the rest dropped and counted.
+ * The time limits are only there so that a hang fails the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "http_client.h"
+
+#include "inproc.h"
+#include "log.h"
+#include "wire.h"
+
+#include <cblas.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static char tmp[256];
+
+static int setup(void **state) {
+  (void)state;
+  openblas_set_num_threads(1);
+  log_set_level(LOG_ERROR);
+  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_slots_%ld", (long)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A small, fast Pendulum learner on ports port..port+2, its status server on port + 5. */
+static void learner_prepare(inproc_learner_t *L, unsigned port, const char *name,
+                            uint64_t steps, char *out, size_t out_cap, char *status,
+                            size_t status_cap) {
+  snprintf(out, out_cap, "%s/%s", tmp, name);
+  snprintf(status, status_cap, "127.0.0.1:%u", port + 5);
+  inproc_learner_init(L, "Pendulum-v1", port);
+  L->cfg.steps = steps;
+  L->cfg.start_steps = 500;
+  L->cfg.td3.n_hidden = 2;
+  L->cfg.td3.hidden[0] = L->cfg.td3.hidden[1] = 32;
+  L->cfg.td3.batch = 32;
+  L->cfg.eval_every = 1000000;
+  L->cfg.out_dir = out;
+  L->cfg.progress = 0;
+  L->cfg.status_bind = status;
+}
+
+/* ---- a stranger: control connections that speak like actors ---- */
+
+typedef struct peer {
+  void *dealer;
+  char name[32];
+  int held;           /* 1 while it holds a slot */
+  uint32_t slot;
+  uint64_t run_id;
+  uint64_t last_ns;   /* its last Hello or heartbeat */
+} peer_t;
+
+static void *peer_connect(void *ctx, unsigned port) {
+  void *d = zmq_socket(ctx, ZMQ_DEALER);
+  int zero = 0;
+  zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+  char ep[64];
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
+  assert_int_equal(zmq_connect(d, ep), 0);
+  return d;
+}
+
+static void send_msg(void *dealer, const wire_control_t *m) {
+  wire_buf_t buf = {0};
+  assert_int_equal(wire_control_encode(m, &buf), 0);
+  zmq_send(dealer, buf.data, buf.len, ZMQ_DONTWAIT);
+  wire_buf_free(&buf);
+}
+
+static void send_hello(void *dealer, const char *name) {
+  static float lo = -2, hi = 2;
+  wire_control_t m = {.type = WIRE_MSG_HELLO};
+  snprintf(m.u.hello.actor_name, sizeof m.u.hello.actor_name, "%s", name);
+  snprintf(m.u.hello.env_id, sizeof m.u.hello.env_id, "Pendulum-v1");
+  m.u.hello.role = WIRE_ROLE_ACTOR;
+  m.u.hello.obs_dim = 3;
+  m.u.hello.act_dim = 1;
+  m.u.hello.action_low = &lo;
+  m.u.hello.action_high = &hi;
+  m.u.hello.envs = 1;
+  send_msg(dealer, &m);
+}
+
+static void send_heartbeat(peer_t *p) {
+  wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
+  m.u.heartbeat.run_id = p->run_id;
+  m.u.heartbeat.slot = p->slot;
+  send_msg(p->dealer, &m);
+}
+
+/* Reads the peer's answers; returns the type of the last one (0: none). */
+static wire_msg_type_t peer_read(peer_t *p, wire_control_t *last) {
+  wire_msg_type_t type = 0;
+  uint8_t buf[4096];
+  int n;
+  while ((n = zmq_recv(p->dealer, buf, sizeof buf, ZMQ_DONTWAIT)) > 0) {
+    wire_control_t m;
+    if (wire_control_decode(buf, (size_t)n, NULL, &m) != WIRE_OK) continue;
+    type = m.type;
+    if (m.type == WIRE_MSG_WELCOME) {
+      p->held = 1;
+      p->slot = m.u.welcome.slot;
+      p->run_id = m.u.welcome.run_id;
+    } else if (m.type == WIRE_MSG_REJECT) {
+      p->held = 0;
+    }
+    if (last) *last = m;
+    wire_control_release(&m);
+  }
+  return type;
+}
+
+/* ---- reading the learner's status server ---- */
+
+static json_t *actor_entry(json_t *status, const char *name) {
+  json_t *a = json_object_get(status, "actors"), *rows = json_object_get(a, "rows");
+  if (!json_is_array(rows)) rows = a;
+  size_t i;
+  json_t *e;
+  json_array_foreach(rows, i, e) {
+    if (json_is_string(json_object_get(e, "name")) &&
+        strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+/* Waits up to limit_s for name to be in the actor table with a lease; returns its
+ * registrations (0: not there). */
+static int wait_actor(unsigned status_port, const char *name, unsigned limit_s) {
+  for (unsigned i = 0; i < limit_s * 10 || i == 0; i++) {
+    char *js = http_get_body(status_port, "/status");
+    json_t *s = js ? json_loads(js, 0, NULL) : NULL;
+    free(js);
+    json_t *e = s ? actor_entry(s, name) : NULL;
+    int regs = e && json_is_true(json_object_get(e, "active"))
+                   ? (int)json_integer_value(json_object_get(e, "registrations"))
+                   : 0;
+    json_decref(s);
+    if (regs || limit_s == 0) return regs;
+    td3_sleep_ms(100);
+  }
+  return 0;
+}
+
+static double metric(unsigned port, const char *sample) {
+  char *body = http_get_body(port, "/metrics");
+  if (!body) return -1;
+  double v = -1;
+  size_t n = strlen(sample);
+  for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    if (strncmp(line, sample, n) == 0 && line[n] == ' ') {
+      v = strtod(line + n + 1, NULL);
+      break;
+    }
+  free(body);
+  return v;
+}
+
+/* ---- 1. a live name stays with its holder ---- */
+
+static void live_name_not_taken(void **state) {
+  (void)state;
+  enum { PORT = 39770 };
+  char out[512], status[64];
+  inproc_learner_t L;
+  learner_prepare(&L, PORT, "takeover", 3000, out, sizeof out, status, sizeof status);
+  L.cfg.max_actors = 4;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t act;
+  inproc_actor_init(&act, "Pendulum-v1", PORT, "slots-test/0", 0);
+  act.cfg.max_env_steps = 0;
+  assert_int_equal(inproc_actor_start(&act), 0);
+  assert_int_equal(wait_actor(PORT + 5, "slots-test/0", 60), 1);
+
+  void *ctx = zmq_ctx_new();
+  peer_t p = {.dealer = peer_connect(ctx, PORT)};
+  wire_control_t last = {0};
+  wire_msg_type_t got = 0;
+  for (int i = 0; i < 50 && !got; i++) {
+    if (i % 10 == 0) send_hello(p.dealer, "slots-test/0");
+    td3_sleep_ms(100);
+    got = peer_read(&p, &last);
+  }
+  printf("a stranger's Hello for a working actor's name: %s", got == WIRE_MSG_REJECT ? "refused: " : "accepted\n");
+  if (got == WIRE_MSG_REJECT) printf("%s (retry after %u ms)\n", last.u.reject.detail, last.u.reject.retry_after_ms);
+  assert_int_equal(got, WIRE_MSG_REJECT);
+  assert_int_equal(last.u.reject.reason, WIRE_REJECT_NAME_IN_USE);
+  assert_true(last.u.reject.retry_after_ms > 0 && last.u.reject.retry_after_ms <= 5000);
+
+  if (!inproc_learner_join(&L, 300000)) fail_msg("the learner did not finish within 300 s");
+  inproc_actor_stop(&act);
+  zmq_close(p.dealer);
+  zmq_ctx_term(ctx);
+  printf("rc %d; inserted %llu; the actor said Hello %llu times\n", L.rc,
+         (unsigned long long)L.stats.inserted, (unsigned long long)act.res.registrations);
+  assert_int_equal(L.rc, 0);
+  assert_int_equal(L.stats.inserted, 3000);
+  assert_int_equal(act.res.registrations, 1); /* it never lost its slot */
+}
+
+/* ---- 2. a flood of names that only heartbeat ---- */
+
+enum { FLOOD = 50 };
+
+static void hello_flood_gives_way(void **state) {
+  (void)state;
+  enum { PORT = 39780 };
+  char out[512], status[64];
+  inproc_learner_t L;
+  learner_prepare(&L, PORT, "flood", 3000, out, sizeof out, status, sizeof status);
+  L.cfg.max_actors = 2;
+  L.cfg.max_evaluators = 1;
+  L.cfg.idle_lease_ms = 2000;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  void *ctx = zmq_ctx_new();
+  static peer_t flood[FLOOD];
+  for (int i = 0; i < FLOOD; i++) {
+    flood[i] = (peer_t){.dealer = peer_connect(ctx, PORT)};
+    snprintf(flood[i].name, sizeof flood[i].name, "flood/%d", i);
+  }
+  /* the flood holds both slots before the real actor comes */
+  uint64_t t0 = td3_now_ns();
+  int holding = 0;
+  while (holding < 2 && td3_now_ns() - t0 < 60000000000ULL) {
+    holding = 0;
+    for (int i = 0; i < FLOOD; i++) {
+      peer_read(&flood[i], NULL);
+      uint64_t now = td3_now_ns();
+      if (!flood[i].held && now - flood[i].last_ns > 500000000ULL) {
+        send_hello(flood[i].dealer, flood[i].name);
+        flood[i].last_ns = now;
+      }
+      holding += flood[i].held;
+    }
+    td3_sleep_ms(20);
+  }
+  assert_int_equal(holding, 2);
+  inproc_actor_t act;
+  inproc_actor_init(&act, "Pendulum-v1", PORT, "slots-test/1", 0);
+  assert_int_equal(inproc_actor_start(&act), 0);
+  uint64_t t_actor = td3_now_ns(), joined_ns = 0, checks = 1;
+  /* the flood goes on: heartbeats for the slots it holds, Hellos for the rest */
+  while (!atomic_load(&L.done) && td3_now_ns() - t_actor < 240000000000ULL) {
+    for (int i = 0; i < FLOOD; i++) {
+      peer_read(&flood[i], NULL);
+      uint64_t now = td3_now_ns();
+      if (flood[i].held && now - flood[i].last_ns > 200000000ULL) {
+        send_heartbeat(&flood[i]);
+        flood[i].last_ns = now;
+      } else if (!flood[i].held && now - flood[i].last_ns > 500000000ULL) {
+        send_hello(flood[i].dealer, flood[i].name);
+        flood[i].last_ns = now;
+      }
+    }
+    if (!joined_ns && td3_now_ns() - t_actor > checks * 1000000000ULL) {
+      checks++;
+      if (wait_actor(PORT + 5, "slots-test/1", 0)) joined_ns = td3_now_ns();
+    }
+    td3_sleep_ms(20);
+  }
+  int ended = inproc_learner_join(&L, 1000);
+  inproc_actor_stop(&act);
+  double preempted = (double)L.stats.slots_preempted;
+  for (int i = 0; i < FLOOD; i++) zmq_close(flood[i].dealer);
+  zmq_ctx_term(ctx);
+  printf("with %d names flooding 2 slots: the run %s after %.1f s (the real actor holding a "
+         "slot after %.1f s); inserted %llu; slots taken from idle holders %.0f; Hellos refused "
+         "%llu\n",
+         FLOOD, ended ? "spent its budget" : "did not finish",
+         (double)(td3_now_ns() - t_actor) / 1e9,
+         joined_ns ? (double)(joined_ns - t_actor) / 1e9 : -1.0,
+         (unsigned long long)L.stats.inserted, preempted,
+         (unsigned long long)L.stats.hellos_refused);
+  assert_true(ended);
+  assert_int_equal(L.rc, 0);
+  assert_int_equal(L.stats.inserted, 3000);
+  assert_true(preempted >= 1);
+}
+
+/* ---- 3. Hellos over one connection ---- */
+
+static void hellos_dropped_per_connection(void **state) {
+  (void)state;
+  enum { PORT = 39775 };
+  char out[512], status[64];
+  inproc_learner_t L;
+  learner_prepare(&L, PORT, "hellos", 100000000, out, sizeof out, status, sizeof status);
+  L.cfg.max_actors = 2;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  void *ctx = zmq_ctx_new();
+  peer_t p = {.dealer = peer_connect(ctx, PORT)};
+  int up = 0; /* the learner is up once it answers a first Hello */
+  for (int i = 0; i < 100 && !up; i++) {
+    send_hello(p.dealer, "one/0");
+    td3_sleep_ms(100);
+    up = peer_read(&p, NULL) != 0;
+  }
+  assert_true(up);
+  td3_sleep_ms(3000); /* the connection's allowance fills up again */
+  for (int i = 0; i < 100; i++) send_hello(p.dealer, "one/0");
+  int answers = 0;
+  for (int i = 0; i < 30; i++) {
+    uint8_t buf[4096];
+    while (zmq_recv(p.dealer, buf, sizeof buf, ZMQ_DONTWAIT) > 0) answers++;
+    td3_sleep_ms(100);
+  }
+  double dropped = metric(PORT + 5, "td3d_hellos_dropped_total");
+  printf("100 Hellos at once over one connection: %d answered, %.0f dropped\n", answers, dropped);
+  inproc_learner_join(&L, 0);
+  zmq_close(p.dealer);
+  zmq_ctx_term(ctx);
+  assert_true(answers >= 4 && answers <= 8); /* the burst, and what refilled meanwhile */
+  assert_true(dropped >= 90);
+}
+
+/* ---- 4. secure by default ---- */
+
+static void exposure_needs_keys_or_insecure(void **state) {
+  (void)state;
+  const char *loop[] = {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "lo"};
+  for (size_t i = 0; i < sizeof loop / sizeof loop[0]; i++)
+    assert_true(learner_bind_is_loopback(loop[i]));
+  const char *open_[] = {"*", "0.0.0.0", "10.0.0.1", "eth0", "127.0.0.1.evil.example", "", NULL};
+  for (size_t i = 0; i < sizeof open_ / sizeof open_[0]; i++)
+    assert_false(learner_bind_is_loopback(open_[i]));
+  learner_config_t c;
+  learner_config_default(&c);
+  td3_err_t err = {0};
+  assert_int_equal(learner_exposure_check(&c, &err), TD3_EINVAL); /* binds * by default */
+  assert_non_null(strstr(err.msg, "--insecure"));
+  assert_non_null(strstr(err.msg, "--curve-key"));
+  c.insecure = 1;
+  assert_int_equal(learner_exposure_check(&c, &err), 0);
+  c.insecure = 0;
+  c.curve_key = "keys/learner.key";
+  assert_int_equal(learner_exposure_check(&c, &err), 0);
+  c.curve_key = NULL;
+  c.bind_host = "127.0.0.1";
+  assert_int_equal(learner_exposure_check(&c, &err), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(exposure_needs_keys_or_insecure),
+      cmocka_unit_test(live_name_not_taken),
+      cmocka_unit_test(hello_flood_gives_way),
+      cmocka_unit_test(hellos_dropped_per_connection),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
