@@ -134,6 +134,7 @@ static int run_case(const char *env_id, const env_options_t *opts, unsigned port
   inproc_learner_init(j, env_id, port);
   j->cfg.env_opts = *opts;
   j->cfg.steps = total;
+  j->cfg.batch_steps = batch; /* frames of `batch` rows are within the learner's limit */
   j->cfg.start_steps = 1000;
   j->cfg.replay_ratio = ratio;
   j->cfg.replay_capacity = total;

@@ -53,7 +53,7 @@ void learner_config_default(learner_config_t *c) {
   c->max_evaluators = 2;
   c->idle_lease_ms = 10000;
   c->progress = 1;
-  c->max_frame = WIRE_DEFAULT_MAX_FRAME;
+  c->max_frame = 0; /* from the env's dims and batch_steps (learner_frame_limit) */
   c->max_abs_value = 1e6;
   c->checkpoint_every = 60;
   c->checkpoint_replay = 1;
@@ -303,6 +303,7 @@ static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbea
   if (hb->slot < l->cfg->max_actors &&
       (id_len != ct->peer_len[hb->slot] ||
        memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[hb->slot], id_len) != 0)) {
+    atomic_fetch_add(&l->rejected_unregistered, 1);
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT,
            "slot %u is not held by this connection (the learner restarted, or the actor "
            "reconnected); say Hello again",
@@ -310,6 +311,7 @@ static void on_heartbeat(control_t *ct, const zmq_msg_t *id, const wire_heartbea
     return;
   }
   if (actors_heartbeat(l->actors, hb, td3_now_ns(), &accepted) != 0) {
+    atomic_fetch_add(&l->rejected_unregistered, 1);
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "slot %u has no lease; say Hello again", hb->slot);
     return;
   }
@@ -496,7 +498,14 @@ static void control_recv(control_t *ct) {
     atomic_fetch_add(&l->rejected[r], 1);
     log_limited(&control_reject_limit, 5000, LOG_WARN, "control frame refused: %s",
                 wire_reason_name(r));
-    if (r == WIRE_VERSION) reject(ct, &id, WIRE_REJECT_VERSION, "protocol version differs (the learner speaks %u)", WIRE_PROTOCOL_VERSION);
+    /* an answer says why (a peer that floods garbage gets a few a second: the Hello cap) */
+    if (hello_limit_allow(&ct->hello_limit, zmq_msg_data(&id), zmq_msg_size(&id), td3_now_ns())) {
+      if (r == WIRE_VERSION)
+        reject(ct, &id, WIRE_REJECT_VERSION, "protocol version differs (the learner speaks %u)",
+               WIRE_PROTOCOL_VERSION);
+      else
+        reject(ct, &id, WIRE_REJECT_MALFORMED, "control frame refused: %s", wire_reason_name(r));
+    }
     goto out;
   }
   switch (m.type) {
@@ -682,6 +691,18 @@ static void raise_fd_limit(uint32_t max_actors) {
                                       ? (rl.rlim_cur - STATUS_MAX_CONNS - 128) / 3 : 0));
 }
 
+uint32_t learner_batch_rows(const learner_config_t *c) {
+  uint64_t rows = (uint64_t)c->batch_steps + WIRE_MAX_ENVS;
+  return rows > WIRE_DEFAULT_MAX_BATCH ? WIRE_DEFAULT_MAX_BATCH : (uint32_t)rows;
+}
+
+size_t learner_frame_limit(const learner_config_t *c, uint32_t obs_dim, uint32_t act_dim) {
+  /* the columns (obs, action, reward, next obs, terminal) as float32, their protobuf framing,
+   * the header fields and the episode ends an actor may report with a batch */
+  size_t row = (2 * (size_t)obs_dim + act_dim + 2) * sizeof(float) + 2 * sizeof(float);
+  return (size_t)learner_batch_rows(c) * row + 65536;
+}
+
 int learner_bind_is_loopback(const char *host) {
   if (!host) return 0;
   if (strncmp(host, "127.", 4) == 0) return strspn(host + 4, "0123456789.") == strlen(host + 4);
@@ -775,8 +796,11 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   size_t cap = c->replay_capacity;
   if (c->steps && c->steps < cap) cap = (size_t)c->steps;
   if (!(l.replay = replay_new(cap, l.info->obs_dim, l.info->act_dim))) {
-    rc = td3_err_set(err, TD3_ENOMEM, "cannot allocate a replay buffer of %zu transitions (%zu bytes)",
-                     cap, replay_bytes(cap, l.info->obs_dim, l.info->act_dim));
+    rc = td3_err_set(err, TD3_ENOMEM,
+                     "cannot allocate a replay buffer of %zu transitions (%zu bytes; %zu bytes "
+                     "of memory available): lower --replay-capacity",
+                     cap, replay_bytes(cap, l.info->obs_dim, l.info->act_dim),
+                     td3_memory_available());
     goto out;
   }
   if ((l.actors = actors_new(c->max_actors, (uint64_t)c->lease_ms * 1000000ULL)))
@@ -819,14 +843,25 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
   l.n_layers = td3_actor_layers(l.td3, l.layers);
   td3_actor_params(l.td3, &l.n_params);
   l.weights_copy = xcalloc(l.n_params, sizeof(float));
-  l.limits = (wire_limits_t){.max_frame = c->max_frame ? c->max_frame : WIRE_DEFAULT_MAX_FRAME,
-                             .max_batch = WIRE_DEFAULT_MAX_BATCH,
+  uint32_t max_rows = learner_batch_rows(c);
+  l.limits = (wire_limits_t){.max_frame = c->max_frame ? c->max_frame
+                                                       : learner_frame_limit(c, l.info->obs_dim,
+                                                                             l.info->act_dim),
+                             .max_batch = max_rows,
                              .run_id = l.run_id, .obs_dim = l.info->obs_dim,
                              .act_dim = l.info->act_dim};
   zsock_endpoint(l.experience_ep, sizeof l.experience_ep, c->bind_host, c->experience_port);
   zsock_endpoint(l.weights_ep, sizeof l.weights_ep, c->bind_host, c->weights_port);
   zsock_endpoint(l.control_ep, sizeof l.control_ep, c->bind_host, c->control_port);
   raise_fd_limit(c->max_actors);
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+    log_info("experience: frames up to %.0f KiB (%u transitions), %d queued a connection: at "
+             "most %.0f MiB held over the %llu connections the descriptor limit allows",
+             (double)l.limits.max_frame / 1024.0, l.limits.max_batch, LEARNER_EXPERIENCE_HWM,
+             (double)l.limits.max_frame * LEARNER_EXPERIENCE_HWM * (double)nofile.rlim_cur /
+                 (1024.0 * 1024.0),
+             (unsigned long long)nofile.rlim_cur);
   l.zctx = zmq_ctx_new();
   if (c->curve_key) {
     if ((rc = learner_curve_start(&l, &curve, &authorized, err)) != 0) goto out;
@@ -847,6 +882,14 @@ int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err
       log_warn("no status server: %s", serr.msg);
     else
       log_info("status server on http://%s/", c->status_bind);
+    char host[128];
+    unsigned port;
+    td3_err_t perr = {0};
+    if (status && status_parse_bind(c->status_bind, host, sizeof host, &port, &perr) == 0 &&
+        !learner_bind_is_loopback(host))
+      log_warn("the status server binds %s: it serves the run's configuration and run id (which "
+               "the experience and control sockets check) to anyone who reaches port %u",
+               host, port);
   }
   if (c->resume_dir) {
     if (!(ct.dir = rundir_resume(run_dir, ct.snap->config_json, resumed.inserted, err))) {

@@ -96,7 +96,8 @@ typedef struct learner_config {
   const char *out_dir;
   int overwrite;
   int progress;               /* 0 quiet, 1 lines, 2 lines + live line on a TTY */
-  size_t max_frame;           /* largest experience frame accepted, bytes */
+  size_t max_frame;           /* largest experience frame accepted, bytes (0: from the env's
+                                 dims and batch_steps, learner_frame_limit) */
   double max_abs_value;       /* a transition whose observation, next observation or reward
                                  is this large in magnitude (or whose action lies outside the
                                  env's bounds) is refused; default 1e6 */
@@ -153,6 +154,14 @@ void learner_config_default(learner_config_t *c);
  * that ended but could not save its end (the final checkpoint, or a run directory write:
  * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
  * res->checkpoint_steps saying what the latest good checkpoint holds. */
+/* The most transitions an ExperienceBatch may carry: batch_steps plus one step of an actor's
+ * env copies (it sends once it holds batch_steps rows). */
+uint32_t learner_batch_rows(const learner_config_t *c);
+
+/* The experience frame limit when max_frame is 0: learner_batch_rows of this env's rows and
+ * room for the rest of the message. */
+size_t learner_frame_limit(const learner_config_t *c, uint32_t obs_dim, uint32_t act_dim);
+
 /* 1 if host (a --bind value) is a loopback address: 127.x.y.z, ::1, localhost or lo. */
 int learner_bind_is_loopback(const char *host);
 

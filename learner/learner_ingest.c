@@ -116,9 +116,11 @@ void *learner_ingest_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-ingest"); /* thread names: top -H, bench_run's CPU per thread */
   td3_err_t err = {0};
-  /* ZeroMQ drops the connection of a peer sending more than maxmsgsize; frames between
-   * max_frame and twice that arrive and are refused (and counted) as oversize. */
-  zsock_opts_t o = {.rcvhwm = 16, .maxmsgsize = 2 * (int64_t)l->limits.max_frame,
+  /* The memory experience can hold, whatever the peers send: ZeroMQ drops the connection of a
+   * peer sending a frame over max_frame (before it is buffered whole), and queues at most
+   * LEARNER_EXPERIENCE_HWM frames per connection; connections are bounded by the descriptor
+   * limit the learner sets for max_actors (raise_fd_limit). */
+  zsock_opts_t o = {.rcvhwm = LEARNER_EXPERIENCE_HWM, .maxmsgsize = (int64_t)l->limits.max_frame,
                     .curve = l->curve, .backlog = learner_backlog(l->cfg)};
   void *pull = zsock_open(l->zctx, ZMQ_PULL, &o, l->experience_ep, 1, &err);
   if (!pull) {

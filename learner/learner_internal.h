@@ -42,8 +42,9 @@ typedef struct learner {
   _Atomic uint64_t updates;        /* TD3 iterations done */
   _Atomic uint64_t batches;        /* experience frames accepted */
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
-  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
-                                           reports not from the slot's evaluator */
+  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
+                                           reports not from the slot's evaluator, heartbeats
+                                           not from the slot's holder */
   _Atomic uint64_t hellos_dropped; /* Hellos over a connection's allowance (hello_limit.h) */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
@@ -122,6 +123,9 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
  * again), at most LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
  * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
 #define LEARNER_MAX_ROLLBACKS 3
+
+/* Experience frames ZeroMQ queues per connection before it stops reading that peer. */
+#define LEARNER_EXPERIENCE_HWM 4
 int learner_rollback(learner_t *l, td3_err_t *err);
 
 /* Run seconds so far, including those before a resume. */

@@ -39,7 +39,8 @@ static float *column(size_t rows, size_t width) {
 
 replay_t *replay_new(size_t capacity, uint32_t obs_dim, uint32_t act_dim) {
   if (capacity == 0 || obs_dim == 0 || act_dim == 0) return NULL;
-  if (replay_bytes(capacity, obs_dim, act_dim) == 0) return NULL;
+  size_t bytes = replay_bytes(capacity, obs_dim, act_dim);
+  if (bytes == 0 || !td3_memory_fits(bytes)) return NULL;
   replay_t *r = xcalloc(1, sizeof *r);
   r->capacity = capacity;
   r->obs_dim = obs_dim;

@@ -214,8 +214,13 @@ td3_t *td3_new(const td3_config_t *c, td3_err_t *err) {
   carver_t cv = {NULL, 0};
   carve_all(t, &cv);
   size_t bytes;
-  if (!td3_size_mul(cv.used, sizeof(float), &bytes)) {
-    td3_err_set(err, TD3_EINVAL, "td3: networks and batch too large for memory");
+  if (!td3_size_mul(cv.used, sizeof(float), &bytes) || !td3_memory_fits(bytes)) {
+    td3_err_set(err, TD3_ENOMEM,
+                "td3: the networks (%u hidden layers, the first %u wide) with a batch of %u need "
+                "%.2f GiB; %.2f GiB "
+                "of memory is available (lower --batch or --hidden)",
+                c->n_hidden, c->hidden[0], c->batch, (double)cv.used * 4.0 / (1 << 30),
+                (double)td3_memory_available() / (1 << 30));
     free(t);
     return NULL;
   }

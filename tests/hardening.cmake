@@ -16,3 +16,12 @@ add_test(NAME valgrind_memcheck
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/valgrind.sh $<TARGET_FILE:td3d>
                  ${CMAKE_CURRENT_BINARY_DIR} ${TD3_VALGRIND_TESTS})
 set_tests_properties(valgrind_memcheck PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+# Sizes from flags that do not fit in memory (--batch/--hidden, --replay-capacity): a clean
+# error before any allocation, not an abort.
+add_test(NAME memory_limits COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memory_limits.sh $<TARGET_FILE:td3d>)
+set_tests_properties(memory_limits PROPERTIES TIMEOUT 120)
+
+# 70 MB experience frames over two connections: the learner's memory stays bounded.
+add_test(NAME memory_amplify COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memory_amplify.sh $<TARGET_FILE:td3d>)
+set_tests_properties(memory_amplify PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)

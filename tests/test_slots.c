@@ -324,6 +324,17 @@ static void hellos_dropped_per_connection(void **state) {
     up = peer_read(&p, NULL) != 0;
   }
   assert_true(up);
+  /* a frame that is no control message is answered with the reason */
+  zmq_send(p.dealer, "not a protobuf", 14, 0);
+  wire_control_t last = {0};
+  wire_msg_type_t got = 0;
+  for (int i = 0; i < 50 && !got; i++) {
+    td3_sleep_ms(100);
+    got = peer_read(&p, &last);
+  }
+  printf("a malformed control frame: %s\n", got == WIRE_MSG_REJECT ? last.u.reject.detail : "no answer");
+  assert_int_equal(got, WIRE_MSG_REJECT);
+  assert_int_equal(last.u.reject.reason, WIRE_REJECT_MALFORMED);
   td3_sleep_ms(3000); /* the connection's allowance fills up again */
   for (int i = 0; i < 100; i++) send_hello(p.dealer, "one/0");
   int answers = 0;

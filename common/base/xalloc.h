@@ -22,6 +22,14 @@ void *td3_xaligned_at(size_t n, const char *file, int line);
 #define xstrdup(s) td3_xstrdup_at((s), __FILE__, __LINE__)
 #define xaligned(n) td3_xaligned_at((n), __FILE__, __LINE__)
 
+/* Bytes this process may still allocate and touch: the kernel's MemAvailable, or less under
+ * a finite RLIMIT_AS / RLIMIT_DATA; 0 when unknown. For refusing sizes that come from flags
+ * with a clear error before an allocation that would abort or be killed. */
+size_t td3_memory_available(void);
+
+/* 1 if n bytes fit in nine tenths of td3_memory_available (or it is unknown). */
+int td3_memory_fits(size_t n);
+
 /* *out = a * b; returns false (and leaves *out alone) on overflow. */
 static inline bool td3_size_mul(size_t a, size_t b, size_t *out) {
   size_t r;

@@ -156,8 +156,11 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   }
   size_t cap = c->replay_capacity < c->steps ? c->replay_capacity : (size_t)c->steps;
   if (!(l.replay = replay_new(cap, info->obs_dim, info->act_dim))) {
-    rc = td3_err_set(err, TD3_ENOMEM, "cannot allocate a replay buffer of %zu transitions (%zu bytes)",
-                     cap, replay_bytes(cap, info->obs_dim, info->act_dim));
+    rc = td3_err_set(err, TD3_ENOMEM,
+                     "cannot allocate a replay buffer of %zu transitions (%zu bytes; %zu bytes "
+                     "of memory available): lower --replay-capacity",
+                     cap, replay_bytes(cap, info->obs_dim, info->act_dim),
+                     td3_memory_available());
     goto out;
   }
   log_info("serial run: %s, obs %u, act %u, %llu steps, replay %zu transitions (%.1f MiB)",

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Memory amplification on the experience socket: a peer sends 70 MB frames over two
+# connections (40 of them, 2.8 GB) to a live `td3d learner`. Before, ZeroMQ accepted frames
+# up to twice a 64 MiB limit and queued 16 a connection (measured here: the learner's peak
+# RSS grew by 118 MB while training; 2.4 GB when its ingest was waiting). Now the frame limit
+# follows the env's rows (a few hundred KiB for Pendulum) and ZeroMQ drops a connection whose
+# frame is over it before holding it: the peak RSS stays within 1 MB of its resting size,
+# and training goes on. Needs python3-zmq (tools/deps.sh installs it); skipped (77) without.
+set -u
+td3d=$1
+py=""
+for p in python3 /usr/bin/python3; do "$p" -c 'import zmq' 2>/dev/null && { py=$p; break; }; done
+[ -n "$py" ] || { echo "SKIP: no python3 with zmq (Debian: python3-zmq; sh tools/deps.sh installs it)"; exit 77; }
+source "$(dirname "$0")/status_lib.sh"
+status_lib_init
+base=39794 status=39797
+start_learner $base $status --replay-ratio 1
+learner=${pids[-1]}
+start_actor $base --name amplify/0
+wait_metric td3d_updates_total $status 50
+rss_before=$(awk '/VmRSS/ {print $2}' /proc/$learner/status)
+"$py" - "$base" <<'PY' || fail "the attacker failed"
+import sys, time, zmq
+port = int(sys.argv[1])
+ctx = zmq.Context()
+socks = []
+for _ in range(2):
+    s = ctx.socket(zmq.PUSH)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SNDTIMEO, 2000)
+    s.connect("tcp://127.0.0.1:%d" % port)
+    socks.append(s)
+frame = b"\x0a" * (70 << 20)
+sent = 0
+t0 = time.time()
+for i in range(40):
+    try:
+        socks[i % 2].send(frame, copy=False)
+        sent += 1
+    except zmq.Again:
+        pass
+time.sleep(3)
+print("attacker: %d of 40 frames of 70 MB queued in %.1f s" % (sent, time.time() - t0))
+for s in socks:
+    s.close()
+ctx.term()
+PY
+peak=$(awk '/VmHWM/ {print $2}' /proc/$learner/status)
+kill -0 "$learner" 2>/dev/null || fail "the learner died"
+u1=$(metric td3d_updates_total $status)
+sleep 2
+u2=$(metric td3d_updates_total $status)
+echo "learner RSS before ${rss_before} kB, peak ${peak} kB; updates ${u1} -> ${u2}"
+[ "$peak" -lt $((rss_before + 50000)) ] || fail "the learner's peak RSS grew by more than 50 MB"
+[ "${u2%.*}" -gt "${u1%.*}" ] || fail "training stopped"
+echo ok
