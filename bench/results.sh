@@ -152,13 +152,17 @@ mkdir -p "$runs"
 while read -r env preset mode seeds steps flags; do
   case "$env" in ''|\#*) continue ;; esac
   if [ -n "$only" ] && ! [[ "$env $preset $mode" =~ $only ]]; then continue; fi
-  case "$mode" in distributed|serial) ;; *)
-    echo "results: $matrix: mode '$mode' is not distributed or serial" >&2; exit 2 ;; esac
+  # a mode may carry a label for a variant of the runs (distributed-lead64): the label names
+  # its own run directories and its own group on the page
+  base=${mode%%-*}
+  case "$base" in distributed|serial) ;; *)
+    echo "results: $matrix: mode '$mode' is not distributed or serial (with an optional -LABEL)" >&2
+    exit 2 ;; esac
   for seed in ${seeds//,/ }; do
     name="$preset-$mode-seed$seed"
     dir="$runs/$env/$name"
     dest="$results/$env/$name"
-    state=$(run_state "$dir" "$steps" "$mode")
+    state=$(run_state "$dir" "$steps" "$base")
     # collected already with this budget or more (its run directory may be on another machine)
     if [ "$state" != done ] && [ "$(collected_steps "$dest")" -ge "$steps" ]; then state=collected; fi
     if [ "$list" = 1 ]; then
@@ -185,7 +189,7 @@ while read -r env preset mode seeds steps flags; do
       partial) args=(run --resume "$dir" --steps "$steps" "${extra[@]}") ;;
       *) args=(run --env "$env" --preset "$preset" --seed "$seed" --steps "$steps"
                --out "$dir" --overwrite "${extra[@]}")
-         [ "$mode" = serial ] && args+=(--serial) ;;
+         [ "$base" = serial ] && args+=(--serial) ;;
     esac
     rm -f "$dir/.finished"
     echo "results: $(date -u +%H:%M:%S) $env $name to $steps steps ($state): $td3d ${args[*]}"
