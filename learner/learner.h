@@ -18,7 +18,11 @@
  *
  * The run ends when the env step budget is inserted and the updates it owes are done (then the
  * learner evaluates the final policy itself), when an evaluation reaches the target return,
- * on a stop request (SIGINT/SIGTERM), or on a fatal error (a non-finite update). */
+ * on a stop request (SIGINT/SIGTERM), or on a fatal error. A non-finite update is not fatal
+ * by itself: it is rejected and the learner rolls back to its latest checkpoint and goes on
+ * (learner/learner_trainer.c); it ends the run only when there is no checkpoint to roll
+ * back to, the checkpoint cannot be read, or after LEARNER_MAX_ROLLBACKS (3, in
+ * learner_internal.h) rollbacks. */
 #ifndef TD3_LEARNER_H
 #define TD3_LEARNER_H
 

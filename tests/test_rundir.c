@@ -1,4 +1,6 @@
-/* Tests for common/run/rundir: a new run refuses a directory that holds one; a resumed run keeps
+/* Tests for common/run/rundir: progress.csv is its header and one row per evaluation, each
+ * figure in its column and format (an empty train_return_mean when no training episode
+ * finished); a new run refuses a directory that holds one; a resumed run keeps
  * the progress rows up to its checkpoint (dropping later and damaged ones), appends after
  * them and redraws the curve; config.json's model path is written absolute and escaped, and
  * read back with the env id (null, missing and damaged configurations included). */
@@ -41,6 +43,32 @@ static char *slurp(const char *path) {
   buf[n] = '\0';
   fclose(f);
   return buf;
+}
+
+static void test_progress_csv_exact(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_rundir_csv_%ld", (long)getpid());
+  td3_err_t err = {0};
+  rundir_t *d = rundir_open(g_dir, "{}", 0, &err);
+  assert_non_null(d);
+  rundir_row_t a = row(1000, -900.125), b = row(2000, -800);
+  b.wall_seconds = 1234.5678; /* rounded to milliseconds */
+  b.env_steps_per_s = 512.26;
+  assert_int_equal(rundir_eval(d, &a, &err), 0);
+  assert_int_equal(rundir_append(d, &b, &err), 0);
+  size_t n;
+  rundir_rows(d, &n);
+  assert_int_equal(n, 2);
+  char csv[400];
+  snprintf(csv, sizeof csv, "%s", rundir_file(d, "progress.csv"));
+  rundir_close(&d);
+  assert_string_equal(slurp(csv),
+                      "env_steps,updates,wall_seconds,eval_return_mean,eval_return_std,"
+                      "eval_return_min,eval_return_max,eval_episodes,train_return_mean,"
+                      "env_steps_per_second,updates_per_second\n"
+                      "1000,500,10.000,-900.1250,1.5000,-902.1250,-898.1250,10,-910.1250,500.0,"
+                      "250.0\n"
+                      "2000,1000,1234.568,-800.0000,1.5000,-802.0000,-798.0000,10,,512.3,250.0\n");
 }
 
 static void test_resume_keeps_rows_up_to_checkpoint(void **state) {
@@ -174,6 +202,7 @@ static void test_config_env_and_model(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_progress_csv_exact, teardown),
       cmocka_unit_test_teardown(test_resume_keeps_rows_up_to_checkpoint, teardown),
       cmocka_unit_test_teardown(test_resume_without_progress, teardown),
       cmocka_unit_test_teardown(test_config_env_and_model, teardown),

@@ -30,6 +30,7 @@ static uint32_t crc_of(const uint8_t *p, size_t n) {
 }
 
 void binw_bytes(binw_t *w, const void *p, size_t n) {
+  if (n == 0) return; /* an empty writer has no buffer yet, and memcpy must not see NULL */
   if (w->len + n > w->cap) {
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + n) cap *= 2;

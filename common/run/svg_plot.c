@@ -53,9 +53,10 @@ static void settle(range_t *r) {
   }
 }
 
-/* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `want` ticks. */
-static double tick_step(double span, int want) {
-  double raw = span / want, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
+/* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `want` ticks over a
+ * range half_span * 2 wide (halved: the span of -1e308..1e308 is not a double). */
+static double tick_step(double half_span, int want) {
+  double raw = half_span / want * 2, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
@@ -123,11 +124,14 @@ char *svg_chart_render(const svg_chart_t *c, size_t *len) {
     yr.hi += ypad;
   }
   double pw = W - L - R, ph = H - T - B;
-  /* points far outside the drawable doubles are clamped into the frame by construction */
-#define PX(v) (L + ((v) - xr.lo) / (xr.hi - xr.lo) * pw)
-#define PY(v) (T + (yr.hi - (v)) / (yr.hi - yr.lo) * ph)
+  /* Positions from halves: a range wider than the largest double (-1e308 to 1e308) would
+   * make hi - lo infinite and every coordinate NaN; halving is exact, so ordinary charts
+   * come out bit for bit the same. */
+  double xh = xr.hi / 2 - xr.lo / 2, yh = yr.hi / 2 - yr.lo / 2;
+#define PX(v) (L + ((v) / 2 - xr.lo / 2) / xh * pw)
+#define PY(v) (T + (yr.hi / 2 - (v) / 2) / yh * ph)
 
-  double xs = tick_step(xr.hi - xr.lo, 6), ys = tick_step(yr.hi - yr.lo, 6);
+  double xs = tick_step(xh, 6), ys = tick_step(yh, 6);
   long long xk0 = 0, xk1 = -1, yk0 = 0, yk1 = -1;
   if (!tick_span(xr, xs, &xk0, &xk1)) xk1 = xk0 - 1;
   if (!tick_span(yr, ys, &yk0, &yk1)) yk1 = yk0 - 1;

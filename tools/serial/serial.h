@@ -5,7 +5,8 @@
  * terminal) with time-limit truncation NOT terminal; from t >= start_steps run one TD3
  * iteration per step; reset on terminal or at the step limit; every eval_every steps (and
  * once before training) run eval_episodes deterministic episodes on a separate environment
- * seeded from seed + 100, and write a progress row, the curve and the policy.
+ * seeded evaluate_seed(seed) (common/env/evaluate.h), and write a progress row, the curve and
+ * the policy.
  *
  * This is the reproducible baseline that distributed mode is compared with: for a seed, on
  * one machine with one OpenBLAS thread, two runs give bit-identical results. */
