@@ -5,6 +5,7 @@
  * snapshot) and learner_checkpoint.c (checkpoints, resume, rollback). */
 #include "learner_internal.h"
 
+#include "counters.h"
 #include "evaluate.h"
 #include "learner_control.h"
 #include "learner_status.h"
@@ -42,8 +43,7 @@ static int run_open(run_t *r) {
   const learner_config_t *c = r->l.cfg;
   int rc = learner_config_check(c, r->err);
   if (rc) return rc;
-  r->ct.snap->insecure = !c->curve_key && !learner_bind_is_loopback(c->bind_host);
-  if (r->ct.snap->insecure)
+  if (!c->curve_key && !learner_bind_is_loopback(c->bind_host))
     log_warn("INSECURE: the learner's sockets bind %s without CURVE (--insecure): anyone who "
              "reaches ports %u-%u can join, send experience and read the weights",
              c->bind_host, c->experience_port, c->control_port);
@@ -65,51 +65,6 @@ static int run_resume(run_t *r) {
   return 0;
 }
 
-/* Opens the run directory: a resumed run's keeps its progress rows up to the checkpoint
- * (they go back into the curve), a new run's is created. */
-static int run_dir_open(run_t *r) {
-  const learner_config_t *c = r->l.cfg;
-  learner_control_t *ct = &r->ct;
-  if (c->resume_dir) {
-    if (!(ct->dir = rundir_resume(r->run_dir, ct->snap->config_json, r->resumed.inserted, r->err)))
-      return r->err ? r->err->code : TD3_EIO;
-    size_t n_rows;
-    const rundir_row_t *rows = rundir_rows(ct->dir, &n_rows);
-    for (size_t i = 0; i < n_rows; i++)
-      learner_control_note_eval(
-          ct, (status_point_t){rows[i].env_steps, rows[i].updates, rows[i].wall_seconds,
-                               rows[i].eval_mean, rows[i].eval_std,
-                               evaluate_untrained(rows[i].env_steps, rows[i].updates,
-                                                  c->start_steps)});
-    const checkpoint_meta_t *m = &r->resumed;
-    log_info("resumed run %016llx from %s: %llu env steps, %llu updates, weights version %llu, "
-             "%llu transitions in replay%s, %zu evaluations kept",
-             (unsigned long long)r->l.run_id, r->l.ckpt_dir, (unsigned long long)m->inserted,
-             (unsigned long long)m->updates, (unsigned long long)m->weights_version,
-             (unsigned long long)m->replay_rows,
-             m->has_replay ? "" : " (the checkpoint holds no replay buffer)", n_rows);
-    size_t dropped = rundir_dropped(ct->dir);
-    if (dropped) log_info("progress.csv: %zu row%s after the checkpoint dropped", dropped,
-                          dropped == 1 ? "" : "s");
-    uint64_t reached = rundir_dropped_steps(ct->dir);
-    if (reached > m->inserted)
-      log_warn("the run had reached %llu env steps (progress.csv) but its checkpoint holds %llu: "
-               "it goes back %llu env steps, which are collected and trained again",
-               (unsigned long long)reached, (unsigned long long)m->inserted,
-               (unsigned long long)(reached - m->inserted));
-  } else if (c->out_dir) {
-    if (!(ct->dir = rundir_open(c->out_dir, ct->snap->config_json, c->overwrite, r->err)))
-      return r->err ? r->err->code : TD3_EIO;
-  }
-  if (!ct->dir) return 0;
-  char title[128];
-  snprintf(title, sizeof title, "%s, seed %llu%s%s", r->l.info->id, (unsigned long long)c->seed,
-           c->preset ? ", " : "", c->preset ? c->preset : "");
-  if (rundir_set_chart(ct->dir, title, c->target_return, r->err) != 0)
-    return r->err ? r->err->code : TD3_EIO;
-  return 0;
-}
-
 /* Binds the control socket (and CURVE), starts the status server, opens the run directory,
  * writes a new run's first checkpoint and starts the ingest and trainer threads. */
 static int run_start(run_t *r) {
@@ -128,7 +83,8 @@ static int run_start(run_t *r) {
   snprintf(snap->run_id, sizeof snap->run_id, "%016llx", (unsigned long long)l->run_id);
   snprintf(snap->env_id, sizeof snap->env_id, "%.63s", l->info->id);
   r->status = learner_status_start(c);
-  if ((rc = run_dir_open(r)) != 0) return rc;
+  rc = learner_control_dir_open(&r->ct, r->run_dir, r->l.resumed ? &r->resumed : NULL, r->err);
+  if (rc) return rc;
   size_t cap = replay_capacity(l->replay);
   log_info("learner %016llx: %s, obs %u, act %u, replay %zu transitions (%.1f MiB), ports "
            "%u/%u/%u",
@@ -272,41 +228,6 @@ static int run_finish(run_t *r) {
   return 0;
 }
 
-static void result_copy(learner_t *l, learner_result_t *res) {
-  res->inserted = atomic_load(&l->inserted);
-  res->updates = atomic_load(&l->updates);
-  res->weights_version = atomic_load(&l->weights_version);
-  res->over_budget = atomic_load(&l->over_budget);
-  res->checkpoints = atomic_load(&l->checkpoints);
-  res->checkpoint_steps = atomic_load(&l->last_checkpoint_steps);
-  res->rollbacks = atomic_load(&l->rollbacks);
-  for (int r = 0; r < WIRE_REASON_COUNT; r++) res->rejected_frames += atomic_load(&l->rejected[r]);
-  res->rejected_frames += atomic_load(&l->rejected_unregistered);
-}
-
-static void stats_copy(learner_t *l, learner_stats_t *st) {
-  for (int r = 0; r < WIRE_REASON_COUNT; r++) st->rejected[r] = atomic_load(&l->rejected[r]);
-  st->rejected_unregistered = atomic_load(&l->rejected_unregistered);
-  st->rejected_bounds = atomic_load(&l->rejected_bounds);
-  st->out_of_bounds = atomic_load(&l->out_of_bounds);
-  st->rollback_dropped = atomic_load(&l->rollback_dropped);
-  st->hellos_dropped = atomic_load(&l->hellos_dropped);
-  st->hellos_refused = atomic_load(&l->hellos_refused);
-  st->slots_preempted = atomic_load(&l->slots_preempted);
-  st->inserted = atomic_load(&l->inserted);
-  st->updates = atomic_load(&l->updates);
-  st->batches = atomic_load(&l->batches);
-  st->over_budget = atomic_load(&l->over_budget);
-  st->weights_version = atomic_load(&l->weights_version);
-  st->lag_sum = atomic_load(&l->lag_sum);
-  st->lag_count = atomic_load(&l->lag_count);
-  st->lag_max = atomic_load(&l->lag_max);
-  st->first_insert_ns = atomic_load(&l->first_insert_ns);
-  st->last_insert_ns = atomic_load(&l->last_insert_ns);
-  st->first_update_ns = atomic_load(&l->first_update_ns);
-  st->last_update_ns = atomic_load(&l->last_update_ns);
-}
-
 /* Whatever the steps reached: joins the threads, writes the outputs, fills the result (and
  * stats_out), publishes the final snapshot and releases everything. */
 static void run_close(run_t *r) {
@@ -315,12 +236,12 @@ static void run_close(run_t *r) {
   run_join(r);
   learner_control_write_outputs(&r->ct, 1); /* the run's final state, whatever the throttle held back */
   progress_finish(&r->pr);
-  result_copy(l, r->res);
+  counters_result(l, r->res);
   r->res->wall_seconds = progress_elapsed(&r->pr);
   if (c->stats_out) {
     learner_stats_t *st = c->stats_out;
     memset(st, 0, sizeof *st);
-    stats_copy(l, st);
+    counters_stats(l, st);
     st->ratio_min = r->ratio_min;
     st->ratio_max = r->ratio_max;
     if (l->actors) st->n_actors = actors_snapshot(l->actors, st->actors, 64);

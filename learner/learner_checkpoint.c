@@ -40,7 +40,7 @@ int learner_checkpoint(learner_t *l, td3_err_t *err) {
 }
 
 int learner_rollback(learner_t *l, td3_err_t *err) {
-  uint32_t done = atomic_load(&l->rollbacks);
+  uint32_t done = (uint32_t)atomic_load(&l->rollbacks);
   if (!l->ckpt_dir || !checkpoint_exists(l->ckpt_dir))
     return td3_err_set(err, TD3_ENOTFOUND, "there is no checkpoint to roll back to");
   if (done >= LEARNER_MAX_ROLLBACKS)

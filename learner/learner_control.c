@@ -38,6 +38,49 @@ void learner_control_free(learner_control_t *ct) {
   rundir_close(&ct->dir);
 }
 
+int learner_control_dir_open(learner_control_t *ct, const char *run_dir,
+                             const checkpoint_meta_t *resumed, td3_err_t *err) {
+  const learner_config_t *c = ct->l->cfg;
+  if (resumed) {
+    if (!(ct->dir = rundir_resume(run_dir, ct->snap->config_json, resumed->inserted, err)))
+      return err ? err->code : TD3_EIO;
+    size_t n_rows;
+    const rundir_row_t *rows = rundir_rows(ct->dir, &n_rows);
+    for (size_t i = 0; i < n_rows; i++)
+      learner_control_note_eval(
+          ct, (status_point_t){rows[i].env_steps, rows[i].updates, rows[i].wall_seconds,
+                               rows[i].eval_mean, rows[i].eval_std,
+                               evaluate_untrained(rows[i].env_steps, rows[i].updates,
+                                                  c->start_steps)});
+    const checkpoint_meta_t *m = resumed;
+    log_info("resumed run %016llx from %s: %llu env steps, %llu updates, weights version %llu, "
+             "%llu transitions in replay%s, %zu evaluations kept",
+             (unsigned long long)ct->l->run_id, ct->l->ckpt_dir, (unsigned long long)m->inserted,
+             (unsigned long long)m->updates, (unsigned long long)m->weights_version,
+             (unsigned long long)m->replay_rows,
+             m->has_replay ? "" : " (the checkpoint holds no replay buffer)", n_rows);
+    size_t dropped = rundir_dropped(ct->dir);
+    if (dropped) log_info("progress.csv: %zu row%s after the checkpoint dropped", dropped,
+                          dropped == 1 ? "" : "s");
+    uint64_t reached = rundir_dropped_steps(ct->dir);
+    if (reached > m->inserted)
+      log_warn("the run had reached %llu env steps (progress.csv) but its checkpoint holds %llu: "
+               "it goes back %llu env steps, which are collected and trained again",
+               (unsigned long long)reached, (unsigned long long)m->inserted,
+               (unsigned long long)(reached - m->inserted));
+  } else if (run_dir) {
+    if (!(ct->dir = rundir_open(run_dir, ct->snap->config_json, c->overwrite, err)))
+      return err ? err->code : TD3_EIO;
+  }
+  if (!ct->dir) return 0;
+  char title[128];
+  snprintf(title, sizeof title, "%s, seed %llu%s%s", ct->l->info->id, (unsigned long long)c->seed,
+           c->preset ? ", " : "", c->preset ? c->preset : "");
+  if (rundir_set_chart(ct->dir, title, c->target_return, err) != 0)
+    return err ? err->code : TD3_EIO;
+  return 0;
+}
+
 /* A run-directory write failed: logged, and counted for the run's end (a run whose outputs
  * were not all written must not end as if they were). */
 static void output_failed(learner_control_t *ct, const td3_err_t *err) {

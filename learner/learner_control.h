@@ -45,6 +45,13 @@ void learner_control_init(learner_control_t *ct, learner_t *l, learner_result_t 
  * init set up, whatever was opened since. */
 void learner_control_free(learner_control_t *ct);
 
+/* Opens the run directory into ct->dir (run_dir NULL: none): a resumed run's (resumed: what
+ * its checkpoint held) keeps its progress rows up to the checkpoint, which go back into the
+ * result and the curve; a new run's is created (refused if it holds a run, unless overwrite).
+ * ct->snap->config_json must be filled. 0, or an error code with err filled. */
+int learner_control_dir_open(learner_control_t *ct, const char *run_dir,
+                             const checkpoint_meta_t *resumed, td3_err_t *err);
+
 /* Waits up to timeout_ms for the control socket, then handles what arrived (at most 64
  * messages, fewer once the run is over). */
 void learner_control_serve(learner_control_t *ct, int timeout_ms);

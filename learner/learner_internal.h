@@ -24,6 +24,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* Each counter below that the status snapshot, the stats, the result, /metrics or /status
+ * show has a row in the table of counters.c: a new one is a field here and a row there. */
 typedef struct learner {
   const learner_config_t *cfg;
   uint64_t run_id;
@@ -76,7 +78,7 @@ typedef struct learner {
   int resumed;                     /* the run continued from a checkpoint */
   _Atomic uint64_t checkpoints;    /* written */
   _Atomic uint64_t checkpoint_failures;
-  _Atomic uint32_t rollbacks;      /* non-finite updates undone from the last checkpoint */
+  _Atomic uint64_t rollbacks;      /* non-finite updates undone from the last checkpoint */
   uint32_t test_rejected;          /* trainer: updates rejected through cfg->test_reject_at */
   _Atomic uint64_t last_checkpoint_steps;  /* env steps in the latest checkpoint */
   _Atomic uint64_t last_checkpoint_ns;     /* monotonic time of it (0: none yet) */

@@ -2,6 +2,7 @@
  * every ~250 ms (see learner_status.h). */
 #include "learner_status.h"
 
+#include "counters.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -44,28 +45,9 @@ void learner_status_fill(learner_control_t *ct, uint64_t start_ns, int finished)
   s->taken_ns = now;
   s->start_ns = start_ns;
   s->wall_seconds = progress_elapsed(ct->pr);
-  s->inserted = atomic_load(&l->inserted);
-  s->updates = atomic_load(&l->updates);
-  s->batches = atomic_load(&l->batches);
-  s->over_budget = atomic_load(&l->over_budget);
-  s->weights_version = atomic_load(&l->weights_version);
-  s->weights_broadcasts = atomic_load(&l->weights_broadcasts);
-  s->weights_subscribers = atomic_load(&l->weights_subscribers);
-  s->steps_budget = l->cfg->steps;
-  for (int r = 0; r < WIRE_REASON_COUNT; r++) s->rejected[r] = atomic_load(&l->rejected[r]);
-  s->rejected_unregistered = atomic_load(&l->rejected_unregistered);
-  s->rejected_bounds = atomic_load(&l->rejected_bounds);
-  s->out_of_bounds = atomic_load(&l->out_of_bounds);
-  s->rollback_dropped = atomic_load(&l->rollback_dropped);
-  s->hellos_dropped = atomic_load(&l->hellos_dropped);
-  s->hellos_refused = atomic_load(&l->hellos_refused);
-  s->slots_preempted = atomic_load(&l->slots_preempted);
-  s->replay_size = replay_size(l->replay);
-  s->replay_capacity = replay_capacity(l->replay);
+  counters_snapshot(l, s);
   status_history_update(s, &(status_sample_t){s->wall_seconds, s->inserted, s->updates});
   s->rl_state = (int)ratelimit_state(&l->rl, s->inserted, s->updates, l->cfg->batch_steps);
-  s->ingest_wait_s = (double)atomic_load(&l->ingest_wait_ns) / 1e9;
-  s->trainer_wait_s = (double)atomic_load(&l->trainer_wait_ns) / 1e9;
   pthread_mutex_lock(&l->weights_lock);
   td3_stats_t st = l->last_stats;
   loss_watch_t watch = l->critic_watch;
@@ -79,27 +61,9 @@ void learner_status_fill(learner_control_t *ct, uint64_t start_ns, int finished)
   s->critic_loss = st.critic_loss;
   s->actor_loss = st.actor_loss;
   s->mean_q = st.mean_q;
-  s->lag_sum = atomic_load(&l->lag_sum);
-  s->lag_count = atomic_load(&l->lag_count);
-  s->lag_max = atomic_load(&l->lag_max);
-  for (int i = 0; i <= STATUS_LAG_BUCKETS; i++) s->lag_hist[i] = atomic_load(&l->lag_hist[i]);
-  for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++)
-    s->update_hist[i] = atomic_load(&l->update_hist[i]);
-  s->update_seconds_sum = (double)atomic_load(&l->update_ns_sum) / 1e9;
-  s->last_update_ns = atomic_load(&l->last_update_ns);
   s->fatal = atomic_load(&l->fatal);
   if (s->fatal) snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", l->fatal_err.msg);
   s->finished = finished;
   s->rss_bytes = resident_bytes();
-  s->resumed = l->resumed;
-  s->checkpoints = atomic_load(&l->checkpoints);
-  s->checkpoint_failures = atomic_load(&l->checkpoint_failures);
-  s->rollbacks = atomic_load(&l->rollbacks);
-  s->last_checkpoint_steps = atomic_load(&l->last_checkpoint_steps);
-  s->last_checkpoint_ns = atomic_load(&l->last_checkpoint_ns);
-  s->curve_on = l->curve != NULL;
-  s->authorized_keys = l->n_authorized;
-  s->auth_accepted = curve_zap_accepted(l->zap);
-  s->auth_refused = curve_zap_refused(l->zap);
   s->n_actors = actors_snapshot(l->actors, s->actors, STATUS_MAX_ACTORS);
 }
