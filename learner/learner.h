@@ -147,7 +147,7 @@ typedef struct learner_result {
                                  latest good one holds checkpoint_steps, fewer than inserted */
   uint32_t output_failures;   /* progress.csv, curve.svg or policy.td3p writes that failed */
   char save_error[512];       /* the latest of those failures (or the checkpoint's), or "" */
-  uint32_t rollbacks;         /* non-finite updates undone by restoring the last checkpoint */
+  uint64_t rollbacks;         /* non-finite updates undone by restoring the last checkpoint */
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
 

@@ -40,7 +40,7 @@ int learner_checkpoint(learner_t *l, td3_err_t *err) {
 }
 
 int learner_rollback(learner_t *l, td3_err_t *err) {
-  uint32_t done = atomic_load(&l->rollbacks);
+  uint32_t done = (uint32_t)atomic_load(&l->rollbacks);
   if (!l->ckpt_dir || !checkpoint_exists(l->ckpt_dir))
     return td3_err_set(err, TD3_ENOTFOUND, "there is no checkpoint to roll back to");
   if (done >= LEARNER_MAX_ROLLBACKS)
@@ -59,5 +59,31 @@ int learner_rollback(learner_t *l, td3_err_t *err) {
            "(rollback %u of at most %d); training goes on",
            (unsigned long long)m.inserted, (unsigned long long)m.updates,
            (unsigned long long)dropped, done + 1, LEARNER_MAX_ROLLBACKS);
+  return 0;
+}
+
+int learner_resume(learner_t *l, checkpoint_meta_t *m, td3_err_t *err) {
+  const learner_config_t *c = l->cfg;
+  if (!c->resume_dir) {
+    /* a new run here: the old run's checkpoint must not be resumed by mistake */
+    if (l->ckpt_dir && checkpoint_exists(l->ckpt_dir)) checkpoint_remove(l->ckpt_dir);
+    return 0;
+  }
+  int rc = checkpoint_load(l->ckpt_dir, l->info->id, l->td3, l->replay, m, err);
+  if (rc) return rc;
+  l->run_id = m->run_id;
+  l->trainer_rng = m->trainer_rng;
+  l->wall_offset = m->wall_seconds;
+  atomic_store(&l->inserted, m->inserted);
+  atomic_store(&l->updates, m->updates);
+  atomic_store(&l->weights_version, m->weights_version);
+  atomic_store(&l->last_checkpoint_steps, m->inserted);
+  l->resumed = 1;
+  if (c->steps && m->inserted >= c->steps) { /* nothing to collect: finish the run */
+    atomic_store(&l->ingest_closed, 1);
+    log_warn("the checkpoint already has the whole budget of %llu env steps; give a larger "
+             "--steps to train on",
+             (unsigned long long)c->steps);
+  }
   return 0;
 }

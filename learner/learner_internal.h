@@ -1,5 +1,6 @@
-/* The learner's shared state, for learner.c (main/control), learner_ingest.c and
- * learner_trainer.c only.
+/* The learner's shared state, for the learner's own files only: learner.c (the run's steps),
+ * learner_state.c (construction), learner_config.c, learner_control.c (main thread),
+ * learner_status.c, learner_ingest.c, learner_trainer.c and learner_checkpoint.c.
  *
  * Sharing rules: counters are C11 atomics; replay has its own lock; td3 belongs to the
  * trainer thread while it runs (main uses it before the threads start and after they are
@@ -11,6 +12,7 @@
 
 #include "curve_security.h"
 #include "actors.h"
+#include "checkpoint.h"
 #include "hello_limit.h"
 #include "learner.h"
 #include "loss_watch.h"
@@ -22,6 +24,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* Each counter below that the status snapshot, the stats, the result, /metrics or /status
+ * show has a row in the table of counters.c: a new one is a field here and a row there. */
 typedef struct learner {
   const learner_config_t *cfg;
   uint64_t run_id;
@@ -71,9 +75,10 @@ typedef struct learner {
   char *ckpt_dir;                  /* <out>/checkpoint, NULL: no checkpoints */
   uint64_t start_ns;               /* monotonic start of this process's run */
   double wall_offset;              /* seconds the run had before a resume */
+  int resumed;                     /* the run continued from a checkpoint */
   _Atomic uint64_t checkpoints;    /* written */
   _Atomic uint64_t checkpoint_failures;
-  _Atomic uint32_t rollbacks;      /* non-finite updates undone from the last checkpoint */
+  _Atomic uint64_t rollbacks;      /* non-finite updates undone from the last checkpoint */
   uint32_t test_rejected;          /* trainer: updates rejected through cfg->test_reject_at */
   _Atomic uint64_t last_checkpoint_steps;  /* env steps in the latest checkpoint */
   _Atomic uint64_t last_checkpoint_ns;     /* monotonic time of it (0: none yet) */
@@ -101,11 +106,49 @@ typedef struct learner {
  * over 25 s to join). */
 static inline int learner_backlog(const learner_config_t *c) { return (int)c->max_actors + 64; }
 
+/* ---- construction (learner_state.c); main thread, before the other threads start ---- */
+
+/* Zeroes *l and sets up its locks, condition and loss watch for configuration c (borrowed:
+ * it must outlive l). Pair with learner_state_free. */
+void learner_state_init(learner_t *l, const learner_config_t *c);
+
+/* Creates what the run is made of: the checkpoint directory's name (run_dir NULL: no
+ * checkpoints), the env, td3, the replay buffer, the actor table, a new run id and the
+ * trainer's RNG. 0, or an error code with err filled; what was made is freed by
+ * learner_state_free either way. */
+int learner_state_open(learner_t *l, const char *run_dir, td3_err_t *err);
+
+/* After open (and a resume, which may change the run id): the rate limiter, the weights copy,
+ * the experience frame limits, the socket endpoints and the descriptor limit. Logs the memory
+ * experience may hold. Allocates; cannot fail. */
+void learner_state_wire(learner_t *l);
+
+/* Releases everything init, open and wire made, the ZAP handler and the ZeroMQ context
+ * (every socket must be closed before). */
+void learner_state_free(learner_t *l);
+
+/* ---- configuration (learner_config.c) ---- */
+
+/* The checks learner_run makes before it builds anything (counts, directories, exposure).
+ * 0 or TD3_EINVAL with err saying what to change. */
+int learner_config_check(const learner_config_t *c, td3_err_t *err);
+
+/* config.json's text for the run (its env, networks and replay must be open) into out. */
+void learner_config_json(const learner_config_t *c, const learner_t *l, char *out, size_t cap);
+
+/* ---- threads ---- */
+
 void *learner_ingest_thread(void *arg);
 void *learner_trainer_thread(void *arg);
 
 /* Records a fatal error once (the first one wins) and asks every thread to stop. */
 void learner_fail(learner_t *l, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A run that resumes (cfg->resume_dir): loads the checkpoint into td3 and replay and takes
+ * its run id, trainer RNG, time and counters into l, filling *m. A new run: removes an old
+ * run's checkpoint from the run directory so it cannot be resumed by mistake. Main thread,
+ * before the other threads start. 0, or an error code with err filled. */
+int learner_resume(learner_t *l, checkpoint_meta_t *m, td3_err_t *err);
 
 /* Writes a checkpoint of the learner as it is now (the caller owns td3: the trainer thread
  * while it runs, main otherwise). 0, or an error code with err filled (logged by caller). */

@@ -82,7 +82,8 @@ typedef struct status_point {
   int untrained;                  /* the initial networks were evaluated (evaluate_untrained) */
 } status_point_t;
 
-/* Everything the server shows: plain data, copied whole. */
+/* Everything the server shows: plain data, copied whole. The counters' fields are filled and
+ * rendered through the table of learner/counters.h (their offsets are in it). */
 typedef struct status_snapshot {
   uint64_t taken_ns;              /* monotonic time the learner filled it */
   char run_id[17];                /* hex */
@@ -99,11 +100,11 @@ typedef struct status_snapshot {
   uint64_t out_of_bounds;         /* those transitions, refused */
   uint64_t rollback_dropped;      /* replay rows dropped by rollbacks */
   uint64_t hellos_dropped, hellos_refused, slots_preempted;
-  int insecure;                   /* sockets bound beyond loopback without CURVE (--insecure) */
+  uint64_t insecure;              /* 1: sockets bound beyond loopback without CURVE (--insecure) */
   uint64_t replay_size, replay_capacity;   /* transitions */
   double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */
   int rl_state;                   /* ratelimit_state_t */
-  double ingest_wait_s, trainer_wait_s;    /* cumulative seconds each side was held back */
+  uint64_t ingest_wait_ns, trainer_wait_ns; /* cumulative time each side was held back */
   int have_stats;                 /* the fields below hold a TD3 update's figures */
   double critic_loss, actor_loss, mean_q;
   double critic_loss_latest;      /* the loss watch's fast level (learner/loss_watch.h) */
@@ -112,19 +113,19 @@ typedef struct status_snapshot {
   uint64_t lag_sum, lag_count, lag_max;
   uint64_t lag_hist[STATUS_LAG_BUCKETS + 1];       /* per bucket (not cumulative) */
   uint64_t update_hist[STATUS_UPDATE_BUCKETS + 1]; /* per bucket (not cumulative) */
-  double update_seconds_sum;
+  uint64_t update_ns_sum;         /* total time of the updates in update_hist */
   uint64_t last_update_ns;        /* monotonic; 0 before the first update */
   uint64_t start_ns;              /* monotonic time the learner started */
   int fatal;                      /* the run failed: fatal_msg says why */
   char fatal_msg[512];
   int finished;                   /* the run is over (final figures) */
   uint64_t rss_bytes;
-  int resumed;                    /* the run continued from a checkpoint */
+  uint64_t resumed;               /* 1: the run continued from a checkpoint */
   uint64_t checkpoints, checkpoint_failures;  /* written (by this learner process), failed */
   uint64_t rollbacks;             /* non-finite updates undone from the last checkpoint */
   uint64_t last_checkpoint_steps; /* env steps in the latest checkpoint (0: none) */
   uint64_t last_checkpoint_ns;    /* monotonic time of it (0: none by this process) */
-  int curve_on;                   /* CURVE security on */
+  uint64_t curve_on;              /* 1: CURVE security on */
   uint64_t authorized_keys;       /* actor keys the learner accepts (CURVE) */
   uint64_t auth_accepted, auth_refused; /* CURVE handshakes accepted, refused */
   uint32_t n_actors;

@@ -3,6 +3,7 @@
  * arguments (no shared state), called on the server's thread. */
 #include "status.h"
 
+#include "counters.h"
 #include "ratelimit.h"
 #include "xalloc.h"
 
@@ -110,6 +111,8 @@ static void histogram(status_buf_t *b, const char *name, const char *help, const
   status_buf_printf(b, "%s_sum %s\n%s_count %llu\n", name, s, name, (unsigned long long)cum);
 }
 
+static void render_fleet(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *b);
+
 void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *b) {
   char name[2 * WIRE_MAX_NAME + 8];
   head(b, "td3d_run_info", "gauge", "Constant 1, labelled with the run id and environment.");
@@ -117,64 +120,7 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
   status_buf_printf(b, "td3d_run_info{run_id=\"%s\",env=\"%s\"} 1\n", s->run_id, name);
   head(b, "td3d_uptime_seconds", "gauge", "Seconds since the learner started.");
   sample_d(b, "td3d_uptime_seconds", age_s(now_ns, s->start_ns));
-  head(b, "td3d_env_steps_total", "counter", "Environment steps of the run (transitions inserted into replay).");
-  sample_u(b, "td3d_env_steps_total", s->inserted);
-  head(b, "td3d_env_steps_budget", "gauge", "The run's environment step budget (0: no limit).");
-  sample_u(b, "td3d_env_steps_budget", s->steps_budget);
-  head(b, "td3d_transitions_inserted_total", "counter", "Transitions inserted into replay.");
-  sample_u(b, "td3d_transitions_inserted_total", s->inserted);
-  head(b, "td3d_transitions_dropped_total", "counter", "Transitions received but not inserted, by reason.");
-  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"over_budget\"} %llu\n",
-                    (unsigned long long)s->over_budget);
-  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"out_of_bounds\"} %llu\n",
-                    (unsigned long long)s->out_of_bounds);
-  status_buf_printf(b, "td3d_transitions_dropped_total{reason=\"rollback\"} %llu\n",
-                    (unsigned long long)s->rollback_dropped);
-  head(b, "td3d_experience_batches_total", "counter", "Experience messages accepted.");
-  sample_u(b, "td3d_experience_batches_total", s->batches);
-  head(b, "td3d_rejected_messages_total", "counter", "Experience and control messages refused, by reason (out_of_bounds: batches with transitions refused for their values).");
-  for (int r = 1; r < WIRE_REASON_COUNT; r++)
-    status_buf_printf(b, "td3d_rejected_messages_total{reason=\"%s\"} %llu\n",
-                      wire_reason_name((wire_reason_t)r), (unsigned long long)s->rejected[r]);
-  status_buf_printf(b, "td3d_rejected_messages_total{reason=\"unregistered\"} %llu\n",
-                    (unsigned long long)s->rejected_unregistered);
-  status_buf_printf(b, "td3d_rejected_messages_total{reason=\"out_of_bounds\"} %llu\n",
-                    (unsigned long long)s->rejected_bounds);
-  head(b, "td3d_hellos_dropped_total", "counter", "Hellos dropped unanswered: over a connection's allowance (2 a second, a burst of 4).");
-  sample_u(b, "td3d_hellos_dropped_total", s->hellos_dropped);
-  head(b, "td3d_hellos_refused_total", "counter", "Hellos answered with a refusal (slots full, a live name held by another connection, env or shape).");
-  sample_u(b, "td3d_hellos_refused_total", s->hellos_refused);
-  head(b, "td3d_slots_preempted_total", "counter", "Slots taken from idle holders (no experience, or no evaluation reports) for newcomers.");
-  sample_u(b, "td3d_slots_preempted_total", s->slots_preempted);
-  head(b, "td3d_updates_total", "counter", "TD3 iterations done.");
-  sample_u(b, "td3d_updates_total", s->updates);
-  head(b, "td3d_weights_version", "gauge", "Version of the latest published actor weights.");
-  sample_u(b, "td3d_weights_version", s->weights_version);
-  head(b, "td3d_weights_broadcasts_total", "counter",
-       "Weights messages published (new versions and re-sends), each to every subscriber.");
-  sample_u(b, "td3d_weights_broadcasts_total", s->weights_broadcasts);
-  head(b, "td3d_weights_subscribers", "gauge", "Connections to the weights socket.");
-  sample_u(b, "td3d_weights_subscribers", s->weights_subscribers);
-  head(b, "td3d_checkpoints_total", "counter", "Checkpoints written by this learner process.");
-  sample_u(b, "td3d_checkpoints_total", s->checkpoints);
-  head(b, "td3d_checkpoint_failures_total", "counter", "Checkpoints that could not be written.");
-  sample_u(b, "td3d_checkpoint_failures_total", s->checkpoint_failures);
-  head(b, "td3d_checkpoint_env_steps", "gauge", "Environment steps held by the latest checkpoint (0: none).");
-  sample_u(b, "td3d_checkpoint_env_steps", s->last_checkpoint_steps);
-  head(b, "td3d_rollbacks_total", "counter", "Non-finite updates undone by restoring the last checkpoint.");
-  sample_u(b, "td3d_rollbacks_total", s->rollbacks);
-  head(b, "td3d_curve_security", "gauge", "1 when the sockets require an authorized CURVE key.");
-  sample_u(b, "td3d_curve_security", (uint64_t)s->curve_on);
-  head(b, "td3d_insecure", "gauge", "1 when the sockets bind beyond loopback without CURVE (--insecure).");
-  sample_u(b, "td3d_insecure", (uint64_t)s->insecure);
-  head(b, "td3d_auth_accepted_total", "counter", "CURVE handshakes accepted (authorized keys).");
-  sample_u(b, "td3d_auth_accepted_total", s->auth_accepted);
-  head(b, "td3d_auth_refused_total", "counter", "Connections refused by CURVE authentication.");
-  sample_u(b, "td3d_auth_refused_total", s->auth_refused);
-  head(b, "td3d_replay_size_transitions", "gauge", "Transitions held in replay.");
-  sample_u(b, "td3d_replay_size_transitions", s->replay_size);
-  head(b, "td3d_replay_capacity_transitions", "gauge", "Replay capacity.");
-  sample_u(b, "td3d_replay_capacity_transitions", s->replay_capacity);
+  counters_render_metrics(s, b); /* the counters block: learner/counters.c */
   /* the window is STATUS_RATE_WINDOW_S */
   head(b, "td3d_env_steps_per_second", "gauge",
        "Environment steps inserted per second over the last 30 s (since the learner process "
@@ -211,19 +157,25 @@ void status_render_metrics(const status_snapshot_t *s, uint64_t now_ns, status_b
                       ratelimit_state_name((ratelimit_state_t)st), st == s->rl_state);
   head(b, "td3d_ratelimit_blocked_seconds_total", "counter", "Seconds each side waited on the rate limiter.");
   char v[64];
-  fmt_double(v, sizeof v, s->ingest_wait_s);
+  fmt_double(v, sizeof v, (double)s->ingest_wait_ns / 1e9);
   status_buf_printf(b, "td3d_ratelimit_blocked_seconds_total{side=\"ingest\"} %s\n", v);
-  fmt_double(v, sizeof v, s->trainer_wait_s);
+  fmt_double(v, sizeof v, (double)s->trainer_wait_ns / 1e9);
   status_buf_printf(b, "td3d_ratelimit_blocked_seconds_total{side=\"trainer\"} %s\n", v);
   histogram(b, "td3d_policy_lag_versions", "Weights versions between an accepted batch's policy and the latest.",
             status_lag_bounds, STATUS_LAG_BUCKETS, s->lag_hist, (double)s->lag_sum);
   head(b, "td3d_policy_lag_max_versions", "gauge", "Largest policy lag seen.");
   sample_u(b, "td3d_policy_lag_max_versions", s->lag_max);
   histogram(b, "td3d_update_duration_seconds", "Time of one TD3 iteration in the trainer.",
-            status_update_bounds, STATUS_UPDATE_BUCKETS, s->update_hist, s->update_seconds_sum);
+            status_update_bounds, STATUS_UPDATE_BUCKETS, s->update_hist,
+            (double)s->update_ns_sum / 1e9);
   head(b, "td3d_process_resident_memory_bytes", "gauge", "Resident memory of the learner process.");
   sample_u(b, "td3d_process_resident_memory_bytes", s->rss_bytes);
+  render_fleet(s, now_ns, b);
+}
 
+/* The fleet's gauges, and the per-actor series of a fleet of at most STATUS_METRICS_ACTORS. */
+static void render_fleet(const status_snapshot_t *s, uint64_t now_ns, status_buf_t *b) {
+  char name[2 * WIRE_MAX_NAME + 8];
   uint32_t connected = 0;
   double oldest = 0;
   uint64_t lag_max = 0;
@@ -346,48 +298,10 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
   json_object_set_new(root, "config", cfg ? cfg : s->config_json[0] ? json_string(s->config_json)
                                                                    : json_null());
 
-  json_t *c = json_object();
-  json_object_set_new(c, "env_steps", ju64(s->inserted));
-  json_object_set_new(c, "env_steps_budget", ju64(s->steps_budget));
-  json_object_set_new(c, "transitions_inserted", ju64(s->inserted));
-  json_object_set_new(c, "over_budget", ju64(s->over_budget));
-  json_object_set_new(c, "out_of_bounds", ju64(s->out_of_bounds));
-  json_object_set_new(c, "rollback_dropped", ju64(s->rollback_dropped));
-  json_object_set_new(c, "hellos_dropped", ju64(s->hellos_dropped));
-  json_object_set_new(c, "hellos_refused", ju64(s->hellos_refused));
-  json_object_set_new(c, "slots_preempted", ju64(s->slots_preempted));
-  json_object_set_new(c, "batches", ju64(s->batches));
-  json_object_set_new(c, "updates", ju64(s->updates));
-  json_object_set_new(c, "weights_version", ju64(s->weights_version));
-  json_object_set_new(c, "weights_broadcasts", ju64(s->weights_broadcasts));
-  json_object_set_new(c, "weights_subscribers", ju64(s->weights_subscribers));
-  json_object_set_new(c, "replay_size", ju64(s->replay_size));
-  json_object_set_new(c, "replay_capacity", ju64(s->replay_capacity));
-  json_t *rej = json_object();
-  for (int r = 1; r < WIRE_REASON_COUNT; r++)
-    json_object_set_new(rej, wire_reason_name((wire_reason_t)r), ju64(s->rejected[r]));
-  json_object_set_new(rej, "unregistered", ju64(s->rejected_unregistered));
-  json_object_set_new(rej, "out_of_bounds", ju64(s->rejected_bounds));
-  json_object_set_new(c, "rejected", rej);
-  json_object_set_new(root, "counters", c);
-
-  json_t *ck = json_object();
-  json_object_set_new(ck, "resumed", json_boolean(s->resumed));
-  json_object_set_new(ck, "written", ju64(s->checkpoints));
-  json_object_set_new(ck, "failed", ju64(s->checkpoint_failures));
-  json_object_set_new(ck, "rollbacks", ju64(s->rollbacks));
-  json_object_set_new(ck, "env_steps", ju64(s->last_checkpoint_steps));
-  json_object_set_new(ck, "age_seconds", s->last_checkpoint_ns
-                                             ? jreal(age_s(now_ns, s->last_checkpoint_ns))
-                                             : json_null());
-  json_object_set_new(root, "checkpoint", ck);
-  json_t *sec = json_object();
-  json_object_set_new(sec, "curve", json_boolean(s->curve_on));
-  json_object_set_new(sec, "insecure", json_boolean(s->insecure));
-  json_object_set_new(sec, "authorized_keys", ju64(s->authorized_keys));
-  json_object_set_new(sec, "accepted", ju64(s->auth_accepted));
-  json_object_set_new(sec, "refused", ju64(s->auth_refused));
-  json_object_set_new(root, "security", sec);
+  counters_render_json(s, root); /* counters, checkpoint, security: learner/counters.c */
+  json_object_set_new(json_object_get(root, "checkpoint"), "age_seconds",
+                      s->last_checkpoint_ns ? jreal(age_s(now_ns, s->last_checkpoint_ns))
+                                            : json_null());
 
   json_t *t = json_object();
   json_object_set_new(t, "env_steps_per_second", jreal(s->env_steps_per_s));
@@ -408,8 +322,8 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
 
   json_t *rl = json_object();
   json_object_set_new(rl, "state", json_string(ratelimit_state_name((ratelimit_state_t)s->rl_state)));
-  json_object_set_new(rl, "ingest_blocked_seconds", jreal(s->ingest_wait_s));
-  json_object_set_new(rl, "trainer_blocked_seconds", jreal(s->trainer_wait_s));
+  json_object_set_new(rl, "ingest_blocked_seconds", jreal((double)s->ingest_wait_ns / 1e9));
+  json_object_set_new(rl, "trainer_blocked_seconds", jreal((double)s->trainer_wait_ns / 1e9));
   json_object_set_new(root, "ratelimit", rl);
 
   json_t *tr = json_object();
@@ -422,7 +336,7 @@ void status_render_json_page(const status_snapshot_t *s, uint64_t now_ns, uint32
   uint64_t n_upd = 0;
   for (int i = 0; i <= STATUS_UPDATE_BUCKETS; i++) n_upd += s->update_hist[i];
   json_object_set_new(tr, "update_seconds_mean",
-                      n_upd ? jreal(s->update_seconds_sum / (double)n_upd) : json_null());
+                      n_upd ? jreal((double)s->update_ns_sum / 1e9 / (double)n_upd) : json_null());
   json_object_set_new(root, "training", tr);
 
   json_t *lag = json_object();

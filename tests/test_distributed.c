@@ -356,8 +356,8 @@ static void nonfinite_update_rolls_back(void **state) {
     actor_start(&a, 38135, "rb/0", 0, 0);
     learner_join(&L, 120);
     actor_stop_join(&a);
-    printf("pass %d: rc %d, %u rollbacks, %llu updates; %s\n", pass, L.rc, L.res.rollbacks,
-           (unsigned long long)L.res.updates, L.rc ? L.err.msg : "finished");
+    printf("pass %d: rc %d, %u rollbacks, %llu updates; %s\n", pass, L.rc,
+           (unsigned)L.res.rollbacks, (unsigned long long)L.res.updates, L.rc ? L.err.msg : "finished");
     if (pass == 0) {
       assert_int_equal(L.rc, 0); /* the run went on and spent its budget */
       assert_int_equal(L.res.rollbacks, 1);

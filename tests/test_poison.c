@@ -256,7 +256,7 @@ static void poisoned_rows_refused(void **state) {
   printf("rc %d (%s); inserted %llu, updates %llu, rollbacks %u, out of bounds %llu in %llu "
          "batches\n",
          L.rc, L.rc ? L.err.msg : "ok", (unsigned long long)L.stats.inserted,
-         (unsigned long long)L.stats.updates, L.res.rollbacks,
+         (unsigned long long)L.stats.updates, (unsigned)L.res.rollbacks,
          (unsigned long long)L.stats.out_of_bounds, (unsigned long long)L.stats.rejected_bounds);
   assert_int_equal(L.rc, 0);
   assert_int_equal(L.res.rollbacks, 0);
@@ -287,7 +287,7 @@ static void rollback_drops_poisoned_rows(void **state) {
   inproc_actor_stop(&act);
   attacker_leave(&a);
   printf("rc %d (%s); rollbacks %u, replay rows dropped %llu, inserted %llu, updates %llu\n",
-         L.rc, L.rc ? L.err.msg : "ok", L.res.rollbacks,
+         L.rc, L.rc ? L.err.msg : "ok", (unsigned)L.res.rollbacks,
          (unsigned long long)L.stats.rollback_dropped, (unsigned long long)L.stats.inserted,
          (unsigned long long)L.stats.updates);
   assert_int_equal(L.rc, 0);
