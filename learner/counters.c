@@ -62,6 +62,7 @@ const counter_t counters[] = {
     {OUT("td3d_weights_version", G, "Version of the latest published actor weights.", "counters.weights_version", 12), L(weights_version), S(weights_version), ST(weights_version), R(weights_version)},
     {OUT("td3d_weights_broadcasts_total", C, "Weights messages published (new versions and re-sends), each to every subscriber.", "counters.weights_broadcasts", 13), L(weights_broadcasts), S(weights_broadcasts), NO_STATS, NO_RESULT},
     {OUT("td3d_weights_subscribers", G, "Connections to the weights socket.", "counters.weights_subscribers", 14), L(weights_subscribers), S(weights_subscribers), NO_STATS, NO_RESULT},
+    {OUT("td3d_experience_disconnects_total", C, "Connections to the experience socket that ended: an actor that left or restarted, or one ZeroMQ closed for sending a frame over the limit.", "counters.experience_disconnects", 14), L(experience_disconnects), S(experience_disconnects), ST(experience_disconnects), NO_RESULT},
     {OUT("td3d_checkpoints_total", C, "Checkpoints written by this learner process.", "checkpoint.written", 21), L(checkpoints), S(checkpoints), NO_STATS, R(checkpoints)},
     {OUT("td3d_checkpoint_failures_total", C, "Checkpoints that could not be written.", "checkpoint.failed", 22), L(checkpoint_failures), S(checkpoint_failures), NO_STATS, NO_RESULT},
     {OUT("td3d_checkpoint_env_steps", G, "Environment steps held by the latest checkpoint (0: none).", "checkpoint.env_steps", 24), L(last_checkpoint_steps), S(last_checkpoint_steps), NO_STATS, R(checkpoint_steps)},
@@ -70,6 +71,7 @@ const counter_t counters[] = {
     {OUT("td3d_insecure", G, "1 when the sockets bind beyond loopback without CURVE (--insecure).", "security.insecure", 31), .json_bool = 1, GET(get_insecure), S(insecure), NO_STATS, NO_RESULT},
     {OUT("td3d_auth_accepted_total", C, "CURVE handshakes accepted (authorized keys).", "security.accepted", 33), GET(get_auth_accepted), S(auth_accepted), NO_STATS, NO_RESULT},
     {OUT("td3d_auth_refused_total", C, "Connections refused by CURVE authentication.", "security.refused", 34), GET(get_auth_refused), S(auth_refused), NO_STATS, NO_RESULT},
+    {OUT("td3d_handshake_failures_total", C, "Connections to the experience, weights or control socket whose ZeroMQ handshake failed: a client without CURVE against a CURVE learner (or with CURVE against a plain one), a peer that closed before its greeting, not ZeroMQ. Refused keys are td3d_auth_refused_total.", "security.handshake_failures", 35), L(handshake_failures), S(handshake_failures), ST(handshake_failures), NO_RESULT},
     {OUT("td3d_replay_size_transitions", G, "Transitions held in replay.", "counters.replay_size", 15), GET(get_replay_size), S(replay_size), NO_STATS, NO_RESULT},
     {OUT("td3d_replay_capacity_transitions", G, "Replay capacity.", "counters.replay_capacity", 16), GET(get_replay_capacity), S(replay_capacity), NO_STATS, NO_RESULT},
     /* in /status only */

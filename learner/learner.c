@@ -78,6 +78,7 @@ static int run_start(run_t *r) {
                     .backlog = learner_backlog(c)};
   if (!(r->ct.router = zsock_open(l->zctx, ZMQ_ROUTER, &o, l->control_ep, 1, r->err)))
     return r->err ? r->err->code : TD3_ESYS;
+  r->ct.monitor = learner_monitor_open(l, r->ct.router, LEARNER_MONITOR_EVENTS, "control");
   status_snapshot_t *snap = r->ct.snap;
   learner_config_json(c, l, snap->config_json, sizeof snap->config_json);
   snprintf(snap->run_id, sizeof snap->run_id, "%016llx", (unsigned long long)l->run_id);

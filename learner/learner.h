@@ -54,6 +54,8 @@ typedef struct learner_stats {
   uint64_t hellos_dropped;               /* Hellos over a connection's allowance */
   uint64_t hellos_refused;               /* Hellos answered with a refusal */
   uint64_t slots_preempted;              /* slots taken from idle holders for newcomers */
+  uint64_t experience_disconnects;       /* experience connections that ended */
+  uint64_t handshake_failures;           /* handshakes failed (no CURVE, not ZeroMQ) */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */

@@ -34,6 +34,7 @@ void learner_control_free(learner_control_t *ct) {
   ct->peer = NULL;
   ct->peer_len = NULL;
   wire_buf_free(&ct->buf);
+  learner_monitor_close(&ct->monitor);
   zsock_close(&ct->router);
   rundir_close(&ct->dir);
 }
@@ -476,6 +477,7 @@ out:
 }
 
 void learner_control_serve(learner_control_t *ct, int timeout_ms) {
+  learner_monitor_drain(ct->l, ct->monitor, NULL, NULL);
   zmq_pollitem_t item = {ct->router, 0, ZMQ_POLLIN, 0};
   if (zmq_poll(&item, 1, timeout_ms) <= 0) return;
   for (int k = 0; k < 64 && !ct->finish; k++) {

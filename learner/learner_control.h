@@ -16,6 +16,7 @@
 typedef struct learner_control {
   learner_t *l;                  /* borrowed */
   void *router;                  /* the control socket (owned; NULL until opened) */
+  void *monitor;                 /* its monitor (owned; NULL: none) */
   wire_buf_t buf;                /* encode buffer of the replies */
   rundir_t *dir;                 /* the run directory (owned), NULL: none */
   progress_t *pr;                /* borrowed */

@@ -127,6 +127,10 @@ void *learner_ingest_thread(void *arg) {
     learner_fail(l, err.code, "experience socket: %s", err.msg);
     return NULL;
   }
+  /* ZeroMQ closes a connection that sends a frame over max_frame without passing anything
+   * up: the monitor counts the connections that end, and failed handshakes */
+  void *mon = learner_monitor_open(l, pull, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS,
+                                   "experience");
   wire_batch_t pending = {0};
   int have = 0;
   uint32_t kept = 0;
@@ -134,6 +138,7 @@ void *learner_ingest_thread(void *arg) {
   zmq_msg_t msg;
   zmq_msg_init(&msg);
   while (!atomic_load(&l->stop)) {
+    learner_monitor_drain(l, mon, NULL, &l->experience_disconnects);
     if (have) {
       if (atomic_load(&l->ingest_closed)) {
         atomic_fetch_add(&l->over_budget, kept);
@@ -196,6 +201,8 @@ void *learner_ingest_thread(void *arg) {
   free(keep);
   if (have) wire_batch_release(&pending);
   zmq_msg_close(&msg);
+  learner_monitor_drain(l, mon, NULL, &l->experience_disconnects);
+  learner_monitor_close(&mon);
   zsock_close(&pull);
   return NULL;
 }

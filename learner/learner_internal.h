@@ -60,6 +60,9 @@ typedef struct learner {
   _Atomic uint64_t weights_version;
   _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
   _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
+  _Atomic uint64_t handshake_failures;  /* connections to any of the three sockets whose
+                                           ZeroMQ handshake failed (the monitors) */
+  _Atomic uint64_t experience_disconnects; /* experience connections that ended */
   _Atomic uint64_t untrained_version; /* the version published before any update (0: none) */
   _Atomic uint64_t ingest_wait_ns; /* time ingest held a batch back (rate limiter) */
   _Atomic uint64_t lag_sum, lag_count, lag_max;  /* policy lag of accepted batches */
@@ -126,6 +129,28 @@ void learner_state_wire(learner_t *l);
 /* Releases everything init, open and wire made, the ZAP handler and the ZeroMQ context
  * (every socket must be closed before). */
 void learner_state_free(learner_t *l);
+
+/* ---- socket monitors (learner_monitor.c); each monitor is read by its socket's thread ---- */
+
+/* The monitor events every socket reports: handshakes that failed for a reason other than
+ * authentication (which the ZAP handler counts): a client without CURVE against a CURVE
+ * learner or the other way round, a peer that closed before its greeting, not ZMTP. */
+#define LEARNER_MONITOR_EVENTS \
+  (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+
+/* A PAIR socket receiving sock's monitor events (a mask of ZMQ_EVENT_*), or NULL with a
+ * warning naming the socket (tag): then nothing of it is counted. Call as soon as sock is
+ * open: connections made before are not seen. */
+void *learner_monitor_open(learner_t *l, void *sock, int events, const char *tag);
+
+/* Reads mon's pending events without waiting: failed handshakes into l->handshake_failures;
+ * accepted and ended connections into *connections (NULL: not kept); ended ones also into
+ * *disconnects (NULL: not counted). mon NULL: nothing. */
+void learner_monitor_drain(learner_t *l, void *mon, int64_t *connections,
+                           _Atomic uint64_t *disconnects);
+
+/* Closes *mon (NULL: nothing) and sets it NULL. */
+void learner_monitor_close(void **mon);
 
 /* ---- configuration (learner_config.c) ---- */
 

@@ -75,33 +75,11 @@ static void publish(trainer_t *t, int new_version) {
 /* A new version when publish_every updates have passed, else the same version again when the
  * last broadcast is 200 ms old; either only when the byte budget allows. */
 static void maybe_publish(trainer_t *t) {
-  int event;
-  uint32_t value;
-  while (t->peers && curve_monitor_next(t->peers, &event, &value)) {
-    if (event == ZMQ_EVENT_ACCEPTED) t->connections++;
-    else if (event == ZMQ_EVENT_DISCONNECTED && t->connections > 0) t->connections--;
-    atomic_store(&t->l->weights_subscribers, (uint64_t)t->connections);
-  }
+  learner_monitor_drain(t->l, t->peers, &t->connections, NULL);
+  atomic_store(&t->l->weights_subscribers, (uint64_t)t->connections);
   uint64_t now = td3_now_ns();
   if (now < t->next_publish_ns) return;
   if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
-}
-
-/* A monitor of pub's connections (PAIR, read with curve_monitor_next), or NULL (then the
- * budget counts leases only). */
-static void *open_monitor(void *ctx, void *pub) {
-  char ep[64];
-  snprintf(ep, sizeof ep, "inproc://td3d-weights-peers-%p", pub);
-  if (zmq_socket_monitor(pub, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) return NULL;
-  void *mon = zmq_socket(ctx, ZMQ_PAIR);
-  int linger = 0;
-  if (mon && (zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-              zmq_connect(mon, ep) != 0)) {
-    zmq_close(mon);
-    mon = NULL;
-  }
-  if (!mon) log_warn("no monitor on the weights socket: its byte budget counts leases only");
-  return mon;
 }
 
 void *learner_trainer_thread(void *arg) {
@@ -116,7 +94,8 @@ void *learner_trainer_thread(void *arg) {
     learner_fail(l, err.code, "weights socket: %s", err.msg);
     return NULL;
   }
-  t.peers = open_monitor(l->zctx, t.pub);
+  t.peers = learner_monitor_open(l, t.pub, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                                                LEARNER_MONITOR_EVENTS, "weights");
   const td3_config_t *tc = td3_config(l->td3);
   replay_batch_t rb;
   replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);

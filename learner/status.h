@@ -93,6 +93,8 @@ typedef struct status_snapshot {
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t weights_broadcasts;    /* Weights frames published (each goes to every subscriber) */
   uint64_t weights_subscribers;   /* connections to the weights socket */
+  uint64_t experience_disconnects; /* experience connections that ended (one ZeroMQ closed
+                                     for a frame over the limit among them) */
   uint64_t steps_budget;          /* 0: no limit */
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;
@@ -128,6 +130,7 @@ typedef struct status_snapshot {
   uint64_t curve_on;              /* 1: CURVE security on */
   uint64_t authorized_keys;       /* actor keys the learner accepts (CURVE) */
   uint64_t auth_accepted, auth_refused; /* CURVE handshakes accepted, refused */
+  uint64_t handshake_failures;    /* handshakes failed for another reason (no CURVE, not ZMTP) */
   uint32_t n_actors;
   actor_info_t actors[STATUS_MAX_ACTORS];
   uint32_t n_curve;               /* evaluations, oldest first (the latest STATUS_MAX_CURVE) */

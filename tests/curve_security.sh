@@ -40,6 +40,8 @@ rc=$?
   fail "actor without CURVE: exit $rc, $(cat "$dir/plain.out")"
 
 wait_metric td3d_auth_refused_total $status 2
+# the actor without CURVE never got past the handshake: counted as such
+wait_metric td3d_handshake_failures_total $status 1
 [ "$(metric td3d_curve_security $status)" = 1 ] || fail "td3d_curve_security is not 1"
 [ "$(metric td3d_actors_connected $status)" = 1 ] ||
   fail "actors connected: $(metric td3d_actors_connected $status), expected the authorized one alone"
@@ -52,7 +54,7 @@ echo "$table" | grep -q "intruder\|plain/0" && fail "a refused actor is in the a
 echo "$table" | grep -q "security *CURVE" || fail "td3d status does not show CURVE security: $table"
 before=$(metric td3d_updates_total $status)
 wait_metric td3d_updates_total $status $((before + 200)) # the authorized actor trains on
-echo "CURVE: authorized actor trains ($(metric td3d_updates_total $status) updates); unknown key and plain actor refused ($(metric td3d_auth_refused_total $status) refusals)"
+echo "CURVE: authorized actor trains ($(metric td3d_updates_total $status) updates); unknown key and plain actor refused ($(metric td3d_auth_refused_total $status) refusals, $(metric td3d_handshake_failures_total $status) failed handshakes)"
 
 # bad key flags are refused before anything starts
 "$td3d" learner --curve-key="$keys/learner.key" --status-bind=off --out="$dir/x" >"$dir/e1" 2>&1

@@ -285,6 +285,10 @@ static void bad_peers_refused(void **state) {
   assert_int_equal(s->rejected[WIRE_LENGTH], 1);
   assert_int_equal(s->rejected[WIRE_RUN_ID], 1);
   assert_int_equal(s->rejected[WIRE_OVERSIZE], 0); /* never reaches the learner (maxmsgsize) */
+  printf("experience disconnects %llu, handshake failures %llu\n",
+         (unsigned long long)s->experience_disconnects, (unsigned long long)s->handshake_failures);
+  assert_true(s->experience_disconnects >= 1);       /* ... but its connection's end is counted */
+  assert_int_equal(s->handshake_failures, 0);        /* every peer here spoke ZeroMQ */
   assert_int_equal(s->rejected_unregistered, 2 + 3); /* two batches and three reports */
   assert_true(L.res.best_eval < 123456);             /* none of them was recorded */
   assert_false(L.res.solved);

@@ -169,9 +169,10 @@ static void print_table(json_t *s) {
   }
   json_t *sec = json_object_get(s, "security");
   if (json_is_true(json_object_get(sec, "curve")))
-    printf("\nsecurity      CURVE, %s authorized keys   (handshakes accepted %s, refused %s)",
+    printf("\nsecurity      CURVE, %s authorized keys   (handshakes accepted %s, refused %s, "
+           "failed %s)",
            numf(sec, "authorized_keys", "%.0f"), numf(sec, "accepted", "%.0f"),
-           numf(sec, "refused", "%.0f"));
+           numf(sec, "refused", "%.0f"), numf(sec, "handshake_failures", "%.0f"));
   else if (sec)
     printf("\nsecurity      off (no CURVE: keep the ports on a trusted network)");
   printf("\n\n%4s  %-24s %-9s %-6s %10s %11s %8s %9s\n", "slot", "name", "role", "active",
