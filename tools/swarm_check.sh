@@ -197,7 +197,7 @@ done
 echo "run $run_id: learner on node 1, $actors actors and the evaluator on node 2, all joined (${joined} s since deploy)"
 if [ "$curve" = 1 ]; then
   [ "$(status_get "d['security']['curve']")" = True ] || fail curve "the learner does not say CURVE is on"
-  intruder=$(timeout 60 d2 run --rm --network "${stack}_default" -v "$TD3D_KEYS:/keys:ro" td3d:latest \
+  intruder=$(DOCKER_HOST=$sock2 timeout 60 docker run --rm --network "${stack}_default" -v "$TD3D_KEYS:/keys:ro" td3d:latest \
     actor --learner learner --curve-key /keys/intruder.key --curve-server /keys/learner.pub 2>&1)
   echo "$intruder" | grep -q "refused this actor's CURVE key" ||
     fail curve "an actor with an unknown key was not refused: $(echo "$intruder" | tail -3)"
