@@ -1,5 +1,6 @@
-# Prometheus from Debian's package, scraping the learner of docker-compose.yml (profile
-# "monitoring"; deploy/prometheus.yml): `docker-compose --profile monitoring build` builds it.
+# Prometheus from Debian's package, scraping the learner of docker-compose.yml
+# (deploy/monitoring.yml; deploy/prometheus.yml): `docker-compose -f docker-compose.yml -f
+# deploy/monitoring.yml build prometheus` builds it.
 #
 #   docker build -f deploy/prometheus.Dockerfile -t td3d-prometheus .
 #

@@ -9,8 +9,15 @@
 #  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
 #     directly (a new dependency must reach the image too);
 #  4. deploy/prometheus.yml passes promtool and scrapes the learner's status port;
-#  5. every Dockerfile a service builds exists, and deploy/Dockerfile has no stage the td3d
-#     image does not use (the classic builder of docker-compose 1.x builds them all).
+#  5. every Dockerfile a service builds exists (deploy/monitoring.yml's Prometheus included),
+#     and deploy/Dockerfile has no stage the td3d image does not use (the classic builder of
+#     docker-compose 1.x builds them all);
+#  6. the Swarm stack files (deploy/swarm.yml, deploy/swarm-curve.yml) parse; docker-compose.yml
+#     has nothing `docker stack deploy` refuses (profiles); the learner is pinned by a node
+#     label, keeps its run directory on a volume and publishes td3d's ports in host mode; the
+#     services restart on failure, the network is an overlay; every TD3D_* variable is one the
+#     service's program reads; the CURVE key variables point at secrets the service mounts;
+#     with a docker CLI that has `docker stack config`, the merged stack renders too.
 # usage: deploy_files.sh SOURCE_DIR TD3D_BINARY
 set -u
 src=$1 td3d=$2
@@ -61,15 +68,19 @@ for name, svc in cfg["services"].items():
         if var.startswith("TD3D_"):
             print(name, prog, var)
 PY
-checked=0
-while read -r service prog var; do
-  "$td3d" "$prog" --help >"$tmp/help" 2>&1 || fail "service $service: td3d $prog --help failed"
-  # variables outside the flag tables, read by td3d itself (README, Configuration)
-  case "$var" in TD3D_LOG_LEVEL | TD3D_MUJOCO_ASSETS | TD3D_MODELS_DIR | TD3D_GEMM) ;;
-  *) grep -q "\[$var\]" "$tmp/help" || fail "service $service sets $var, which td3d $prog does not read" ;;
-  esac
-  checked=$((checked + 1))
-done <"$tmp/vars"
+# reads "service program variable" lines from $1; counts them in $checked
+check_vars() {
+  checked=0
+  while read -r service prog var; do
+    "$td3d" "$prog" --help >"$tmp/help" 2>&1 || fail "service $service: td3d $prog --help failed"
+    # variables outside the flag tables, read by td3d itself (README, Configuration)
+    case "$var" in TD3D_LOG_LEVEL | TD3D_MUJOCO_ASSETS | TD3D_MODELS_DIR | TD3D_GEMM) ;;
+    *) grep -q "\[$var\]" "$tmp/help" || fail "service $service sets $var, which td3d $prog does not read" ;;
+    esac
+    checked=$((checked + 1))
+  done <"$1"
+}
+check_vars "$tmp/vars"
 [ "$checked" -ge 10 ] || fail "only $checked TD3D_* variables found in the compose file"
 echo "compose variables: $checked, each read by its service's program"
 
@@ -103,7 +114,9 @@ grep -q "TD3D_STATUS_BIND: 0.0.0.0:9100" "$tmp/config.yml" || fail "the learner'
 echo "prometheus.yml: valid, scrapes the learner's status port"
 
 # --- 5. the Dockerfiles ------------------------------------------------------------------------
-python3 - "$tmp/config.yml" >"$tmp/dockerfiles" <<'PY' || fail "cannot read the rendered compose file"
+docker-compose -f docker-compose.yml -f deploy/monitoring.yml config >"$tmp/monitoring.yml" 2>"$tmp/err" ||
+  fail "with deploy/monitoring.yml: $(cat "$tmp/err")"
+python3 - "$tmp/monitoring.yml" >"$tmp/dockerfiles" <<'PY' || fail "cannot read the rendered compose file"
 import sys, yaml
 for name, svc in yaml.safe_load(open(sys.argv[1]))["services"].items():
     b = svc.get("build") or {}
@@ -121,4 +134,138 @@ for stage in $(sed -nE 's/^FROM .* AS ([A-Za-z0-9_.-]+)$/\1/p' deploy/Dockerfile
     fail "deploy/Dockerfile: the image uses nothing of stage $stage, which the classic builder builds all the same"
 done
 echo "Dockerfiles: each service's exists; deploy/Dockerfile has no stage the image does not use"
+# --- 6. the Swarm stack files -------------------------------------------------------------------
+python3 - "$td3d" >"$tmp/swarm_vars" 2>"$tmp/err" <<'PY' || fail "swarm files: $(cat "$tmp/err")"
+import re, subprocess, sys, yaml
+td3d = sys.argv[1]
+def die(msg):
+    sys.exit(msg)
+def load(path):
+    try:
+        return yaml.safe_load(open(path))
+    except (OSError, yaml.YAMLError) as e:
+        die(f"{path}: {e}")
+base, swarm, curve = (load(p) for p in ("docker-compose.yml", "deploy/swarm.yml", "deploy/swarm-curve.yml"))
+for name, svc in base["services"].items():
+    if "profiles" in svc:
+        die(f"docker-compose.yml: service {name} has profiles, which docker stack deploy refuses")
+names = set(base["services"])
+for path, doc in (("deploy/swarm.yml", swarm), ("deploy/swarm-curve.yml", curve)):
+    if not str(doc.get("version", "")).startswith("3"):
+        die(f"{path}: version {doc.get('version')} is not a version 3 (stack) file")
+    extra = set(doc["services"]) - names
+    if extra:
+        die(f"{path}: services {sorted(extra)} are not in docker-compose.yml")
+    for name, svc in doc["services"].items():
+        if "image" in svc and svc["image"] != base["services"][name].get("image"):
+            die(f"{path}: service {name} runs {svc['image']}, not docker-compose.yml's image")
+        if "healthcheck" in svc and "/healthz" not in str(svc["healthcheck"]):
+            die(f"{path}: service {name}'s healthcheck does not probe /healthz")
+
+def port_default(prog, flag):
+    out = subprocess.run([td3d, prog, "--help"], capture_output=True, text=True).stdout
+    m = re.search(r"--%s \S+.*default (\d+)" % flag, out)
+    return int(m.group(1)) if m else None
+
+# the learner: pinned by a node label, its run directory on a volume, ports in host mode
+lrn = swarm["services"]["learner"]
+dep = lrn.get("deploy") or {}
+cons = (dep.get("placement") or {}).get("constraints") or []
+if not any(c.replace(" ", "").startswith("node.labels.") and "==" in c for c in cons):
+    die("deploy/swarm.yml: the learner is not pinned by a node label (placement constraint)")
+if dep.get("replicas", 1) != 1:
+    die("deploy/swarm.yml: the learner must have one replica")
+out = base["services"]["learner"]["environment"]["TD3D_OUT"]
+vols = lrn.get("volumes") or []
+runs = [v for v in vols if isinstance(v, str) and v.split(":")[1] == "/runs"]
+if not runs or not out.startswith("/runs/"):
+    die(f"deploy/swarm.yml: the learner's run directory ({out}) is not on a volume at /runs")
+if runs[0].split(":")[0] not in (swarm.get("volumes") or {}):
+    die(f"deploy/swarm.yml: the learner's volume {runs[0].split(':')[0]} is not declared")
+want = {port_default("learner", f) for f in ("experience-port", "weights-port", "control-port")}
+if None in want or len(want) != 3:
+    die("td3d learner --help does not give the three ports' defaults")
+status = lrn.get("environment", {}).get("TD3D_STATUS_BIND",
+                                        base["services"]["learner"]["environment"]["TD3D_STATUS_BIND"])
+want.add(int(status.rsplit(":", 1)[1]))
+ports = lrn.get("ports") or []
+if any(not isinstance(p, dict) or p.get("mode") != "host" for p in ports):
+    die("deploy/swarm.yml: every learner port must be long syntax with mode: host")
+got = {p["target"] for p in ports}
+base_targets = {int(str(p).rsplit(":", 1)[1]) for p in base["services"]["learner"]["ports"]}
+if got != want or got != base_targets:
+    die(f"deploy/swarm.yml: the learner's ports {sorted(got)} are not td3d's {sorted(want)} "
+        f"and docker-compose.yml's {sorted(base_targets)} (each must be overridden)")
+for name, svc in swarm["services"].items():
+    d = svc.get("deploy") or {}
+    if (d.get("restart_policy") or {}).get("condition") != "on-failure":
+        die(f"deploy/swarm.yml: service {name} has no on-failure restart policy")
+    if d.get("endpoint_mode") != "dnsrr":
+        die(f"deploy/swarm.yml: service {name} is not endpoint_mode dnsrr")
+if "replicas" not in swarm["services"]["actor"].get("deploy", {}):
+    die("deploy/swarm.yml: the actor service has no replicas")
+net = (swarm.get("networks") or {}).get("default") or {}
+if net.get("driver") != "overlay":
+    die("deploy/swarm.yml: the default network is not an overlay")
+
+# CURVE: each key variable names a secret the service mounts, and each secret is declared
+secrets = curve.get("secrets") or {}
+for name, svc in curve["services"].items():
+    mounted = {}
+    for s in svc.get("secrets") or []:
+        if s["source"] not in secrets:
+            die(f"deploy/swarm-curve.yml: service {name} mounts undeclared secret {s['source']}")
+        mounted["/run/secrets/" + s.get("target", s["source"])] = s
+    env = svc.get("environment") or {}
+    for var in ("TD3D_CURVE_KEY", "TD3D_CURVE_SERVER"):
+        if var in env:
+            if env[var] not in mounted:
+                die(f"deploy/swarm-curve.yml: service {name}'s {var} {env[var]} is no secret it mounts")
+            if var == "TD3D_CURVE_KEY" and mounted[env[var]].get("mode") != 0o400:
+                die(f"deploy/swarm-curve.yml: service {name}'s secret key is not mode 0400")
+    if "TD3D_CURVE_AUTHORIZED" in env:
+        d = env["TD3D_CURVE_AUTHORIZED"].rstrip("/") + "/"
+        if not any(p.startswith(d) and p.endswith(".pub") for p in mounted):
+            die(f"deploy/swarm-curve.yml: no .pub secret under the learner's {d}")
+    if "TD3D_CURVE_KEY" not in env:
+        die(f"deploy/swarm-curve.yml: service {name} gets no key")
+for s, v in secrets.items():
+    if "${TD3D_KEYS" not in str(v.get("file", "")):
+        die(f"deploy/swarm-curve.yml: secret {s} is not a file under TD3D_KEYS")
+
+for doc in (swarm, curve):
+    for name, svc in doc["services"].items():
+        prog = base["services"][name]["command"][0]
+        for var in svc.get("environment") or {}:
+            if var.startswith("TD3D_"):
+                print(name, prog, var)
+PY
+check_vars "$tmp/swarm_vars"
+[ "$checked" -ge 5 ] || fail "only $checked TD3D_* variables found in the swarm files"
+swarm_cli=""
+for d in docker /usr/local/bin/docker /usr/bin/docker; do
+  if command -v "$d" >/dev/null && "$d" stack config --help >/dev/null 2>&1; then swarm_cli=$d; break; fi
+done
+if [ -n "$swarm_cli" ]; then
+  stack=(-c docker-compose.yml -c deploy/swarm.yml -c deploy/swarm-curve.yml)
+  if "$swarm_cli" stack config "${stack[@]}" >/dev/null 2>"$tmp/err"; then
+    fail "deploy/swarm-curve.yml was accepted without TD3D_KEYS"
+  fi
+  grep -q TD3D_KEYS "$tmp/err" || fail "deploy/swarm-curve.yml without TD3D_KEYS: $(cat "$tmp/err")"
+  TD3D_KEYS=$tmp "$swarm_cli" stack config "${stack[@]}" >"$tmp/stack.yml" 2>"$tmp/err" ||
+    fail "docker stack config: $(cat "$tmp/err")"
+  python3 - "$tmp/stack.yml" <<'PY' || fail "the merged stack: see above"
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+for name, svc in cfg["services"].items():
+    for p in svc.get("ports") or []:
+        if p.get("mode") != "host":
+            sys.exit(f"service {name} publishes {p.get('target')} in {p.get('mode')} mode, not host")
+print("merged stack: %d services, every port in host mode" % len(cfg["services"]))
+PY
+  rendered="rendered by $swarm_cli stack config"
+else
+  rendered="not rendered: no docker CLI here has 'docker stack config'"
+fi
+echo "swarm files: valid; $checked TD3D_* variables read by their programs; $rendered"
 echo "PASS"

@@ -10,9 +10,9 @@
 # `td3d eval` in a container, and removes what it started. With --curve it runs with
 # deploy/curve.yml (keys made by `td3d keygen` in the image) and also checks that the learner
 # says CURVE is on and that an actor container with a key the learner does not know is
-# refused. With --monitoring it adds the Prometheus service (detached, before the foreground
-# `up` of td3d's services: Prometheus stays after the run) and checks that it scraped the
-# learner through the crash. Prints what it sees; the last line is one JSON object (build_s:
+# refused. With --monitoring it adds deploy/monitoring.yml's Prometheus (detached, before
+# the foreground `up` of td3d's services: Prometheus stays after the run) and checks that it
+# scraped the learner through the crash. Prints what it sees; the last line is one JSON object (build_s:
 # the image build; joined_s, back_s, continued_s, ended_s: seconds since `up` started at
 # which every process had joined, the killed learner answered again, training had gone on
 # past the crash point, and the learner ended; total_s: the whole check). Exit 0 when every
@@ -95,10 +95,13 @@ echo "== building the image (deploy/Dockerfile)"
 build_args=()
 [ -n "${http_proxy:-}" ] && build_args=(--build-arg "http_proxy=$http_proxy")
 services=(learner)
+compose_file=docker-compose.yml
 if [ "$monitoring" = 1 ]; then
-  export COMPOSE_PROFILES=monitoring TD3D_PROMETHEUS_PORT=38854
+  export TD3D_PROMETHEUS_PORT=38854
+  compose_file=$compose_file:deploy/monitoring.yml
   services+=(prometheus)
 fi
+export COMPOSE_FILE=$compose_file
 docker-compose build "${build_args[@]}" "${services[@]}" >/tmp/compose_check_build.$$ 2>&1 ||
   { tail -30 /tmp/compose_check_build.$$; rm -f /tmp/compose_check_build.$$; fail build "the image did not build"; }
 rm -f /tmp/compose_check_build.$$
@@ -114,7 +117,7 @@ if [ "$curve" = 1 ]; then
       fail keygen "td3d keygen $k in the image failed"
   done
   cp "$TD3D_KEYS/actor.pub" "$TD3D_KEYS/authorized/"
-  export COMPOSE_FILE=docker-compose.yml:deploy/curve.yml
+  export COMPOSE_FILE=$compose_file:deploy/curve.yml
 fi
 
 mkdir -p runs

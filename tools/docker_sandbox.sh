@@ -21,10 +21,19 @@
 #   tools/docker_sandbox.sh stop [--purge]  stops dockerd (its containers with it) and the
 #                                     proxy, removes the namespace and veth; --purge also
 #                                     deletes the engine's images and the proxy's cache
+#   tools/docker_sandbox.sh engine-stop  stops dockerd only (an engine failure; `start`
+#                                     brings it back with its state: images, swarm membership)
+#   tools/docker_sandbox.sh link OTHER  joins this namespace to the namespace OTHER (another
+#                                     engine's TD3DOCK_NAME) by a veth pair of their own:
+#                                     LINK.1/24 here, LINK.2/24 in OTHER (what a Swarm of the
+#                                     two engines talks over; the host does not route between
+#                                     the namespaces); removed with either namespace
 #
 # Settings (environment): TD3DOCK_NAME (td3dock) names the namespace, socket and state
 # paths; TD3DOCK_NET (10.200.0) is the /24 of the veth pair. A second engine (for a Swarm
 # check) is another name and net: TD3DOCK_NAME=td3dock2 TD3DOCK_NET=10.200.1 ... start.
+# TD3DOCK_LINK_NET (10.202.0) is the /24 of `link`. TD3DOCK_BUILDS=0 starts an engine that
+# only runs images loaded into it (docker load): no apt proxy, no base image.
 # TD3DOCK_MIRROR (http://deb.debian.org/debian) is the archive debootstrap and the proxy use.
 # The base image's apt sources are debootstrap's (bookworm main, without the -updates and
 # -security suites of Docker Hub's debian:bookworm-slim).
@@ -32,11 +41,14 @@
 #   DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io docker-compose apt-cacher-ng debootstrap
 # dockerd runs under `nsenter --net` only (not `ip netns exec`, whose private /sys and mount
 # namespace break dockerd's mounts). Logs: /var/log/NAME/{dockerd,apt-cacher-ng}.log.
-# usage: tools/docker_sandbox.sh start|env|run CMD...|nsexec CMD...|status|stop [--purge]
+# usage: tools/docker_sandbox.sh start|env|run CMD...|nsexec CMD...|status|stop [--purge]|
+#                                engine-stop|link OTHER
 set -u
 name=${TD3DOCK_NAME:-td3dock}
 net=${TD3DOCK_NET:-10.200.0}
 mirror=${TD3DOCK_MIRROR:-http://deb.debian.org/debian}
+link_net=${TD3DOCK_LINK_NET:-10.202.0}
+builds=${TD3DOCK_BUILDS:-1}
 base_tag=debian:bookworm-slim
 host_ip=$net.1 ns_ip=$net.2
 veth_host=${name:0:12}-h veth_ns=${name:0:12}-n
@@ -142,7 +154,7 @@ base_image() {
   say "base image $base_tag imported from $rootfs_tar"
 }
 
-stop_all() {
+stop_dockerd() {
   local pid _
   if alive "$pidfile"; then
     pid=$(cat "$pidfile")
@@ -153,6 +165,27 @@ stop_all() {
     say "dockerd $pid stopped"
   fi
   rm -f "$pidfile"
+}
+
+# a veth pair between this namespace and namespace $1 (both must exist)
+link_to() {
+  local other=$1 here=${name:0:10}-l other_end=${1:0:10}-l
+  [ -e "/run/netns/$name" ] || die "no network namespace $name: $0 start"
+  [ -e "/run/netns/$other" ] || die "no network namespace $other (start that engine first)"
+  if ip -n "$name" link show "$here" >/dev/null 2>&1; then return 0; fi
+  # created in this namespace, one end moved to the other: no name on the host's side
+  ip -n "$name" link add "$here" type veth peer name "$other_end" netns "$other" ||
+    die "cannot create the veth pair $here/$other_end between $name and $other"
+  ip -n "$name" addr add "$link_net.1/24" dev "$here"
+  ip -n "$other" addr add "$link_net.2/24" dev "$other_end"
+  ip -n "$name" link set "$here" up
+  ip -n "$other" link set "$other_end" up
+  say "veth $here $link_net.1/24 ($name) <-> $other_end $link_net.2/24 ($other)"
+}
+
+stop_all() {
+  local pid _
+  stop_dockerd
   if alive "$acng_pidfile"; then
     pid=$(cat "$acng_pidfile")
     kill -TERM "$pid"
@@ -174,9 +207,9 @@ case "${1:-}" in
   start)
     need_tools
     start_net
-    start_proxy
+    [ "$builds" = 0 ] || start_proxy
     start_dockerd
-    base_image
+    [ "$builds" = 0 ] || base_image
     say "ready: eval \"\$($0 env)\"  (or $0 run CMD...)"
     ;;
   env)
@@ -213,6 +246,15 @@ case "${1:-}" in
   stop)
     [ "$(id -u)" = 0 ] || die "needs root"
     stop_all "${2:-}"
+    ;;
+  engine-stop)
+    [ "$(id -u)" = 0 ] || die "needs root"
+    stop_dockerd
+    ;;
+  link)
+    [ "$(id -u)" = 0 ] || die "needs root"
+    [ -n "${2:-}" ] || die "link: name the other engine's namespace"
+    link_to "$2"
     ;;
   -h|--help|"")
     sed -n '2,/^set -u$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'

@@ -28,6 +28,9 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
   if (o->router_mandatory) rc |= set_int(s, ZMQ_ROUTER_MANDATORY, 1);
   if (o->immediate) rc |= set_int(s, ZMQ_IMMEDIATE, 1);
   if (o->backlog) rc |= set_int(s, ZMQ_BACKLOG, o->backlog);
+  if (!bind && o->connect_timeout_ms >= 0)
+    rc |= set_int(s, ZMQ_CONNECT_TIMEOUT,
+                  o->connect_timeout_ms ? o->connect_timeout_ms : ZSOCK_CONNECT_TIMEOUT_MS);
   if (o->curve) {
     const curve_sock_t *c = o->curve;
     if (c->server) {

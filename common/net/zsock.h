@@ -25,10 +25,18 @@ typedef struct zsock_opts {
   int immediate;           /* queue only to completed connections (PUSH: back-pressure when no peer) */
   int backlog;             /* bind: pending connections the kernel queues (listen(2)); 0 keeps
                               ZeroMQ's 100; the kernel caps it at net.core.somaxconn */
+  int connect_timeout_ms;  /* connect: how long one TCP connect may take before ZeroMQ gives
+                              up and retries (resolving the name again); 0 means
+                              ZSOCK_CONNECT_TIMEOUT_MS, -1 none (the kernel's SYN retries) */
   const curve_sock_t *curve; /* CURVE keys (server or client side); NULL: no security */
   void **monitor;          /* set: a PAIR socket receiving this socket's handshake failures
                               (curve_monitor_next), watching from before the bind/connect */
 } zsock_opts_t;
+
+/* A connect to an address that went away (a peer restarted elsewhere, on an overlay network
+ * where nothing answers for its old address) would otherwise wait for the kernel's SYN
+ * retries, about 2 minutes, before ZeroMQ resolves the name again and finds the new one. */
+#define ZSOCK_CONNECT_TIMEOUT_MS 3000
 
 /* Opens a socket of type (ZMQ_PUSH, ...) on ctx, sets the options, then binds (bind != 0)
  * or connects to endpoint. Returns the socket or NULL with err filled. */
