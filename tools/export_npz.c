@@ -138,7 +138,7 @@ int export_npz(const policy_file_t *p, const export_options_t *opt, binw_t *out,
   uint8_t id32[64 * 4];
   memset(id32, 0, sizeof id32);
   for (size_t i = 0; i < id_len; i++) id32[4 * i] = (uint8_t)p->env_id[i];
-  char descr[16];
+  char descr[32];
   snprintf(descr, sizeof descr, "<U%zu", id_len ? id_len : 1);
   npy(&c, descr, shape, 0, id32, (id_len ? id_len : 1) * 4);
   add_member(out, &m[n++], "env_id", &c);
@@ -151,7 +151,7 @@ int export_npz(const policy_file_t *p, const export_options_t *opt, binw_t *out,
 
   size_t off = 0;
   for (uint32_t l = 0; l + 1 < nl; l++) {
-    char array[8];
+    char array[16];
     shape[0] = p->layers[l + 1];
     shape[1] = p->layers[l];
     snprintf(array, sizeof array, "W%u", l);
