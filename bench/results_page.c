@@ -80,7 +80,7 @@ typedef struct point {
 } point_t;
 
 typedef struct run {
-  char env[64], preset[32], mode[16], commit[48], cpu[128], dir[64];
+  char env[64], preset[32], mode[48], commit[48], cpu[128], dir[64];
   long long seed, budget, threads, cpus;
   double wall;
   point_t *pts; /* evaluations, one per env_steps value (the later row of equal ones) */
