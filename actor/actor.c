@@ -61,9 +61,9 @@ typedef struct actor {
   rng_t noise_rng;
   float *actions;               /* (K, act) */
   float *ou;                    /* (K, act) Ornstein-Uhlenbeck state */
-  /* the batch being filled */
-  uint32_t cap, n;
-  float *b_obs, *b_act, *b_rew, *b_next, *b_term;
+  /* the batch being filled: room for batch_steps + K - 1 rows (a step of K copies may
+   * overshoot), allocated at the first Welcome and grown only for a larger batch_steps */
+  transition_batch_t batch;
   wire_episode_t *eps;
   uint32_t n_eps, eps_cap;
   uint64_t seq;
@@ -124,7 +124,7 @@ static int on_welcome(actor_t *a, const wire_welcome_t *w, td3_err_t *err) {
       return td3_err_set(err, TD3_ESHAPE, "the learner's network shape is unusable here");
     a->version = 0;
     a->seq = 0;
-    a->n = 0;
+    a->batch.n = 0;
     a->n_eps = 0;
     if (!c->eval) {
       env_vec_destroy(&a->vec);
@@ -134,14 +134,9 @@ static int on_welcome(actor_t *a, const wire_welcome_t *w, td3_err_t *err) {
       memset(a->ou, 0, (size_t)K * A * sizeof(float));
     }
     a->next_eval_at = 0;
-    if (w->batch_steps > a->cap) {
-      uint32_t O = a->info->obs_dim;
-      a->cap = w->batch_steps + K; /* a step of K copies may overshoot by K - 1 rows */
-      a->b_obs = xrealloc(a->b_obs, (size_t)a->cap * O * sizeof(float));
-      a->b_next = xrealloc(a->b_next, (size_t)a->cap * O * sizeof(float));
-      a->b_act = xrealloc(a->b_act, (size_t)a->cap * A * sizeof(float));
-      a->b_rew = xrealloc(a->b_rew, (size_t)a->cap * sizeof(float));
-      a->b_term = xrealloc(a->b_term, (size_t)a->cap * sizeof(float));
+    if (w->batch_steps + K > a->batch.cap) { /* empty here: nothing to keep */
+      transition_batch_free(&a->batch);
+      transition_batch_alloc(&a->batch, w->batch_steps + K, a->info->obs_dim, A);
     }
   }
   a->welcome = *w;
@@ -260,12 +255,10 @@ static void poll_weights(actor_t *a) {
 /* Sends the filled batch. Blocks up to send_timeout_ms on back-pressure (counted), then
  * drops it (counted). */
 static void flush_batch(actor_t *a, uint32_t timeout_ms) {
-  if (a->n == 0) return;
+  const uint32_t n = a->batch.n;
+  if (n == 0) return;
   wire_batch_t b = {.run_id = a->run_id, .slot = a->welcome.slot, .lease = a->welcome.lease,
-                    .seq = a->seq++,
-                    .policy_version = a->version, .n = a->n, .obs_dim = a->info->obs_dim,
-                    .act_dim = a->info->act_dim, .obs = a->b_obs, .action = a->b_act,
-                    .reward = a->b_rew, .next_obs = a->b_next, .terminal = a->b_term,
+                    .seq = a->seq++, .policy_version = a->version, .rows = a->batch,
                     .n_episodes = a->n_eps, .episodes = a->eps};
   int sent = 0;
   if (wire_batch_encode(&b, &a->buf) == 0) {
@@ -294,21 +287,21 @@ static void flush_batch(actor_t *a, uint32_t timeout_ms) {
     }
   }
   if (sent) {
-    a->res->sent += a->n;
-    a->session_sent += a->n;
+    a->res->sent += n;
+    a->session_sent += n;
   } else {
-    a->res->dropped += a->n;
+    a->res->dropped += n;
     if (a->cfg->stop && *a->cfg->stop)
-      log_info("discarded %u transitions at shutdown (the learner was not taking them)", a->n);
+      log_info("discarded %u transitions at shutdown (the learner was not taking them)", n);
     else if (!a->registered)
       log_limited(&drop_limit, 5000, LOG_WARN,
-                  "dropped a batch of %u transitions: lost contact with the learner", a->n);
+                  "dropped a batch of %u transitions: lost contact with the learner", n);
     else
       log_limited(&drop_limit, 5000, LOG_WARN,
                   "dropped a batch of %u transitions: the learner did not take it within %u ms",
-                  a->n, timeout_ms);
+                  n, timeout_ms);
   }
-  a->n = 0;
+  a->batch.n = 0;
   a->n_eps = 0;
 }
 
@@ -376,18 +369,19 @@ static int should_pace(actor_t *a) {
 
 static int act_step(actor_t *a, td3_err_t *err) {
   uint32_t K = env_vec_size(a->vec), O = a->info->obs_dim, A = a->info->act_dim;
+  transition_batch_t *b = &a->batch;
   choose_actions(a);
   env_vec_out_t out;
   int rc = env_vec_step(a->vec, a->actions, &out);
   if (rc) return td3_err_set(err, rc, "%s: stepping failed: %s", a->info->id, td3_strerror(rc));
   for (uint32_t k = 0; k < K; k++) {
     if (out.valid[k]) {
-      uint32_t i = a->n++;
-      memcpy(a->b_obs + (size_t)i * O, out.obs + (size_t)k * O, O * sizeof(float));
-      memcpy(a->b_act + (size_t)i * A, out.action + (size_t)k * A, A * sizeof(float));
-      memcpy(a->b_next + (size_t)i * O, out.next_obs + (size_t)k * O, O * sizeof(float));
-      a->b_rew[i] = out.reward[k];
-      a->b_term[i] = out.terminal[k];
+      uint32_t i = b->n++;
+      memcpy(b->obs + (size_t)i * O, out.obs + (size_t)k * O, O * sizeof(float));
+      memcpy(b->action + (size_t)i * A, out.action + (size_t)k * A, A * sizeof(float));
+      memcpy(b->next_obs + (size_t)i * O, out.next_obs + (size_t)k * O, O * sizeof(float));
+      b->reward[i] = out.reward[k];
+      b->terminal[i] = out.terminal[k];
       a->res->env_steps++;
     } else {
       a->res->env_errors++;
@@ -405,8 +399,8 @@ static int act_step(actor_t *a, td3_err_t *err) {
     }
   }
   /* the batch may not report more episodes than it holds transitions */
-  if (a->n_eps > a->n) a->n_eps = a->n;
-  if (a->n >= a->welcome.batch_steps) flush_batch(a, a->cfg->send_timeout_ms);
+  if (a->n_eps > b->n) a->n_eps = b->n;
+  if (b->n >= a->welcome.batch_steps) flush_batch(a, a->cfg->send_timeout_ms);
   return 0;
 }
 
@@ -481,11 +475,7 @@ static void actor_free(actor_t *a) {
   wire_buf_free(&a->cbuf);
   free(a->actions);
   free(a->ou);
-  free(a->b_obs);
-  free(a->b_act);
-  free(a->b_rew);
-  free(a->b_next);
-  free(a->b_term);
+  transition_batch_free(&a->batch);
   free(a->eps);
 }
 
