@@ -42,8 +42,10 @@ const char *wire_reason_name(wire_reason_t r) {
 void wire_buf_free(wire_buf_t *b) {
   if (!b) return;
   free(b->data);
+  free(b->scratch);
   b->data = NULL;
-  b->len = b->cap = 0;
+  b->scratch = NULL;
+  b->len = b->cap = b->scratch_cap = 0;
 }
 
 size_t wire_param_count(const uint32_t *layers, uint32_t n_layers) {
@@ -106,8 +108,15 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
 
   Td3d__EpisodeEnd *eps = NULL, **ep_ptrs = NULL;
   if (b->n_episodes) {
-    eps = xcalloc(b->n_episodes, sizeof *eps);
-    ep_ptrs = xcalloc(b->n_episodes, sizeof *ep_ptrs);
+    /* the records, then pointers to them, in out's scratch (kept for the next batch) */
+    size_t need;
+    if (!td3_size_mul(b->n_episodes, sizeof *eps + sizeof *ep_ptrs, &need)) return TD3_EINVAL;
+    if (need > out->scratch_cap) {
+      out->scratch = xrealloc(out->scratch, need);
+      out->scratch_cap = need;
+    }
+    eps = out->scratch;
+    ep_ptrs = (Td3d__EpisodeEnd **)(void *)(eps + b->n_episodes);
     for (uint32_t i = 0; i < b->n_episodes; i++) {
       td3d__episode_end__init(&eps[i]);
       eps[i].episode_return = b->episodes[i].episode_return;
@@ -117,10 +126,7 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   }
   m.n_episodes = b->n_episodes;
   m.episodes = ep_ptrs;
-  int rc = pack_into(&m.base, out);
-  free(ep_ptrs);
-  free(eps);
-  return rc;
+  return pack_into(&m.base, out);
 }
 
 int wire_weights_encode(const wire_weights_t *w, wire_buf_t *out) {

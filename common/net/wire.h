@@ -62,11 +62,14 @@ typedef struct wire_limits {
   uint32_t act_dim;
 } wire_limits_t;
 
-/* A growable output buffer for encoders. Zero-initialise; free with wire_buf_free. */
+/* A growable output buffer for encoders. Zero-initialise; free with wire_buf_free. Reused
+ * across calls, an encoder allocates nothing once the buffer has grown to its frames. */
 typedef struct wire_buf {
   uint8_t *data;
-  size_t len;  /* bytes of the last encoded message */
-  size_t cap;  /* allocated bytes */
+  size_t len;          /* bytes of the last encoded message */
+  size_t cap;          /* allocated bytes */
+  void *scratch;       /* encoders' working memory (a batch's episode records); internal */
+  size_t scratch_cap;  /* bytes */
 } wire_buf_t;
 void wire_buf_free(wire_buf_t *b);
 
