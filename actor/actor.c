@@ -1,15 +1,13 @@
-/* The actor process (see actor.h). */
-#include "actor.h"
+/* The actor process (see actor.h): its loop, acting and evaluating. What it says to and hears
+ * from the learner is in actor_messages.c; the state both share is in actor_internal.h. */
+#include "actor_internal.h"
 
-#include "env_vec.h"
 #include "evaluate.h"
 #include "log.h"
-#include "nn.h"
-#include "rng.h"
-#include "wire.h"
 #include "xalloc.h"
 #include "zsock.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,288 +26,6 @@ void actor_config_default(actor_config_t *c) {
   c->heartbeat_ms = 200;
   c->learner_timeout_ms = 5000;
   c->send_timeout_ms = 30000;
-}
-
-typedef struct actor {
-  const actor_config_t *cfg;
-  actor_result_t *res;
-  char name[WIRE_MAX_NAME + 1];
-  void *zctx, *dealer, *sub, *push;
-  void *monitor;                /* handshake events of the control socket */
-  curve_sock_t curve;           /* client keys when CURVE is on */
-  wire_buf_t buf;               /* experience frames */
-  wire_buf_t cbuf;              /* control frames (separate: a heartbeat may go out while a
-                                   batch waits in buf) */
-  env_t *probe;                 /* an env instance for dims/bounds (and evaluation) */
-  const env_info_t *info;
-
-  /* from the Welcome */
-  int registered;
-  int run_over;               /* the learner said the run is over: stop, exit 0 */
-  wire_welcome_t welcome;
-  uint64_t run_id;
-  /* weights */
-  nn_policy_t *policy;
-  uint64_t version;             /* 0: none yet */
-  uint64_t run_env_steps;       /* run-wide transitions, from the latest Weights */
-  uint64_t run_updates;         /* the learner's TD3 updates, from the latest Weights */
-  uint64_t session_sent;        /* transitions sent since the latest Welcome */
-  uint64_t session_accepted;    /* of those, accepted by the learner (heartbeat answers) */
-  uint64_t accepted_changed_ns; /* when session_accepted last moved */
-  /* acting */
-  env_vec_t *vec;
-  rng_t noise_rng;
-  float *actions;               /* (K, act) */
-  float *ou;                    /* (K, act) Ornstein-Uhlenbeck state */
-  /* the batch being filled */
-  uint32_t cap, n;
-  float *b_obs, *b_act, *b_rew, *b_next, *b_term;
-  wire_episode_t *eps;
-  uint32_t n_eps, eps_cap;
-  uint64_t seq;
-  /* timers */
-  uint64_t last_hello_ns, hello_backoff_ms, last_heartbeat_ns, last_ack_ns, last_wait_log_ns;
-  uint64_t next_eval_at;        /* evaluator: run env steps of the next evaluation */
-  int resync_eval;              /* evaluator: check next_eval_at against the run once the
-                                   learner's counters are known again */
-} actor_t;
-
-static log_limit_t drop_limit, weights_limit;
-
-/* ---------------------------------------------------------------------------------------- */
-/* Messages                                                                                 */
-
-static void send_control(actor_t *a, const wire_control_t *m) {
-  if (wire_control_encode(m, &a->cbuf) == 0)
-    zmq_send(a->dealer, a->cbuf.data, a->cbuf.len, ZMQ_DONTWAIT);
-}
-
-static void send_hello(actor_t *a) {
-  wire_control_t m = {.type = WIRE_MSG_HELLO};
-  wire_hello_t *h = &m.u.hello;
-  snprintf(h->actor_name, sizeof h->actor_name, "%s", a->name);
-  snprintf(h->env_id, sizeof h->env_id, "%s", a->info->id);
-  h->role = a->cfg->eval ? WIRE_ROLE_EVALUATOR : WIRE_ROLE_ACTOR;
-  h->obs_dim = a->info->obs_dim;
-  h->act_dim = a->info->act_dim;
-  h->action_low = a->info->action_low;
-  h->action_high = a->info->action_high;
-  h->envs = a->cfg->eval ? 1 : a->cfg->envs;
-  h->lease = a->welcome.lease; /* after a reconnect: takes the slot back while the lease is live */
-  send_control(a, &m);
-  a->last_hello_ns = td3_now_ns();
-}
-
-static void send_heartbeat(actor_t *a) {
-  wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
-  m.u.heartbeat = (wire_heartbeat_t){.run_id = a->run_id, .slot = a->welcome.slot,
-                                     .env_steps = a->res->env_steps,
-                                     .policy_version = a->version,
-                                     .blocked_us = a->res->blocked_us,
-                                     .dropped = a->res->dropped};
-  send_control(a, &m);
-  a->last_heartbeat_ns = td3_now_ns();
-}
-
-/* Sets up what a Welcome decides: the policy shape, the env copies and the noise. */
-static int on_welcome(actor_t *a, const wire_welcome_t *w, td3_err_t *err) {
-  const actor_config_t *c = a->cfg;
-  uint32_t K = c->eval ? 1 : c->envs, A = a->info->act_dim;
-  int same_run = a->registered && w->run_id == a->run_id && w->slot == a->welcome.slot;
-  if (!same_run) {
-    nn_policy_destroy(&a->policy);
-    a->policy = nn_policy_new(w->layers, w->n_layers, a->info->action_low,
-                              a->info->action_high, K);
-    if (!a->policy)
-      return td3_err_set(err, TD3_ESHAPE, "the learner's network shape is unusable here");
-    a->version = 0;
-    a->seq = 0;
-    a->n = 0;
-    a->n_eps = 0;
-    if (!c->eval) {
-      env_vec_destroy(&a->vec);
-      a->vec = env_vec_new(a->info->id, &c->env_opts, K, w->seed, w->slot, err);
-      if (!a->vec) return err ? err->code : TD3_EINVAL;
-      rng_init(&a->noise_rng, w->seed, rng_stream_id(RNG_PURPOSE_ACTOR, w->slot));
-      memset(a->ou, 0, (size_t)K * A * sizeof(float));
-    }
-    a->next_eval_at = 0;
-    if (w->batch_steps > a->cap) {
-      uint32_t O = a->info->obs_dim;
-      a->cap = w->batch_steps + K; /* a step of K copies may overshoot by K - 1 rows */
-      a->b_obs = xrealloc(a->b_obs, (size_t)a->cap * O * sizeof(float));
-      a->b_next = xrealloc(a->b_next, (size_t)a->cap * O * sizeof(float));
-      a->b_act = xrealloc(a->b_act, (size_t)a->cap * A * sizeof(float));
-      a->b_rew = xrealloc(a->b_rew, (size_t)a->cap * sizeof(float));
-      a->b_term = xrealloc(a->b_term, (size_t)a->cap * sizeof(float));
-    }
-  }
-  a->welcome = *w;
-  a->run_id = w->run_id;
-  a->registered = 1;
-  /* The run's counters come again from this learner's heartbeats and Weights: one restarted
-   * from a checkpoint is behind what this actor saw before, and pacing or the evaluation
-   * schedule on the old figures would wait for steps that are not coming. */
-  a->run_env_steps = 0;
-  a->run_updates = 0;
-  a->resync_eval = 1;
-  a->session_sent = a->session_accepted = 0;
-  a->accepted_changed_ns = td3_now_ns();
-  a->res->registrations++;
-  a->last_ack_ns = td3_now_ns();
-  a->hello_backoff_ms = 250;
-  log_info("joined run %016llx as slot %u (noise %s sigma %.3g)", (unsigned long long)w->run_id,
-           w->slot, w->noise == WIRE_NOISE_OU ? "OU" : "Gaussian", w->noise_sigma);
-  return 0;
-}
-
-/* Reads every pending control message. Returns 0, or a negative code for a refusal that
- * retrying cannot fix (another env or shape, another protocol version). */
-static int poll_control(actor_t *a, td3_err_t *err) {
-  zmq_msg_t msg;
-  zmq_msg_init(&msg);
-  int rc = 0;
-  while (rc == 0 && zmq_msg_recv(&msg, a->dealer, ZMQ_DONTWAIT) >= 0) {
-    wire_control_t m;
-    wire_limits_t lim = {.max_frame = 1 << 20};
-    wire_reason_t why = wire_control_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &m);
-    if (why != WIRE_OK) {
-      log_debug("control message of %zu bytes refused: %s", zmq_msg_size(&msg),
-                wire_reason_name(why));
-      continue;
-    }
-    switch (m.type) {
-    case WIRE_MSG_WELCOME:
-      rc = on_welcome(a, &m.u.welcome, err);
-      break;
-    case WIRE_MSG_HEARTBEAT:
-      if (a->registered && m.u.heartbeat.run_id == a->run_id) {
-        a->last_ack_ns = td3_now_ns();
-        if (m.u.heartbeat.accepted != a->session_accepted) {
-          a->session_accepted = m.u.heartbeat.accepted;
-          a->accepted_changed_ns = a->last_ack_ns;
-        }
-        if (m.u.heartbeat.env_steps > a->run_env_steps) a->run_env_steps = m.u.heartbeat.env_steps;
-      }
-      break;
-    case WIRE_MSG_REJECT:
-      switch (m.u.reject.reason) {
-      case WIRE_REJECT_UNKNOWN_SLOT:
-        log_warn("the learner no longer knows this actor (%s); registering again",
-                 m.u.reject.detail);
-        a->registered = 0;
-        break;
-      case WIRE_REJECT_ENV:
-      case WIRE_REJECT_SHAPE:
-      case WIRE_REJECT_VERSION:
-      case WIRE_REJECT_MALFORMED:
-        rc = td3_err_set(err, TD3_EPROTO, "the learner refused this actor: %s", m.u.reject.detail);
-        break;
-      default:
-        log_warn("the learner refused this actor for now: %s; retrying", m.u.reject.detail);
-        if (m.u.reject.retry_after_ms) /* its hint, within the usual back-off's range */
-          a->hello_backoff_ms = m.u.reject.retry_after_ms < 250     ? 250
-                                : m.u.reject.retry_after_ms > 30000 ? 30000
-                                                                    : m.u.reject.retry_after_ms;
-        break;
-      }
-      break;
-    case WIRE_MSG_RUN_OVER:
-      if (a->registered && !a->run_over && m.u.run_over.run_id == a->run_id) {
-        log_info("the learner says run %016llx is over (%s); stopping",
-                 (unsigned long long)a->run_id, m.u.run_over.reason);
-        a->run_over = 1;
-      }
-      break;
-    default:
-      break;
-    }
-    wire_control_release(&m);
-  }
-  zmq_msg_close(&msg);
-  return rc;
-}
-
-/* Takes the newest Weights frame, if any (the SUB socket is conflated). */
-static void poll_weights(actor_t *a) {
-  zmq_msg_t msg;
-  zmq_msg_init(&msg);
-  while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
-    if (!a->registered) continue;
-    wire_weights_t w;
-    wire_limits_t lim = {.run_id = a->run_id, .obs_dim = a->info->obs_dim,
-                         .act_dim = a->info->act_dim};
-    wire_reason_t r = wire_weights_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &w);
-    if (r != WIRE_OK) {
-      if (r != WIRE_RUN_ID) /* a restarted learner's weights arrive before its Welcome */
-        log_limited(&weights_limit, 10000, LOG_WARN, "weights frame refused: %s",
-                    wire_reason_name(r));
-      continue;
-    }
-    if (w.n_params == nn_policy_param_count(a->policy)) {
-      if (w.version != a->version) nn_policy_set_params(a->policy, w.params);
-      a->version = w.version;
-      if (w.env_steps > a->run_env_steps) a->run_env_steps = w.env_steps;
-      if (w.updates > a->run_updates) a->run_updates = w.updates;
-    }
-    wire_weights_release(&w);
-  }
-  zmq_msg_close(&msg);
-}
-
-/* Sends the filled batch. Blocks up to send_timeout_ms on back-pressure (counted), then
- * drops it (counted). */
-static void flush_batch(actor_t *a, uint32_t timeout_ms) {
-  if (a->n == 0) return;
-  wire_batch_t b = {.run_id = a->run_id, .slot = a->welcome.slot, .lease = a->welcome.lease,
-                    .seq = a->seq++,
-                    .policy_version = a->version, .n = a->n, .obs_dim = a->info->obs_dim,
-                    .act_dim = a->info->act_dim, .obs = a->b_obs, .action = a->b_act,
-                    .reward = a->b_rew, .next_obs = a->b_next, .terminal = a->b_term,
-                    .n_episodes = a->n_eps, .episodes = a->eps};
-  int sent = 0;
-  if (wire_batch_encode(&b, &a->buf) == 0) {
-    if (zmq_send(a->push, a->buf.data, a->buf.len, ZMQ_DONTWAIT) >= 0) {
-      sent = 1;
-    } else {
-      uint64_t t0 = td3_now_ns(), deadline = t0 + (uint64_t)timeout_ms * 1000000ULL;
-      td3_err_t ignored = {0};
-      while (!sent && a->registered && td3_now_ns() < deadline && !(a->cfg->stop && *a->cfg->stop)) {
-        zmq_pollitem_t item = {a->push, 0, ZMQ_POLLOUT, 0};
-        if (zmq_poll(&item, 1, 50) > 0 &&
-            zmq_send(a->push, a->buf.data, a->buf.len, ZMQ_DONTWAIT) >= 0)
-          sent = 1;
-        /* keep the lease and the policy fresh while waiting */
-        poll_weights(a);
-        if (poll_control(a, &ignored) != 0) break;
-        if (td3_now_ns() - a->last_heartbeat_ns > (uint64_t)a->cfg->heartbeat_ms * 1000000ULL)
-          send_heartbeat(a);
-        if (td3_now_ns() - a->last_ack_ns > (uint64_t)a->cfg->learner_timeout_ms * 1000000ULL) {
-          log_warn("no answer from the learner for %u ms; registering again",
-                   a->cfg->learner_timeout_ms);
-          a->registered = 0; /* the batch is dropped below */
-        }
-      }
-      a->res->blocked_us += (td3_now_ns() - t0) / 1000;
-    }
-  }
-  if (sent) {
-    a->res->sent += a->n;
-    a->session_sent += a->n;
-  } else {
-    a->res->dropped += a->n;
-    if (a->cfg->stop && *a->cfg->stop)
-      log_info("discarded %u transitions at shutdown (the learner was not taking them)", a->n);
-    else if (!a->registered)
-      log_limited(&drop_limit, 5000, LOG_WARN,
-                  "dropped a batch of %u transitions: lost contact with the learner", a->n);
-    else
-      log_limited(&drop_limit, 5000, LOG_WARN,
-                  "dropped a batch of %u transitions: the learner did not take it within %u ms",
-                  a->n, timeout_ms);
-  }
-  a->n = 0;
-  a->n_eps = 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -376,18 +92,19 @@ static int should_pace(actor_t *a) {
 
 static int act_step(actor_t *a, td3_err_t *err) {
   uint32_t K = env_vec_size(a->vec), O = a->info->obs_dim, A = a->info->act_dim;
+  transition_batch_t *b = &a->batch;
   choose_actions(a);
   env_vec_out_t out;
   int rc = env_vec_step(a->vec, a->actions, &out);
   if (rc) return td3_err_set(err, rc, "%s: stepping failed: %s", a->info->id, td3_strerror(rc));
   for (uint32_t k = 0; k < K; k++) {
     if (out.valid[k]) {
-      uint32_t i = a->n++;
-      memcpy(a->b_obs + (size_t)i * O, out.obs + (size_t)k * O, O * sizeof(float));
-      memcpy(a->b_act + (size_t)i * A, out.action + (size_t)k * A, A * sizeof(float));
-      memcpy(a->b_next + (size_t)i * O, out.next_obs + (size_t)k * O, O * sizeof(float));
-      a->b_rew[i] = out.reward[k];
-      a->b_term[i] = out.terminal[k];
+      uint32_t i = b->n++;
+      memcpy(b->obs + (size_t)i * O, out.obs + (size_t)k * O, O * sizeof(float));
+      memcpy(b->action + (size_t)i * A, out.action + (size_t)k * A, A * sizeof(float));
+      memcpy(b->next_obs + (size_t)i * O, out.next_obs + (size_t)k * O, O * sizeof(float));
+      b->reward[i] = out.reward[k];
+      b->terminal[i] = out.terminal[k];
       a->res->env_steps++;
     } else {
       a->res->env_errors++;
@@ -396,17 +113,14 @@ static int act_step(actor_t *a, td3_err_t *err) {
       memset(a->ou + (size_t)k * A, 0, A * sizeof(float)); /* OU noise restarts per episode */
       a->res->episodes++;
       if (out.valid[k] && out.ep_length[k] > 0) {
-        if (a->n_eps == a->eps_cap) {
-          a->eps_cap = a->eps_cap ? 2 * a->eps_cap : 16;
-          a->eps = xrealloc(a->eps, a->eps_cap * sizeof *a->eps);
-        }
+        assert(a->n_eps < b->cap); /* at most batch.n - 1 + K */
         a->eps[a->n_eps++] = (wire_episode_t){out.ep_return[k], out.ep_length[k]};
       }
     }
   }
   /* the batch may not report more episodes than it holds transitions */
-  if (a->n_eps > a->n) a->n_eps = a->n;
-  if (a->n >= a->welcome.batch_steps) flush_batch(a, a->cfg->send_timeout_ms);
+  if (a->n_eps > b->n) a->n_eps = b->n;
+  if (b->n >= a->welcome.batch_steps) actor_batch_seal(a, a->cfg->send_timeout_ms);
   return 0;
 }
 
@@ -428,9 +142,9 @@ static int eval_step(actor_t *a, td3_err_t *err) {
     return 0;
   }
   uint64_t at = a->run_env_steps, version = a->version;
-  uint32_t n = w->eval_episodes ? w->eval_episodes : 10;
-  double *returns = xmalloc(n * sizeof *returns);
-  float *r32 = xmalloc(n * sizeof *r32);
+  uint32_t n = w->eval_episodes ? w->eval_episodes : 10; /* <= returns_cap (on_welcome) */
+  double *returns = a->returns;
+  float *r32 = a->returns32;
   int rc = evaluate_episodes(a->probe, evaluate_seed(w->seed), n, act_eval, a->policy, returns, err);
   if (rc == 0) {
     for (uint32_t i = 0; i < n; i++) r32[i] = (float)returns[i];
@@ -438,15 +152,13 @@ static int eval_step(actor_t *a, td3_err_t *err) {
     m.u.eval_report = (wire_eval_report_t){.run_id = a->run_id, .slot = w->slot,
                                            .policy_version = version, .env_steps = at,
                                            .n_returns = n, .returns = r32};
-    send_control(a, &m);
+    actor_send_control(a, &m);
     a->res->evaluations++;
     /* the next multiple of eval_every, at least half an interval away (the first
      * evaluation happens whenever the first weights arrive) */
     a->next_eval_at = (at / every + 1) * every;
     if (a->next_eval_at - at < every / 2) a->next_eval_at += every;
   }
-  free(returns);
-  free(r32);
   return rc;
 }
 
@@ -468,6 +180,70 @@ static int check_handshake(actor_t *a, td3_err_t *err) {
   return 0;
 }
 
+/* Waiting for a Welcome: says Hello with back-off and waits (at most 50 ms) for an answer. */
+static void await_welcome(actor_t *a, uint64_t now) {
+  const actor_config_t *c = a->cfg;
+  if (now - a->last_hello_ns > a->hello_backoff_ms * 1000000ULL) {
+    actor_send_hello(a);
+    a->hello_backoff_ms = a->hello_backoff_ms * 2 > 4000 ? 4000 : a->hello_backoff_ms * 2;
+    if (now - a->last_wait_log_ns > 10000000000ULL) {
+      if (now - a->started_wait_ns > 2000000000ULL)
+        log_info("waiting for the learner at %s (control port %u)", c->learner_host,
+                 c->control_port);
+      a->last_wait_log_ns = now;
+    }
+  }
+  zmq_pollitem_t item = {a->dealer, 0, ZMQ_POLLIN, 0};
+  zmq_poll(&item, 1, 50);
+}
+
+/* One turn of the actor's loop, the only place messages are read: the CURVE handshake, control
+ * messages (a Welcome included) and weights first; then registration, the lease's timeout, the
+ * heartbeat; then the pending frame if there is one (the actor does not step meanwhile), else
+ * pacing, else one step (or evaluation). Waits at most 50 ms. Returns 0 to go on, 1 when the
+ * actor is done (the run is over, or max_env_steps is reached and its last frame is gone), or
+ * a negative code for a fatal refusal or error. */
+static int actor_turn(actor_t *a, td3_err_t *err) {
+  const actor_config_t *c = a->cfg;
+  int rc;
+  if ((rc = check_handshake(a, err)) || (rc = actor_poll_control(a, err))) return rc;
+  if (a->run_over) return 1;
+  actor_poll_weights(a);
+  uint64_t now = td3_now_ns();
+  if (!a->registered) {
+    actor_pending_drop(a, ACTOR_DROP_CONTACT);
+    if (a->finishing) return 1;
+    await_welcome(a, now);
+    return 0;
+  }
+  if (now - a->last_ack_ns > (uint64_t)c->learner_timeout_ms * 1000000ULL) {
+    log_warn("no answer from the learner for %u ms; registering again", c->learner_timeout_ms);
+    a->registered = 0; /* a pending frame is dropped on the next turn */
+    a->hello_backoff_ms = 250;
+    a->started_wait_ns = now;
+    return 0;
+  }
+  if (now - a->last_heartbeat_ns > (uint64_t)c->heartbeat_ms * 1000000ULL) actor_send_heartbeat(a);
+  if (a->pending.active) {
+    actor_pending_serve(a, now);
+    return 0;
+  }
+  if (a->finishing) { /* the partial batch gets half a second, then the actor stops */
+    if (c->eval || a->batch.n == 0) return 1;
+    actor_batch_seal(a, 500);
+    return 0;
+  }
+  if (!c->eval && should_pace(a)) {
+    zmq_pollitem_t items[2] = {{a->sub, 0, ZMQ_POLLIN, 0}, {a->dealer, 0, ZMQ_POLLIN, 0}};
+    zmq_poll(items, 2, 5);
+    a->res->blocked_us += (td3_now_ns() - now) / 1000;
+    return 0;
+  }
+  if ((rc = c->eval ? eval_step(a, err) : act_step(a, err))) return rc;
+  if (c->max_env_steps && a->res->env_steps >= c->max_env_steps) a->finishing = 1;
+  return 0;
+}
+
 static void actor_free(actor_t *a) {
   zsock_close(&a->monitor);
   nn_policy_destroy(&a->policy);
@@ -481,12 +257,10 @@ static void actor_free(actor_t *a) {
   wire_buf_free(&a->cbuf);
   free(a->actions);
   free(a->ou);
-  free(a->b_obs);
-  free(a->b_act);
-  free(a->b_rew);
-  free(a->b_next);
-  free(a->b_term);
+  transition_batch_free(&a->batch);
   free(a->eps);
+  free(a->returns);
+  free(a->returns32);
 }
 
 int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
@@ -544,49 +318,16 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
            a.info->id, c->learner_host, c->experience_port, c->weights_port, c->control_port);
 
   a.hello_backoff_ms = 250;
-  uint64_t started_wait = td3_now_ns();
+  a.started_wait_ns = td3_now_ns();
   while (!(c->stop && *c->stop)) {
-    if ((rc = check_handshake(&a, err))) goto fail;
-    if ((rc = poll_control(&a, err))) goto fail;
-    if (a.run_over) break;
-    poll_weights(&a);
-    uint64_t now = td3_now_ns();
-    if (!a.registered) {
-      if (now - a.last_hello_ns > a.hello_backoff_ms * 1000000ULL) {
-        send_hello(&a);
-        a.hello_backoff_ms = a.hello_backoff_ms * 2 > 4000 ? 4000 : a.hello_backoff_ms * 2;
-        if (now - a.last_wait_log_ns > 10000000000ULL) {
-          if (now - started_wait > 2000000000ULL)
-            log_info("waiting for the learner at %s (control port %u)", c->learner_host,
-                     c->control_port);
-          a.last_wait_log_ns = now;
-        }
-      }
-      zmq_pollitem_t item = {a.dealer, 0, ZMQ_POLLIN, 0};
-      zmq_poll(&item, 1, 50);
-      continue;
-    }
-    if (now - a.last_ack_ns > (uint64_t)c->learner_timeout_ms * 1000000ULL) {
-      log_warn("no answer from the learner for %u ms; registering again", c->learner_timeout_ms);
-      a.registered = 0;
-      a.hello_backoff_ms = 250;
-      started_wait = now;
-      continue;
-    }
-    if (now - a.last_heartbeat_ns > (uint64_t)c->heartbeat_ms * 1000000ULL) send_heartbeat(&a);
-    if (!c->eval && should_pace(&a)) {
-      uint64_t t0 = td3_now_ns();
-      zmq_pollitem_t items[2] = {{a.sub, 0, ZMQ_POLLIN, 0}, {a.dealer, 0, ZMQ_POLLIN, 0}};
-      zmq_poll(items, 2, 5);
-      res->blocked_us += (td3_now_ns() - t0) / 1000;
-      continue;
-    }
-    rc = c->eval ? eval_step(&a, err) : act_step(&a, err);
-    if (rc) goto fail;
-    if (c->max_env_steps && res->env_steps >= c->max_env_steps) break;
+    if ((rc = actor_turn(&a, err)) < 0) goto fail;
+    if (rc > 0) break;
   }
-  if (!c->eval && a.registered && !a.run_over) flush_batch(&a, 500);
-  if (a.registered && !a.run_over) send_heartbeat(&a); /* final counts for the learner's table */
+  rc = 0;
+  /* stopping (or the run is over): one try for what is left, as ZeroMQ has room for it */
+  if (!c->eval && a.registered && !a.run_over && !a.pending.active) actor_batch_seal(&a, 0);
+  if (a.pending.active && !actor_pending_try(&a)) actor_pending_drop(&a, ACTOR_DROP_SHUTDOWN);
+  if (a.registered && !a.run_over) actor_send_heartbeat(&a); /* final counts for the learner's table */
   res->policy_version = a.version;
   res->run_over = a.run_over;
   actor_free(&a);

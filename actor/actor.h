@@ -7,12 +7,14 @@
  * random actions until the run has start_steps transitions in total (the count arrives with
  * every Weights message), afterwards the policy plus Gaussian (or Ornstein-Uhlenbeck) noise.
  * Transitions go out in ExperienceBatch frames on a PUSH socket; when the learner applies
- * back-pressure the actor blocks up to send_timeout_ms (counting the time, still sending
- * heartbeats), then drops the
- * batch (counting the transitions). Heartbeats go out every heartbeat_ms; when the learner
- * has not answered one for learner_timeout_ms (it died, or restarted), the actor logs it and
- * says Hello again, so it rejoins a restarted learner by itself. SIGTERM/SIGINT: it sends
- * what it holds (briefly) and exits 0.
+ * back-pressure the frame waits (pending, with a deadline send_timeout_ms away) and the actor
+ * stops stepping: its one loop keeps serving heartbeats, weights and control messages and
+ * sends the frame when there is room, or drops it at the deadline (counting the wait as
+ * blocked time, the transitions as dropped). Heartbeats go out every heartbeat_ms; when the
+ * learner has not answered one for learner_timeout_ms (it died, or restarted), the actor logs
+ * it and says Hello again (a frame still pending is dropped), so it rejoins a restarted
+ * learner by itself. SIGTERM/SIGINT: it sends what it holds if ZeroMQ has room for it at once,
+ * and exits 0.
  *
  * Evaluator mode: every eval_every run env steps (and at 0) it evaluates the latest weights
  * on eval_episodes deterministic episodes (common/env/evaluate.h, seed + 100) and sends an

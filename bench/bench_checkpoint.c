@@ -106,18 +106,19 @@ int main(int argc, char **argv) {
   }
   /* random rows, inserted a block at a time */
   enum { BLOCK = 4096 };
-  float *o = xmalloc(BLOCK * obs * sizeof(float)), *a = xmalloc(BLOCK * act * sizeof(float));
-  float *rw = xmalloc(BLOCK * sizeof(float)), *o2 = xmalloc(BLOCK * obs * sizeof(float));
-  float *term = xcalloc(BLOCK, sizeof(float));
+  transition_batch_t b;
+  transition_batch_alloc(&b, BLOCK, (uint32_t)obs, (uint32_t)act);
+  memset(b.terminal, 0, BLOCK * sizeof(float));
   rng_t rng;
   rng_init(&rng, 1, 1);
   for (uint64_t done = 0; done < rows; done += BLOCK) {
-    size_t n = rows - done < BLOCK ? (size_t)(rows - done) : BLOCK;
-    rng_normal_fill(&rng, o, n * obs, 0, 1);
-    rng_normal_fill(&rng, o2, n * obs, 0, 1);
-    rng_normal_fill(&rng, a, n * act, 0, 0.5f);
-    rng_normal_fill(&rng, rw, n, 0, 1);
-    replay_insert(r, n, o, a, rw, o2, term);
+    uint32_t n = rows - done < BLOCK ? (uint32_t)(rows - done) : BLOCK;
+    rng_normal_fill(&rng, b.obs, (size_t)n * obs, 0, 1);
+    rng_normal_fill(&rng, b.next_obs, (size_t)n * obs, 0, 1);
+    rng_normal_fill(&rng, b.action, (size_t)n * act, 0, 0.5f);
+    rng_normal_fill(&rng, b.reward, n, 0, 1);
+    b.n = n;
+    replay_insert(r, &b, 0, n);
   }
   checkpoint_meta_t m = {0};
   snprintf(m.env_id, sizeof m.env_id, "bench");
@@ -149,11 +150,7 @@ int main(int argc, char **argv) {
          "\"mib\": %.1f, \"write_seconds\": %.3f, \"read_seconds\": %.3f, \"restored\": %s}\n",
          (unsigned long long)rows, (unsigned long long)obs, (unsigned long long)act, mib, write_s,
          read_s, same ? "true" : "false");
-  free(o);
-  free(a);
-  free(rw);
-  free(o2);
-  free(term);
+  transition_batch_free(&b);
   replay_destroy(&r);
   replay_destroy(&r2);
   td3_destroy(&t);

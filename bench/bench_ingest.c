@@ -103,9 +103,9 @@ static void *sender_main(void *arg) {
   for (size_t i = 0; i < (size_t)B * A; i++) act[i] = rng_uniformf(&r, -1, 1);
   for (size_t i = 0; i < B; i++) rew[i] = rng_uniformf(&r, -1, 1);
   wire_batch_t b = {.run_id = welcome.u.welcome.run_id, .slot = welcome.u.welcome.slot,
-                    .lease = welcome.u.welcome.lease, .n = B,
-                    .obs_dim = O, .act_dim = A, .obs = obs, .action = act, .reward = rew,
-                    .next_obs = next, .terminal = term};
+                    .lease = welcome.u.welcome.lease,
+                    .rows = {.n = B, .obs_dim = O, .act_dim = A, .obs = obs, .action = act,
+                             .reward = rew, .next_obs = next, .terminal = term}};
   wire_control_release(&welcome);
   wire_batch_encode(&b, &buf);
   while (s->sent < s->budget && !*s->stop) {
@@ -174,8 +174,9 @@ static double train_alone(uint32_t obs_dim, uint32_t act_dim, const float *low, 
   c.action_low = low;
   c.action_high = high;
   td3_t *t = td3_new(&c, NULL);
-  replay_batch_t b;
-  replay_batch_alloc(&b, c.batch, obs_dim, act_dim);
+  transition_batch_t b;
+  transition_batch_alloc(&b, c.batch, obs_dim, act_dim);
+  b.n = c.batch;
   rng_t r;
   rng_init(&r, 3, 0);
   for (size_t i = 0; i < (size_t)c.batch * obs_dim; i++) b.obs[i] = b.next_obs[i] = rng_uniformf(&r, -1, 1);
@@ -184,13 +185,12 @@ static double train_alone(uint32_t obs_dim, uint32_t act_dim, const float *low, 
     b.reward[i] = rng_uniformf(&r, -1, 1);
     b.terminal[i] = 0;
   }
-  td3_batch_t tb = {b.obs, b.action, b.reward, b.next_obs, b.terminal};
   td3_stats_t st;
-  for (int i = 0; i < 20; i++) td3_train(t, &tb, &r, &st);
+  for (int i = 0; i < 20; i++) td3_train(t, &b, &r, &st);
   uint64_t t0 = td3_now_ns();
-  for (int i = 0; i < iters; i++) td3_train(t, &tb, &r, &st);
+  for (int i = 0; i < iters; i++) td3_train(t, &b, &r, &st);
   double rate = iters / ((double)(td3_now_ns() - t0) * 1e-9);
-  replay_batch_free(&b);
+  transition_batch_free(&b);
   td3_destroy(&t);
   return rate;
 }

@@ -135,17 +135,16 @@ int main(int argc, char **argv) {
 
   rng_t rng;
   rng_init(&rng, 1, rng_stream_id(RNG_PURPOSE_TRAINER, 0));
-  float *data[POOL][5];
-  td3_batch_t batch[POOL];
+  transition_batch_t batch[POOL];
   for (int k = 0; k < POOL; k++) {
-    size_t len[5] = {B * O, B * A, B, B * O, B};
-    for (int a = 0; a < 5; a++) data[k][a] = xaligned(len[a] * sizeof(float));
-    rng_normal_fill(&rng, data[k][0], B * O, 0.0f, 1.0f);
-    for (size_t i = 0; i < B * A; i++) data[k][1][i] = rng_uniformf(&rng, -1.0f, 1.0f);
-    rng_normal_fill(&rng, data[k][2], B, 0.0f, 1.0f);
-    rng_normal_fill(&rng, data[k][3], B * O, 0.0f, 1.0f);
-    for (size_t i = 0; i < B; i++) data[k][4][i] = rng_uniform(&rng) < 0.01 ? 1.0f : 0.0f;
-    batch[k] = (td3_batch_t){data[k][0], data[k][1], data[k][2], data[k][3], data[k][4]};
+    transition_batch_t *b = &batch[k];
+    transition_batch_alloc(b, (uint32_t)B, (uint32_t)O, (uint32_t)A);
+    b->n = (uint32_t)B;
+    rng_normal_fill(&rng, b->obs, B * O, 0.0f, 1.0f);
+    for (size_t i = 0; i < B * A; i++) b->action[i] = rng_uniformf(&rng, -1.0f, 1.0f);
+    rng_normal_fill(&rng, b->reward, B, 0.0f, 1.0f);
+    rng_normal_fill(&rng, b->next_obs, B * O, 0.0f, 1.0f);
+    for (size_t i = 0; i < B; i++) b->terminal[i] = rng_uniform(&rng) < 0.01 ? 1.0f : 0.0f;
   }
 
   /* warm-up, then record the products of policy_delay iterations (one actor step) */
@@ -234,7 +233,7 @@ int main(int argc, char **argv) {
 
   free(tr.calls);
   for (int k = 0; k < POOL; k++)
-    for (int a = 0; a < 5; a++) free(data[k][a]);
+    transition_batch_free(&batch[k]);
   free(low);
   free(high);
   td3_destroy(&t);

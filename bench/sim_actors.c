@@ -201,8 +201,9 @@ static void send_batch(sim_worker_t *w, sim_actor_t *a, uint32_t n, uint64_t now
   }
   wire_batch_t b = {.run_id = a->welcome.run_id, .slot = a->welcome.slot,
                     .lease = a->welcome.lease, .seq = a->seq, .policy_version = a->version,
-                    .n = n, .obs_dim = 3, .act_dim = 1, .obs = w->obs, .action = w->act,
-                    .reward = w->rew, .next_obs = w->next, .terminal = w->term,
+                    .rows = {.n = n, .obs_dim = 3, .act_dim = 1, .obs = w->obs,
+                             .action = w->act, .reward = w->rew, .next_obs = w->next,
+                             .terminal = w->term},
                     .n_episodes = n_eps, .episodes = w->eps};
   if (wire_batch_encode(&b, &w->buf) != 0) return;
   if (zmq_send(a->push, w->buf.data, w->buf.len, ZMQ_DONTWAIT) < 0) {

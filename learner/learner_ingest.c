@@ -36,7 +36,7 @@ static int below(const float *v, size_t n, double max) {
  * the run's max_abs_value in magnitude, actions within the env's bounds (what every actor
  * sends: its actions are clipped to them). Returns how many are kept. Wire validation has
  * already refused non-finite values. */
-static uint32_t mark_in_bounds(const learner_t *l, const wire_batch_t *b, uint8_t *keep) {
+static uint32_t mark_in_bounds(const learner_t *l, const transition_batch_t *b, uint8_t *keep) {
   const double max = l->cfg->max_abs_value;
   const size_t od = b->obs_dim, ad = b->act_dim;
   const float *low = l->info->action_low, *high = l->info->action_high;
@@ -58,6 +58,7 @@ static uint32_t mark_in_bounds(const learner_t *l, const wire_batch_t *b, uint8_
  * rows, cutting at the budget. */
 static void insert_batch(learner_t *l, const wire_batch_t *b, const uint8_t *keep,
                          uint32_t kept) {
+  const transition_batch_t *rows = &b->rows;
   uint64_t budget = l->cfg->steps, ins = atomic_load(&l->inserted);
   uint64_t n = kept;
   if (budget && ins + n > budget) {
@@ -66,17 +67,15 @@ static void insert_batch(learner_t *l, const wire_batch_t *b, const uint8_t *kee
     n = room;
   }
   if (n) {
-    const size_t od = b->obs_dim, ad = b->act_dim;
     uint64_t left = n;
-    for (size_t i = 0; i < b->n && left;) {
+    for (uint32_t i = 0; i < rows->n && left;) {
       if (!keep[i]) {
         i++;
         continue;
       }
-      size_t j = i;
-      while (j < b->n && keep[j] && j - i < left) j++;
-      replay_insert(l->replay, j - i, b->obs + i * od, b->action + i * ad, b->reward + i,
-                    b->next_obs + i * od, b->terminal + i);
+      uint32_t j = i;
+      while (j < rows->n && keep[j] && j - i < left) j++;
+      replay_insert(l->replay, rows, i, j - i);
       left -= j - i;
       i = j;
     }
@@ -180,15 +179,16 @@ void *learner_ingest_thread(void *arg) {
       wire_batch_release(&pending);
       continue;
     }
-    kept = mark_in_bounds(l, &pending, keep);
-    if (kept < pending.n) {
+    kept = mark_in_bounds(l, &pending.rows, keep);
+    if (kept < pending.rows.n) {
       atomic_fetch_add(&l->rejected_bounds, 1);
-      atomic_fetch_add(&l->out_of_bounds, pending.n - kept);
+      atomic_fetch_add(&l->out_of_bounds, pending.rows.n - kept);
       log_limited(&bounds_limit, 5000, LOG_WARN,
                   "batch from slot %u: %u of %u transitions refused, out of bounds (an "
                   "observation or reward of magnitude %g or more, or an action outside the "
                   "env's bounds)",
-                  pending.slot, pending.n - kept, pending.n, l->cfg->max_abs_value);
+                  pending.slot, pending.rows.n - kept, pending.rows.n,
+                  l->cfg->max_abs_value);
       if (kept == 0) { /* nothing to insert: the slot's sequence is still followed */
         actors_batch(l->actors, pending.slot, pending.seq, pending.policy_version, 0,
                      td3_now_ns());

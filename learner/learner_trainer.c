@@ -97,8 +97,8 @@ void *learner_trainer_thread(void *arg) {
   t.peers = learner_monitor_open(l, t.pub, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
                                                 LEARNER_MONITOR_EVENTS, "weights");
   const td3_config_t *tc = td3_config(l->td3);
-  replay_batch_t rb;
-  replay_batch_alloc(&rb, tc->batch, tc->obs_dim, tc->act_dim);
+  transition_batch_t batch; /* each update's sample, allocated once */
+  transition_batch_alloc(&batch, tc->batch, tc->obs_dim, tc->act_dim);
   t.version = atomic_load(&l->weights_version); /* a resumed run goes on from its version */
   /* the version published now shows the initial networks when nothing was trained yet */
   if (atomic_load(&l->updates) == 0) atomic_store(&l->untrained_version, t.version + 1);
@@ -132,11 +132,10 @@ void *learner_trainer_thread(void *arg) {
     }
     if (allowed > 8) allowed = 8;
     for (uint64_t k = 0; k < allowed; k++) {
-      replay_sample(l->replay, &l->trainer_rng, tc->batch, &rb);
-      td3_batch_t b = {rb.obs, rb.action, rb.reward, rb.next_obs, rb.terminal};
+      replay_sample(l->replay, &l->trainer_rng, tc->batch, &batch);
       td3_stats_t st;
       uint64_t t_start = td3_now_ns();
-      int rc = td3_train(l->td3, &b, &l->trainer_rng, &st);
+      int rc = td3_train(l->td3, &batch, &l->trainer_rng, &st);
       uint64_t took = td3_now_ns() - t_start;
       int bucket = 0;
       while (bucket < STATUS_UPDATE_BUCKETS && (double)took > status_update_bounds[bucket] * 1e9)
@@ -188,7 +187,7 @@ void *learner_trainer_thread(void *arg) {
     maybe_publish(&t);
   }
 out:
-  replay_batch_free(&rb);
+  transition_batch_free(&batch);
   wire_buf_free(&t.buf);
   zsock_close(&t.peers);
   zsock_close(&t.pub);

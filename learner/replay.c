@@ -4,6 +4,7 @@
 #include "binfile.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,21 +83,21 @@ static void copy_rows(float *dst, size_t dst_row, const float *src, size_t src_r
   memcpy(dst + dst_row * width, src + src_row * width, n * width * sizeof(float));
 }
 
-void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
-                   const float *reward, const float *next_obs, const float *terminal) {
+void replay_insert(replay_t *r, const transition_batch_t *b, uint32_t first, uint32_t n) {
+  assert(b->obs_dim == r->obs_dim && b->act_dim == r->act_dim && (size_t)first + n <= b->n);
   size_t skip = 0;
   if (n > r->capacity) skip = n - r->capacity; /* only the newest rows survive */
   pthread_mutex_lock(&r->lock);
   r->inserted += n;
-  size_t left = n - skip, src = skip;
+  size_t left = n - skip, src = first + skip;
   while (left > 0) {
     size_t chunk = r->capacity - r->head;
     if (chunk > left) chunk = left;
-    copy_rows(r->obs, r->head, obs, src, chunk, r->obs_dim);
-    copy_rows(r->action, r->head, action, src, chunk, r->act_dim);
-    copy_rows(r->reward, r->head, reward, src, chunk, 1);
-    copy_rows(r->next_obs, r->head, next_obs, src, chunk, r->obs_dim);
-    copy_rows(r->terminal, r->head, terminal, src, chunk, 1);
+    copy_rows(r->obs, r->head, b->obs, src, chunk, r->obs_dim);
+    copy_rows(r->action, r->head, b->action, src, chunk, r->act_dim);
+    copy_rows(r->reward, r->head, b->reward, src, chunk, 1);
+    copy_rows(r->next_obs, r->head, b->next_obs, src, chunk, r->obs_dim);
+    copy_rows(r->terminal, r->head, b->terminal, src, chunk, 1);
     r->head = (r->head + chunk) % r->capacity;
     r->size = r->size + chunk > r->capacity ? r->capacity : r->size + chunk;
     src += chunk;
@@ -115,7 +116,8 @@ uint64_t replay_drop_since(replay_t *r, uint64_t inserted) {
   return drop;
 }
 
-void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out) {
+void replay_sample(replay_t *r, rng_t *rng, uint32_t n, transition_batch_t *out) {
+  assert(n <= out->cap && out->obs_dim == r->obs_dim && out->act_dim == r->act_dim);
   size_t od = r->obs_dim, ad = r->act_dim;
   pthread_mutex_lock(&r->lock);
   size_t size = r->size;
@@ -133,6 +135,7 @@ void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out) {
     out->terminal[i] = r->terminal[j];
   }
   pthread_mutex_unlock(&r->lock);
+  out->n = n;
 }
 
 size_t replay_size(replay_t *r) {
@@ -149,24 +152,6 @@ uint64_t replay_inserted(replay_t *r) {
   uint64_t v = r->inserted;
   pthread_mutex_unlock(&r->lock);
   return v;
-}
-
-void replay_batch_alloc(replay_batch_t *b, size_t cap, uint32_t obs_dim, uint32_t act_dim) {
-  b->cap = cap;
-  b->obs = xaligned(cap * obs_dim * sizeof(float));
-  b->action = xaligned(cap * act_dim * sizeof(float));
-  b->reward = xaligned(cap * sizeof(float));
-  b->next_obs = xaligned(cap * obs_dim * sizeof(float));
-  b->terminal = xaligned(cap * sizeof(float));
-}
-
-void replay_batch_free(replay_batch_t *b) {
-  free(b->obs);
-  free(b->action);
-  free(b->reward);
-  free(b->next_obs);
-  free(b->terminal);
-  memset(b, 0, sizeof *b);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -290,11 +275,8 @@ int replay_load(replay_t *r, const char *path, td3_err_t *err) {
   const uint32_t od = h.od, ad = h.ad;
   const uint64_t inserted = h.inserted, rows = h.rows, ring_cap = h.ring_cap,
                  ring_head = h.ring_head;
-  float *obs = xmalloc(REPLAY_CHUNK * od * sizeof(float));
-  float *act = xmalloc(REPLAY_CHUNK * ad * sizeof(float));
-  float *rew = xmalloc(REPLAY_CHUNK * sizeof(float));
-  float *next = xmalloc(REPLAY_CHUNK * od * sizeof(float));
-  float *term = xmalloc(REPLAY_CHUNK * sizeof(float));
+  transition_batch_t block;
+  transition_batch_alloc(&block, REPLAY_CHUNK, od, ad);
   /* The same capacity: every row goes back to its own ring position, so sampling with the
    * same RNG state draws the same transitions as before the save. */
   if (ring_cap == r->capacity && rows > 0) {
@@ -304,20 +286,17 @@ int replay_load(replay_t *r, const char *path, td3_err_t *err) {
   }
   uint64_t left = rows;
   while (left > 0 && !f.bad) {
-    size_t n = left > REPLAY_CHUNK ? REPLAY_CHUNK : (size_t)left;
-    binfr_read(&f, obs, n * od * sizeof(float));
-    binfr_read(&f, act, n * ad * sizeof(float));
-    binfr_read(&f, rew, n * sizeof(float));
-    binfr_read(&f, next, n * od * sizeof(float));
-    binfr_read(&f, term, n * sizeof(float));
-    replay_insert(r, n, obs, act, rew, next, term);
+    uint32_t n = left > REPLAY_CHUNK ? REPLAY_CHUNK : (uint32_t)left;
+    binfr_read(&f, block.obs, (size_t)n * od * sizeof(float));
+    binfr_read(&f, block.action, (size_t)n * ad * sizeof(float));
+    binfr_read(&f, block.reward, n * sizeof(float));
+    binfr_read(&f, block.next_obs, (size_t)n * od * sizeof(float));
+    binfr_read(&f, block.terminal, n * sizeof(float));
+    block.n = n;
+    replay_insert(r, &block, 0, n);
     left -= n;
   }
-  free(obs);
-  free(act);
-  free(rew);
-  free(next);
-  free(term);
+  transition_batch_free(&block);
   rc = binfr_finish(&f, err);
   pthread_mutex_lock(&r->lock);
   if (rc == 0) {

@@ -3,9 +3,10 @@
  * Columns: obs (capacity, obs_dim), action (capacity, act_dim), reward (capacity),
  * next_obs (capacity, obs_dim), terminal (capacity). Memory is
  * capacity x (2 obs_dim + act_dim + 2) x 4 bytes, all allocated by replay_new. When full, the
- * oldest transitions are overwritten (FIFO). Sampling is uniform with replacement over the
- * stored transitions, drawn from the caller's RNG stream, and copies rows into a batch buffer
- * the caller owns.
+ * oldest transitions are overwritten (FIFO). Rows come in and go out as transition batches
+ * (transition.h: the same columns, so a row is copied with one memcpy per column). Sampling is
+ * uniform with replacement over the stored transitions, drawn from the caller's RNG stream,
+ * and copies rows into a batch the caller owns.
  *
  * Thread safety: one writer (insert) and one reader (sample) may run on different threads;
  * each call holds an internal mutex only for its copy. */
@@ -14,21 +15,12 @@
 
 #include "error.h"
 #include "rng.h"
+#include "transition.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct replay replay_t;
-
-/* Rows sampled for one training batch; the caller owns the arrays. */
-typedef struct replay_batch {
-  size_t cap;        /* rows the arrays hold */
-  float *obs;        /* (cap, obs_dim) */
-  float *action;     /* (cap, act_dim) */
-  float *reward;     /* (cap) */
-  float *next_obs;   /* (cap, obs_dim) */
-  float *terminal;   /* (cap) */
-} replay_batch_t;
 
 /* Bytes the columns of a buffer of this shape take; 0 if the product overflows. */
 size_t replay_bytes(size_t capacity, uint32_t obs_dim, uint32_t act_dim);
@@ -38,10 +30,9 @@ size_t replay_bytes(size_t capacity, uint32_t obs_dim, uint32_t act_dim);
 replay_t *replay_new(size_t capacity, uint32_t obs_dim, uint32_t act_dim);
 void replay_destroy(replay_t **pr);
 
-/* Appends n transitions given as row-major arrays (obs (n, obs_dim), ...). n may exceed the
- * capacity: only the last `capacity` rows stay. */
-void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
-                   const float *reward, const float *next_obs, const float *terminal);
+/* Appends rows [first, first + n) of b (first + n <= b->n; b's dims are the buffer's). n may
+ * exceed the capacity: only the last `capacity` rows stay. b is borrowed for the call. */
+void replay_insert(replay_t *r, const transition_batch_t *b, uint32_t first, uint32_t n);
 
 /* Drops the rows inserted after the moment the buffer's inserted count was `inserted` (the
  * newest ones; rows they overwrote are not brought back), so that sampling never draws them
@@ -49,8 +40,10 @@ void replay_insert(replay_t *r, size_t n, const float *obs, const float *action,
  * dropped. For a rollback to a checkpoint that held `inserted` transitions. */
 uint64_t replay_drop_since(replay_t *r, uint64_t inserted);
 
-/* Copies n rows drawn uniformly with replacement into out (n <= out->cap, size > 0). */
-void replay_sample(replay_t *r, rng_t *rng, size_t n, replay_batch_t *out);
+/* Copies n rows drawn uniformly with replacement into out and sets out->n = n (n <= out->cap,
+ * out's dims are the buffer's, size > 0). out is a batch the caller allocated once
+ * (transition_batch_alloc); nothing is allocated here. */
+void replay_sample(replay_t *r, rng_t *rng, uint32_t n, transition_batch_t *out);
 
 size_t replay_size(replay_t *r);          /* transitions stored now */
 size_t replay_capacity(const replay_t *r);
@@ -78,9 +71,5 @@ int replay_load(replay_t *r, const char *path, td3_err_t *err);
  * TD3_EFORMAT or TD3_ECHECKSUM with err saying what is wrong. */
 int replay_check(const char *path, uint32_t obs_dim, uint32_t act_dim, uint64_t *rows,
                  uint64_t *inserted, td3_err_t *err);
-
-/* Allocates (and frees) the arrays of a sample batch for this buffer's dims. */
-void replay_batch_alloc(replay_batch_t *b, size_t cap, uint32_t obs_dim, uint32_t act_dim);
-void replay_batch_free(replay_batch_t *b);
 
 #endif

@@ -362,7 +362,7 @@ static void critics_backward(td3_t *t, const float *p1, const float *p2, float *
 }
 
 /* Steps 1-2: t->y = r + gamma (1 - terminal) min(Q1'(s', a'), Q2'(s', a')). */
-static void target_pass(td3_t *t, const td3_batch_t *b, const float *noise) {
+static void target_pass(td3_t *t, const transition_batch_t *b, const float *noise) {
   const size_t B = t->cfg.batch, A = t->cfg.act_dim;
   actor_forward(t, t->net[NET_ACTOR].target, b->next_obs, B, t->act);
   for (size_t i = 0; i < B; i++) {
@@ -384,7 +384,7 @@ static void target_pass(td3_t *t, const td3_batch_t *b, const float *noise) {
 }
 
 /* Steps 1-3 up to the gradients: returns the critic loss; g1, g2 receive its gradients. */
-static float critic_pass(td3_t *t, const td3_batch_t *b, const float *noise, float *g1,
+static float critic_pass(td3_t *t, const transition_batch_t *b, const float *noise, float *g1,
                          float *g2, float *mean_q) {
   const size_t B = t->cfg.batch;
   target_pass(t, b, noise);
@@ -446,7 +446,14 @@ static void make_spare_live(td3_t *t, int k) {
 /* ---------------------------------------------------------------------------------------- */
 /* Training                                                                                 */
 
-int td3_train_with_noise(td3_t *t, const td3_batch_t *b, const float *noise, td3_stats_t *out) {
+/* 1 if b can be a training batch of t: enough rows, the networks' dims (for asserts). */
+static inline int batch_fits(const td3_t *t, const transition_batch_t *b) {
+  return b->n >= t->cfg.batch && b->obs_dim == t->cfg.obs_dim && b->act_dim == t->cfg.act_dim;
+}
+
+int td3_train_with_noise(td3_t *t, const transition_batch_t *b, const float *noise,
+                         td3_stats_t *out) {
+  assert(batch_fits(t, b));
   const uint64_t it = t->iterations + 1;
   const int actor_step = it % t->cfg.policy_delay == 0;
   float mean_q = 0, actor_loss = 0;
@@ -483,7 +490,7 @@ int td3_train_with_noise(td3_t *t, const td3_batch_t *b, const float *noise, td3
   return rc;
 }
 
-int td3_train(td3_t *t, const td3_batch_t *b, rng_t *rng, td3_stats_t *out) {
+int td3_train(td3_t *t, const transition_batch_t *b, rng_t *rng, td3_stats_t *out) {
   rng_normal_fill(rng, t->noise, (size_t)t->cfg.batch * t->cfg.act_dim, 0.0f, 1.0f);
   return td3_train_with_noise(t, b, t->noise, out);
 }
@@ -555,13 +562,15 @@ int td3_set_adam_step(td3_t *t, td3_net_t which, uint64_t step) {
   return 0;
 }
 
-void td3_target_q(td3_t *t, const td3_batch_t *b, const float *noise, float *y) {
+void td3_target_q(td3_t *t, const transition_batch_t *b, const float *noise, float *y) {
+  assert(batch_fits(t, b));
   target_pass(t, b, noise);
   memcpy(y, t->y, t->cfg.batch * sizeof(float));
 }
 
-float td3_critic_grad(td3_t *t, const td3_batch_t *b, const float *noise, float *g1, float *g2,
-                      float *mean_q) {
+float td3_critic_grad(td3_t *t, const transition_batch_t *b, const float *noise, float *g1,
+                      float *g2, float *mean_q) {
+  assert(batch_fits(t, b));
   float loss = critic_pass(t, b, noise, t->net[NET_C1].grad, t->net[NET_C2].grad, mean_q);
   memcpy(g1, t->net[NET_C1].grad, t->net[NET_C1].n * sizeof(float));
   memcpy(g2, t->net[NET_C2].grad, t->net[NET_C2].n * sizeof(float));

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "nn.h"
 #include "rng.h"
+#include "transition.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,13 +56,6 @@ td3_t *td3_new(const td3_config_t *c, td3_err_t *err);
 /* NULL-safe; sets *p = NULL. */
 void td3_destroy(td3_t **p);
 
-/* One batch: obs (batch, obs_dim), action (batch, act_dim), reward (batch),
- * next_obs (batch, obs_dim), terminal (batch; 1 for a real end of task, 0 otherwise).
- * Borrowed for the duration of the call. */
-typedef struct td3_batch {
-  const float *obs, *action, *reward, *next_obs, *terminal;
-} td3_batch_t;
-
 typedef struct td3_stats {
   float critic_loss;    /* MSE(Q1, y) + MSE(Q2, y) before the critic step */
   float actor_loss;     /* -mean Q1(s, pi(s)) with the new critic 1 at this iteration's
@@ -70,6 +64,10 @@ typedef struct td3_stats {
   int actor_step;       /* 1 if this iteration updated the actor and the targets */
   uint64_t iterations;  /* completed iterations after this call */
 } td3_stats_t;
+
+/* A training batch is a transition_batch_t (transition.h) of at least cfg.batch rows with
+ * the networks' dims, e.g. filled by replay_sample; the first cfg.batch rows are used. It is
+ * borrowed for the duration of the call and only read. */
 
 /* One TD3 iteration on cfg.batch rows (the "15 steps" of REFERENCE.md):
  *  1. a' = clip(pi_targ(s') + clip(policy_noise half eps, -noise_clip half, noise_clip half),
@@ -82,9 +80,10 @@ typedef struct td3_stats {
  * Returns 0, or TD3_ENONFINITE if a loss, a new weight or a new Adam moment is NaN or
  * infinite: then the networks, the Adam state and the iteration count are exactly as before
  * the call (out still gets the losses, for the log). out may be NULL. Allocates nothing. */
-int td3_train(td3_t *t, const td3_batch_t *b, rng_t *rng, td3_stats_t *out);
+int td3_train(td3_t *t, const transition_batch_t *b, rng_t *rng, td3_stats_t *out);
 /* The same with the standard-normal draws given: noise (batch, act_dim). */
-int td3_train_with_noise(td3_t *t, const td3_batch_t *b, const float *noise, td3_stats_t *out);
+int td3_train_with_noise(td3_t *t, const transition_batch_t *b, const float *noise,
+                         td3_stats_t *out);
 
 /* Deterministic pi(s) with the current actor: obs (n, obs_dim) -> action (n, act_dim),
  * n <= batch. */
@@ -129,11 +128,11 @@ int td3_set_adam_step(td3_t *t, td3_net_t which, uint64_t step);
 /* Test hooks: pieces of an iteration with the current weights, changing no network, no Adam
  * state and no count (they reuse the scratch). noise as in td3_train_with_noise. */
 /* y (batch) = the TD target of step 2. */
-void td3_target_q(td3_t *t, const td3_batch_t *b, const float *noise, float *y);
+void td3_target_q(td3_t *t, const transition_batch_t *b, const float *noise, float *y);
 /* Critic loss of step 3 (returned) and its gradients w.r.t. each critic's parameters,
  * g1, g2 (n_params of a critic each); mean_q may be NULL. */
-float td3_critic_grad(td3_t *t, const td3_batch_t *b, const float *noise, float *g1, float *g2,
-                      float *mean_q);
+float td3_critic_grad(td3_t *t, const transition_batch_t *b, const float *noise, float *g1,
+                      float *g2, float *mean_q);
 /* Actor loss -mean Q1(s, pi(s)) (returned) with the current critic 1, and its gradient
  * w.r.t. the actor parameters, g (n_params of the actor). obs (batch, obs_dim). */
 float td3_actor_grad(td3_t *t, const float *obs, float *g);

@@ -57,6 +57,8 @@ static td3_t *make_td3(uint64_t seed, uint32_t hidden) {
 /* Inserts n random transitions drawn from rng. */
 static void fill(replay_t *r, size_t n, rng_t *rng) {
   float obs[OBS], act[ACT], rew, next[OBS], term;
+  transition_batch_t row = {.n = 1, .obs_dim = OBS, .act_dim = ACT, .obs = obs, .action = act,
+                            .reward = &rew, .next_obs = next, .terminal = &term};
   for (size_t i = 0; i < n; i++) {
     for (int j = 0; j < OBS; j++) {
       obs[j] = rng_uniformf(rng, -1, 1);
@@ -65,20 +67,19 @@ static void fill(replay_t *r, size_t n, rng_t *rng) {
     act[0] = rng_uniformf(rng, -2, 2);
     rew = rng_uniformf(rng, -10, 0);
     term = rng_uniform(rng) < 0.05 ? 1.0f : 0.0f;
-    replay_insert(r, 1, obs, act, &rew, next, &term);
+    replay_insert(r, &row, 0, 1);
   }
 }
 
 /* k TD3 iterations on batches sampled from r with rng. */
 static void train(td3_t *t, replay_t *r, rng_t *rng, int k) {
-  replay_batch_t b;
-  replay_batch_alloc(&b, 16, OBS, ACT);
+  transition_batch_t b;
+  transition_batch_alloc(&b, 16, OBS, ACT);
   for (int i = 0; i < k; i++) {
     replay_sample(r, rng, 16, &b);
-    td3_batch_t tb = {b.obs, b.action, b.reward, b.next_obs, b.terminal};
-    assert_int_equal(td3_train(t, &tb, rng, NULL), 0);
+    assert_int_equal(td3_train(t, &b, rng, NULL), 0);
   }
-  replay_batch_free(&b);
+  transition_batch_free(&b);
 }
 
 static void assert_same_nets(td3_t *a, td3_t *b) {
@@ -383,7 +384,9 @@ static void test_replay_smaller_capacity(void **state) {
   for (int i = 0; i < 600; i++) {
     float obs[OBS] = {(float)i, 0, 0}, act[ACT] = {0}, rew = (float)i, next[OBS] = {0},
           term = 0;
-    replay_insert(r, 1, obs, act, &rew, next, &term);
+    transition_batch_t row = {.n = 1, .obs_dim = OBS, .act_dim = ACT, .obs = obs,
+                              .action = act, .reward = &rew, .next_obs = next, .terminal = &term};
+    replay_insert(r, &row, 0, 1);
   }
   char path[400];
   snprintf(path, sizeof path, "%s/replay-test.td3r", g_dir);
@@ -399,14 +402,14 @@ static void test_replay_smaller_capacity(void **state) {
   /* every sampled row is one of the newest 50 (rewards 550..599) */
   rng_t rng;
   rng_init(&rng, 1, 1);
-  replay_batch_t b;
-  replay_batch_alloc(&b, 64, OBS, ACT);
+  transition_batch_t b;
+  transition_batch_alloc(&b, 64, OBS, ACT);
   replay_sample(small, &rng, 64, &b);
   for (int i = 0; i < 64; i++) {
     assert_true(b.reward[i] >= 550 && b.reward[i] <= 599);
     assert_true(b.obs[i * OBS] == b.reward[i]);
   }
-  replay_batch_free(&b);
+  transition_batch_free(&b);
   replay_destroy(&r);
   replay_destroy(&small);
 }

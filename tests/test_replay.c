@@ -1,6 +1,6 @@
 /* Tests for learner/replay: ring overwrite order, sizes, sampling uniformity, row integrity
  * (a sampled row's columns belong to one transition) and dropping the rows inserted since a
- * checkpoint (a rollback). */
+ * checkpoint (a rollback); inserting a range of a batch's rows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,35 +15,31 @@
 enum { OBS = 3, ACT = 2 };
 
 /* Transition i has obs = (i, i, i), action = (-i, -i), reward i, next_obs i + 0.5,
- * terminal i % 2. */
-static void make_rows(size_t first, size_t n, float *obs, float *act, float *rew, float *next,
-                      float *term) {
+ * terminal i % 2. Fills b with transitions first .. first + n - 1 (n <= b->cap). */
+static void make_rows(size_t first, size_t n, transition_batch_t *b) {
   for (size_t k = 0; k < n; k++) {
     float v = (float)(first + k);
+    size_t row = k;
     for (int j = 0; j < OBS; j++) {
-      obs[k * OBS + (size_t)j] = v;
-      next[k * OBS + (size_t)j] = v + 0.5f;
+      b->obs[row * OBS + (size_t)j] = v;
+      b->next_obs[row * OBS + (size_t)j] = v + 0.5f;
     }
-    for (int j = 0; j < ACT; j++) act[k * ACT + (size_t)j] = -v;
-    rew[k] = v;
-    term[k] = (float)((first + k) % 2);
+    for (int j = 0; j < ACT; j++) b->action[row * ACT + (size_t)j] = -v;
+    b->reward[row] = v;
+    b->terminal[row] = (float)((first + k) % 2);
   }
+  b->n = (uint32_t)n;
 }
 
 static void insert_range(replay_t *r, size_t first, size_t n) {
-  float *obs = malloc(n * OBS * sizeof(float)), *next = malloc(n * OBS * sizeof(float));
-  float *act = malloc(n * ACT * sizeof(float)), *rew = malloc(n * sizeof(float));
-  float *term = malloc(n * sizeof(float));
-  make_rows(first, n, obs, act, rew, next, term);
-  replay_insert(r, n, obs, act, rew, next, term);
-  free(obs);
-  free(next);
-  free(act);
-  free(rew);
-  free(term);
+  transition_batch_t b;
+  transition_batch_alloc(&b, (uint32_t)n, OBS, ACT);
+  make_rows(first, n, &b);
+  replay_insert(r, &b, 0, (uint32_t)n);
+  transition_batch_free(&b);
 }
 
-static void check_row(const replay_batch_t *b, size_t i) {
+static void check_row(const transition_batch_t *b, size_t i) {
   float v = b->reward[i];
   for (int j = 0; j < OBS; j++) {
     assert_true(b->obs[i * OBS + (size_t)j] == v);
@@ -80,8 +76,8 @@ static void fifo_overwrite_keeps_newest(void **state) {
   insert_range(r, 0, 37);
   insert_range(r, 37, 40);  /* wraps */
   insert_range(r, 77, 120); /* more than capacity in one call: only the last 50 stay */
-  replay_batch_t b;
-  replay_batch_alloc(&b, 4000, OBS, ACT);
+  transition_batch_t b;
+  transition_batch_alloc(&b, 4000, OBS, ACT);
   rng_t rng;
   rng_init(&rng, 1, 0);
   replay_sample(r, &rng, 4000, &b);
@@ -93,7 +89,7 @@ static void fifo_overwrite_keeps_newest(void **state) {
     seen[(int)v - 147] = 1;
   }
   for (int k = 0; k < 50; k++) assert_true(seen[k]);
-  replay_batch_free(&b);
+  transition_batch_free(&b);
   replay_destroy(&r);
 }
 
@@ -102,8 +98,8 @@ static void sampling_is_uniform(void **state) {
   enum { CAP = 20, DRAWS = 200000 };
   replay_t *r = replay_new(CAP, OBS, ACT);
   insert_range(r, 0, CAP);
-  replay_batch_t b;
-  replay_batch_alloc(&b, DRAWS, OBS, ACT);
+  transition_batch_t b;
+  transition_batch_alloc(&b, DRAWS, OBS, ACT);
   rng_t rng;
   rng_init(&rng, 77, 0);
   replay_sample(r, &rng, DRAWS, &b);
@@ -117,15 +113,15 @@ static void sampling_is_uniform(void **state) {
   for (int k = 0; k < CAP; k++) chi += (counts[k] - expect) * (counts[k] - expect) / expect;
   assert_true(chi < 49.5);
   /* the same stream gives the same sample */
-  replay_batch_t c;
-  replay_batch_alloc(&c, 100, OBS, ACT);
+  transition_batch_t c;
+  transition_batch_alloc(&c, 100, OBS, ACT);
   rng_init(&rng, 5, 0);
   replay_sample(r, &rng, 100, &b);
   rng_init(&rng, 5, 0);
   replay_sample(r, &rng, 100, &c);
   assert_memory_equal(b.reward, c.reward, 100 * sizeof(float));
-  replay_batch_free(&c);
-  replay_batch_free(&b);
+  transition_batch_free(&c);
+  transition_batch_free(&b);
   replay_destroy(&r);
 }
 
@@ -140,8 +136,8 @@ static void drop_since_checkpoint(void **state) {
   assert_int_equal(replay_drop_since(r, at_checkpoint), 20);
   assert_int_equal(replay_size(r), 30);        /* rows 10..39 */
   assert_int_equal(replay_inserted(r), 60);
-  replay_batch_t b;
-  replay_batch_alloc(&b, 3000, OBS, ACT);
+  transition_batch_t b;
+  transition_batch_alloc(&b, 3000, OBS, ACT);
   rng_t rng;
   rng_init(&rng, 3, 0);
   replay_sample(r, &rng, 3000, &b);
@@ -167,7 +163,40 @@ static void drop_since_checkpoint(void **state) {
   assert_int_equal(replay_drop_since(r, replay_inserted(r)), 0);
   insert_range(r, 200, 3);
   assert_int_equal(replay_size(r), 3);
-  replay_batch_free(&b);
+  transition_batch_free(&b);
+  replay_destroy(&r);
+}
+
+/* An insert takes a range of a batch's rows (the learner inserts the runs of rows that passed
+ * its bounds check): exactly those rows, in order, and a sample says how many it holds. */
+static void insert_takes_a_row_range(void **state) {
+  (void)state;
+  replay_t *r = replay_new(10, OBS, ACT);
+  transition_batch_t in;
+  transition_batch_alloc(&in, 8, OBS, ACT);
+  make_rows(500, 8, &in); /* transitions 500..507 */
+  replay_insert(r, &in, 2, 3); /* 502, 503, 504 */
+  replay_insert(r, &in, 7, 1); /* 507 */
+  assert_int_equal(replay_size(r), 4);
+  assert_int_equal(replay_inserted(r), 4);
+  transition_batch_t b;
+  transition_batch_alloc(&b, 400, OBS, ACT);
+  rng_t rng;
+  rng_init(&rng, 9, 0);
+  replay_sample(r, &rng, 400, &b);
+  assert_int_equal(b.n, 400);
+  int seen[8] = {0};
+  for (size_t i = 0; i < 400; i++) {
+    check_row(&b, i);
+    int v = (int)b.reward[i] - 500;
+    assert_true(v == 2 || v == 3 || v == 4 || v == 7);
+    seen[v] = 1;
+  }
+  assert_true(seen[2] && seen[3] && seen[4] && seen[7]);
+  replay_sample(r, &rng, 5, &b);
+  assert_int_equal(b.n, 5);
+  transition_batch_free(&b);
+  transition_batch_free(&in);
   replay_destroy(&r);
 }
 
@@ -177,6 +206,7 @@ int main(void) {
       cmocka_unit_test(fifo_overwrite_keeps_newest),
       cmocka_unit_test(sampling_is_uniform),
       cmocka_unit_test(drop_since_checkpoint),
+      cmocka_unit_test(insert_takes_a_row_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,7 @@ static td3_config_t small_config(uint32_t act, uint32_t n_hidden, const uint32_t
 
 typedef struct batch_buf {
   float obs[8 * 4], action[8 * 3], reward[8], next_obs[8 * 4], terminal[8], noise[8 * 3];
-  td3_batch_t b;
+  transition_batch_t b;
 } batch_buf_t;
 
 static void fill_batch(batch_buf_t *bb, const td3_config_t *c, uint64_t seed) {
@@ -58,7 +58,9 @@ static void fill_batch(batch_buf_t *bb, const td3_config_t *c, uint64_t seed) {
   for (size_t i = 0; i < B; i++) bb->terminal[i] = (i % 3 == 1) ? 1.0f : 0.0f;
   bb->noise[0] = 4.0f; /* beyond the noise clip */
   bb->noise[A + A - 1] = -4.0f;
-  bb->b = (td3_batch_t){bb->obs, bb->action, bb->reward, bb->next_obs, bb->terminal};
+  bb->b = (transition_batch_t){.n = c->batch, .obs_dim = c->obs_dim, .act_dim = c->act_dim,
+                               .obs = bb->obs, .action = bb->action, .reward = bb->reward,
+                               .next_obs = bb->next_obs, .terminal = bb->terminal};
 }
 
 static td3_t *make(const td3_config_t *c) {
@@ -671,7 +673,7 @@ static const rec_t *find_rec(const rec_t *r, int n, const char *name) {
   return NULL;
 }
 
-static const float *need(const rec_t *r, int n, const char *name, size_t count) {
+static float *need(const rec_t *r, int n, const char *name, size_t count) {
   const rec_t *x = find_rec(r, n, name);
   if (!x || !x->v || x->n != count) fail_msg("fixture: record %s missing or mis-sized", name);
   return x->v;
@@ -683,9 +685,13 @@ static const float *need(const rec_t *r, int n, const char *name, size_t count) 
 static void golden_iteration(td3_t *t, const td3_config_t *c, const rec_t *r, int nr, int it,
                              float **expect, double *worst) {
   const size_t B = c->batch, O = c->obs_dim, A = c->act_dim;
-  td3_batch_t b = {need(r, nr, "obs", B * O), need(r, nr, "action", B * A),
-                   need(r, nr, "reward", B), need(r, nr, "next_obs", B * O),
-                   need(r, nr, "terminal", B)};
+  /* the fixture's arrays, borrowed (td3 only reads a batch) */
+  transition_batch_t b = {.n = (uint32_t)B, .obs_dim = (uint32_t)O, .act_dim = (uint32_t)A,
+                          .obs = need(r, nr, "obs", B * O),
+                          .action = need(r, nr, "action", B * A),
+                          .reward = need(r, nr, "reward", B),
+                          .next_obs = need(r, nr, "next_obs", B * O),
+                          .terminal = need(r, nr, "terminal", B)};
   td3_stats_t st;
   assert_int_equal(td3_train_with_noise(t, &b, need(r, nr, "noise", B * A), &st), 0);
   const rec_t *al = find_rec(r, nr, "actor_loss");

@@ -38,9 +38,10 @@ static int setup(void **state) {
   }
   f->eps[0] = (wire_episode_t){-123.5f, 200};
   f->eps[1] = (wire_episode_t){7.0f, 5};
-  f->batch = (wire_batch_t){.run_id = 99, .slot = 3, .seq = 12, .policy_version = 4, .n = N,
-                            .obs_dim = OBS, .act_dim = ACT, .obs = f->obs, .action = f->act,
-                            .reward = f->rew, .next_obs = f->next, .terminal = f->term,
+  f->batch = (wire_batch_t){.run_id = 99, .slot = 3, .seq = 12, .policy_version = 4,
+                            .rows = {.n = N, .obs_dim = OBS, .act_dim = ACT, .obs = f->obs,
+                                     .action = f->act, .reward = f->rew, .next_obs = f->next,
+                                     .terminal = f->term},
                             .n_episodes = 2, .episodes = f->eps};
   *state = f;
   return 0;
@@ -64,12 +65,12 @@ static void batch_round_trip(void **state) {
   assert_int_equal(d.slot, 3);
   assert_int_equal(d.seq, 12);
   assert_int_equal(d.policy_version, 4);
-  assert_int_equal(d.n, N);
-  assert_memory_equal(d.obs, f->obs, sizeof f->obs);
-  assert_memory_equal(d.action, f->act, sizeof f->act);
-  assert_memory_equal(d.reward, f->rew, sizeof f->rew);
-  assert_memory_equal(d.next_obs, f->next, sizeof f->next);
-  assert_memory_equal(d.terminal, f->term, sizeof f->term);
+  assert_int_equal(d.rows.n, N);
+  assert_memory_equal(d.rows.obs, f->obs, sizeof f->obs);
+  assert_memory_equal(d.rows.action, f->act, sizeof f->act);
+  assert_memory_equal(d.rows.reward, f->rew, sizeof f->rew);
+  assert_memory_equal(d.rows.next_obs, f->next, sizeof f->next);
+  assert_memory_equal(d.rows.terminal, f->term, sizeof f->term);
   assert_int_equal(d.n_episodes, 2);
   assert_true(d.episodes[0].episode_return == -123.5f);
   assert_int_equal(d.episodes[1].length, 5);

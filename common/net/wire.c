@@ -42,8 +42,10 @@ const char *wire_reason_name(wire_reason_t r) {
 void wire_buf_free(wire_buf_t *b) {
   if (!b) return;
   free(b->data);
+  free(b->scratch);
   b->data = NULL;
-  b->len = b->cap = 0;
+  b->scratch = NULL;
+  b->len = b->cap = b->scratch_cap = 0;
 }
 
 size_t wire_param_count(const uint32_t *layers, uint32_t n_layers) {
@@ -79,10 +81,12 @@ static int pack_into(const ProtobufCMessage *m, wire_buf_t *out) {
 
 int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   size_t obs_n, act_n;
-  if (!b || !out || b->n == 0 || b->obs_dim == 0 || b->act_dim == 0) return TD3_EINVAL;
-  if (!td3_size_mul(b->n, b->obs_dim, &obs_n) || !td3_size_mul(b->n, b->act_dim, &act_n))
+  if (!b || !out) return TD3_EINVAL;
+  const transition_batch_t *t = &b->rows;
+  if (t->n == 0 || t->obs_dim == 0 || t->act_dim == 0) return TD3_EINVAL;
+  if (!td3_size_mul(t->n, t->obs_dim, &obs_n) || !td3_size_mul(t->n, t->act_dim, &act_n))
     return TD3_EINVAL;
-  if (!b->obs || !b->action || !b->reward || !b->next_obs || !b->terminal) return TD3_EINVAL;
+  if (!t->obs || !t->action || !t->reward || !t->next_obs || !t->terminal) return TD3_EINVAL;
   if (b->n_episodes && !b->episodes) return TD3_EINVAL;
 
   Td3d__ExperienceBatch m = TD3D__EXPERIENCE_BATCH__INIT;
@@ -92,20 +96,27 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   m.seq = b->seq;
   m.policy_version = b->policy_version;
   m.lease = b->lease;
-  m.n = b->n;
-  m.obs_dim = b->obs_dim;
-  m.act_dim = b->act_dim;
-  m.obs = floats_bin(b->obs, obs_n);
-  m.action = floats_bin(b->action, act_n);
-  m.reward = floats_bin(b->reward, b->n);
-  m.next_obs = floats_bin(b->next_obs, obs_n);
-  m.terminal = floats_bin(b->terminal, b->n);
+  m.n = t->n;
+  m.obs_dim = t->obs_dim;
+  m.act_dim = t->act_dim;
+  m.obs = floats_bin(t->obs, obs_n);
+  m.action = floats_bin(t->action, act_n);
+  m.reward = floats_bin(t->reward, t->n);
+  m.next_obs = floats_bin(t->next_obs, obs_n);
+  m.terminal = floats_bin(t->terminal, t->n);
   m.end_mark = WIRE_END_MARK;
 
   Td3d__EpisodeEnd *eps = NULL, **ep_ptrs = NULL;
   if (b->n_episodes) {
-    eps = xcalloc(b->n_episodes, sizeof *eps);
-    ep_ptrs = xcalloc(b->n_episodes, sizeof *ep_ptrs);
+    /* the records, then pointers to them, in out's scratch (kept for the next batch) */
+    size_t need;
+    if (!td3_size_mul(b->n_episodes, sizeof *eps + sizeof *ep_ptrs, &need)) return TD3_EINVAL;
+    if (need > out->scratch_cap) {
+      out->scratch = xrealloc(out->scratch, need);
+      out->scratch_cap = need;
+    }
+    eps = out->scratch;
+    ep_ptrs = (Td3d__EpisodeEnd **)(void *)(eps + b->n_episodes);
     for (uint32_t i = 0; i < b->n_episodes; i++) {
       td3d__episode_end__init(&eps[i]);
       eps[i].episode_return = b->episodes[i].episode_return;
@@ -115,10 +126,7 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   }
   m.n_episodes = b->n_episodes;
   m.episodes = ep_ptrs;
-  int rc = pack_into(&m.base, out);
-  free(ep_ptrs);
-  free(eps);
-  return rc;
+  return pack_into(&m.base, out);
 }
 
 int wire_weights_encode(const wire_weights_t *w, wire_buf_t *out) {
@@ -317,6 +325,15 @@ static wire_reason_t layers_copy(const uint32_t *src, size_t n, uint32_t *dst, u
 /* ---------------------------------------------------------------------------------------- */
 /* ExperienceBatch                                                                          */
 
+/* float_array for a transition column: the unpacked message's bytes are the batch's own
+ * (protobuf-c allocated them writable), exposed without a copy. */
+static wire_reason_t batch_column(const ProtobufCBinaryData *d, size_t count, float **out) {
+  const float *checked;
+  wire_reason_t r = float_array(d, count, &checked);
+  *out = r == WIRE_OK && count ? (float *)(void *)d->data : NULL;
+  return r;
+}
+
 static wire_reason_t batch_validate(const Td3d__ExperienceBatch *m, const wire_limits_t *lim,
                                     wire_batch_t *out) {
   wire_reason_t r = header_check(m->protocol_version, m->end_mark);
@@ -333,18 +350,19 @@ static wire_reason_t batch_validate(const Td3d__ExperienceBatch *m, const wire_l
   if (m->n_episodes > m->n) return WIRE_COUNT;
 
   size_t n = m->n, obs_n = n * m->obs_dim, act_n = n * m->act_dim; /* bounded above */
-  if ((r = float_array(&m->obs, obs_n, &out->obs)) ||
-      (r = float_array(&m->action, act_n, &out->action)) ||
-      (r = float_array(&m->reward, n, &out->reward)) ||
-      (r = float_array(&m->next_obs, obs_n, &out->next_obs)) ||
-      (r = float_array(&m->terminal, n, &out->terminal)))
+  transition_batch_t *t = &out->rows;
+  if ((r = batch_column(&m->obs, obs_n, &t->obs)) ||
+      (r = batch_column(&m->action, act_n, &t->action)) ||
+      (r = batch_column(&m->reward, n, &t->reward)) ||
+      (r = batch_column(&m->next_obs, obs_n, &t->next_obs)) ||
+      (r = batch_column(&m->terminal, n, &t->terminal)))
     return r;
-  if (!all_finite(out->obs, obs_n) || !all_finite(out->action, act_n) ||
-      !all_finite(out->reward, n) || !all_finite(out->next_obs, obs_n))
+  if (!all_finite(t->obs, obs_n) || !all_finite(t->action, act_n) ||
+      !all_finite(t->reward, n) || !all_finite(t->next_obs, obs_n))
     return WIRE_NONFINITE;
   for (size_t i = 0; i < n; i++) {
-    if (!isfinite(out->terminal[i])) return WIRE_NONFINITE;
-    if (out->terminal[i] != 0.0f && out->terminal[i] != 1.0f) return WIRE_FIELD;
+    if (!isfinite(t->terminal[i])) return WIRE_NONFINITE;
+    if (t->terminal[i] != 0.0f && t->terminal[i] != 1.0f) return WIRE_FIELD;
   }
   for (size_t i = 0; i < m->n_episodes; i++) {
     if (!isfinite(m->episodes[i]->episode_return)) return WIRE_NONFINITE;
@@ -356,9 +374,10 @@ static wire_reason_t batch_validate(const Td3d__ExperienceBatch *m, const wire_l
   out->seq = m->seq;
   out->lease = m->lease;
   out->policy_version = m->policy_version;
-  out->n = m->n;
-  out->obs_dim = m->obs_dim;
-  out->act_dim = m->act_dim;
+  t->n = m->n;
+  t->cap = 0; /* borrowed from the unpacked message (owner_) */
+  t->obs_dim = m->obs_dim;
+  t->act_dim = m->act_dim;
   return WIRE_OK;
 }
 

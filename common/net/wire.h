@@ -4,7 +4,7 @@
  * a field boundary, so nothing here trusts a decoded message until every check has passed.
  * Each refusal has its own reason (wire_reason_t) so the receiver can count rejects by
  * reason. Float arrays travel as packed little-endian float32 (the build refuses big-endian
- * hosts), so a decoded batch exposes them as const float pointers.
+ * hosts), so a decoded batch exposes them in place as a transition_batch_t.
  *
  * Ownership: a decode function fills a caller-owned struct whose pointers borrow memory that
  * the struct owns until the matching release function (safe to call twice, and on a struct
@@ -13,6 +13,8 @@
  * Thread safety: all functions are reentrant; a struct or buffer belongs to one thread. */
 #ifndef TD3_WIRE_H
 #define TD3_WIRE_H
+
+#include "transition.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,11 +62,14 @@ typedef struct wire_limits {
   uint32_t act_dim;
 } wire_limits_t;
 
-/* A growable output buffer for encoders. Zero-initialise; free with wire_buf_free. */
+/* A growable output buffer for encoders. Zero-initialise; free with wire_buf_free. Reused
+ * across calls, an encoder allocates nothing once the buffer has grown to its frames. */
 typedef struct wire_buf {
   uint8_t *data;
-  size_t len;  /* bytes of the last encoded message */
-  size_t cap;  /* allocated bytes */
+  size_t len;          /* bytes of the last encoded message */
+  size_t cap;          /* allocated bytes */
+  void *scratch;       /* encoders' working memory (a batch's episode records); internal */
+  size_t scratch_cap;  /* bytes */
 } wire_buf_t;
 void wire_buf_free(wire_buf_t *b);
 
@@ -79,14 +84,8 @@ typedef struct wire_batch {
   uint64_t seq;
   uint64_t policy_version;
   uint64_t lease;             /* the slot's lease (Welcome): proves the sender holds the slot */
-  uint32_t n;                 /* transitions */
-  uint32_t obs_dim;
-  uint32_t act_dim;
-  const float *obs;           /* (n, obs_dim) */
-  const float *action;        /* (n, act_dim) */
-  const float *reward;        /* (n) */
-  const float *next_obs;      /* (n, obs_dim) */
-  const float *terminal;      /* (n), 0 or 1 */
+  transition_batch_t rows;    /* n transitions, dims and the five arrays (transition.h); in a
+                                 decoded batch borrowed (cap 0) from its owner_ */
   uint32_t n_episodes;
   const wire_episode_t *episodes;  /* (n_episodes) */
   void *owner_;               /* decoded storage; internal */

@@ -16,9 +16,9 @@ static void check_batch(const uint8_t *data, size_t size, wire_buf_t *buf) {
   if (wire_batch_decode(data, size, &limits, &a) != WIRE_OK) return;
   if (wire_batch_encode(&a, buf) != 0) abort();
   if (wire_batch_decode(buf->data, buf->len, &limits, &b) != WIRE_OK) abort();
-  if (a.n != b.n || a.obs_dim != b.obs_dim || a.seq != b.seq ||
-      memcmp(a.obs, b.obs, (size_t)a.n * a.obs_dim * sizeof(float)) != 0 ||
-      memcmp(a.terminal, b.terminal, (size_t)a.n * sizeof(float)) != 0 ||
+  if (a.rows.n != b.rows.n || a.rows.obs_dim != b.rows.obs_dim || a.seq != b.seq ||
+      memcmp(a.rows.obs, b.rows.obs, (size_t)a.rows.n * a.rows.obs_dim * sizeof(float)) != 0 ||
+      memcmp(a.rows.terminal, b.rows.terminal, (size_t)a.rows.n * sizeof(float)) != 0 ||
       a.n_episodes != b.n_episodes)
     abort();
   wire_batch_release(&a);

@@ -34,9 +34,10 @@ int main(int argc, char **argv) {
   float obs[2 * 3] = {1, 2, 3, 4, 5, 6}, act[2] = {0.5f, -0.5f}, rew[2] = {-1, -2};
   float next[2 * 3] = {2, 3, 4, 5, 6, 7}, term[2] = {0, 1};
   wire_episode_t ep = {-10.0f, 2};
-  wire_batch_t batch = {.run_id = 1, .slot = 0, .seq = 1, .policy_version = 1, .n = 2,
-                        .obs_dim = 3, .act_dim = 1, .obs = obs, .action = act, .reward = rew,
-                        .next_obs = next, .terminal = term, .n_episodes = 1, .episodes = &ep};
+  wire_batch_t batch = {.run_id = 1, .slot = 0, .seq = 1, .policy_version = 1,
+                        .rows = {.n = 2, .obs_dim = 3, .act_dim = 1, .obs = obs, .action = act,
+                                 .reward = rew, .next_obs = next, .terminal = term},
+                        .n_episodes = 1, .episodes = &ep};
   bad |= wire_batch_encode(&batch, &b) || write_file(dir, "batch", &b);
 
   float params[(3 + 1) * 2 + (2 + 1) * 1];

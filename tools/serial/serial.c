@@ -70,9 +70,9 @@ typedef struct loop {
   env_t *env, *eval_env;
   td3_t *td3;
   replay_t *replay;
-  replay_batch_t batch;
+  transition_batch_t batch;  /* each update's sample */
+  transition_batch_t step;   /* the current transition (one row); obs and next_obs swap */
   rundir_t *dir;
-  float *obs, *next, *action;
   double *returns;
 } loop_t;
 
@@ -81,11 +81,9 @@ static void loop_free(loop_t *l) {
   env_destroy(&l->eval_env);
   td3_destroy(&l->td3);
   replay_destroy(&l->replay);
-  if (l->batch.obs) replay_batch_free(&l->batch);
+  transition_batch_free(&l->batch);
+  transition_batch_free(&l->step);
   rundir_close(&l->dir);
-  free(l->obs);
-  free(l->next);
-  free(l->action);
   free(l->returns);
 }
 
@@ -166,10 +164,10 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   log_info("serial run: %s, obs %u, act %u, %llu steps, replay %zu transitions (%.1f MiB)",
            info->id, info->obs_dim, info->act_dim, (unsigned long long)c->steps, cap,
            (double)replay_bytes(cap, info->obs_dim, info->act_dim) / (1024.0 * 1024.0));
-  replay_batch_alloc(&l.batch, tc.batch, info->obs_dim, info->act_dim);
-  l.obs = xmalloc(info->obs_dim * sizeof(float));
-  l.next = xmalloc(info->obs_dim * sizeof(float));
-  l.action = xmalloc(info->act_dim * sizeof(float));
+  transition_batch_alloc(&l.batch, tc.batch, info->obs_dim, info->act_dim);
+  transition_batch_alloc(&l.step, 1, info->obs_dim, info->act_dim);
+  l.step.n = 1;
+  transition_batch_t *st = &l.step;
   l.returns = xmalloc(c->eval_episodes * sizeof(double));
   if (c->out_dir) {
     char json[4096];
@@ -191,7 +189,7 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   const uint32_t A = info->act_dim;
   const float *low = info->action_low, *high = info->action_high;
 
-  if ((rc = env_reset(l.env, rng_next_u64(&env_rng), l.obs))) {
+  if ((rc = env_reset(l.env, rng_next_u64(&env_rng), st->obs))) {
     td3_err_set(err, rc, "%s: reset failed: %s", info->id, td3_strerror(rc));
     goto out;
   }
@@ -209,18 +207,18 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
       break;
     }
     if (t < c->start_steps) {
-      for (uint32_t j = 0; j < A; j++) l.action[j] = rng_uniformf(&act_rng, low[j], high[j]);
+      for (uint32_t j = 0; j < A; j++) st->action[j] = rng_uniformf(&act_rng, low[j], high[j]);
     } else {
-      td3_act(l.td3, l.obs, 1, l.action);
+      td3_act(l.td3, st->obs, 1, st->action);
       for (uint32_t j = 0; j < A; j++) {
         float half = 0.5f * (high[j] - low[j]);
-        float a = l.action[j] + c->expl_noise * half * (float)rng_normal(&act_rng);
-        l.action[j] = fminf(fmaxf(a, low[j]), high[j]);
+        float a = st->action[j] + c->expl_noise * half * (float)rng_normal(&act_rng);
+        st->action[j] = fminf(fmaxf(a, low[j]), high[j]);
       }
     }
     float reward;
     int terminal = 0;
-    int src = env_step(l.env, l.action, l.next, &reward, &terminal);
+    int src = env_step(l.env, st->action, st->next_obs, &reward, &terminal);
     int episode_over;
     if (src) {
       /* A broken step (e.g. a simulator NaN) cuts the episode; nothing enters replay. */
@@ -229,8 +227,9 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
                   info->id, td3_strerror(src));
       episode_over = 1;
     } else {
-      float term = terminal ? 1.0f : 0.0f;
-      replay_insert(l.replay, 1, l.obs, l.action, &reward, l.next, &term);
+      st->reward[0] = reward;
+      st->terminal[0] = terminal ? 1.0f : 0.0f;
+      replay_insert(l.replay, st, 0, 1);
       ep_return += reward;
       ep_len++;
       episode_over = terminal || ep_len >= info->max_episode_steps;
@@ -238,10 +237,7 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
 
     if (t >= c->start_steps) {
       replay_sample(l.replay, &train_rng, tc.batch, &l.batch);
-      td3_batch_t b = {l.batch.obs, l.batch.action, l.batch.reward, l.batch.next_obs,
-                       l.batch.terminal};
-      td3_stats_t st;
-      if ((rc = td3_train(l.td3, &b, &train_rng, &st))) {
+      if ((rc = td3_train(l.td3, &l.batch, &train_rng, NULL))) {
         td3_err_set(err, rc,
                     "training produced a non-finite loss or weight at update %llu (env step "
                     "%llu); the update was rejected; try a smaller learning rate",
@@ -257,14 +253,14 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
       }
       ep_return = 0;
       ep_len = 0;
-      if ((rc = env_reset(l.env, rng_next_u64(&env_rng), l.obs))) {
+      if ((rc = env_reset(l.env, rng_next_u64(&env_rng), st->obs))) {
         td3_err_set(err, rc, "%s: reset failed: %s", info->id, td3_strerror(rc));
         goto out;
       }
     } else {
-      float *tmp = l.obs;
-      l.obs = l.next;
-      l.next = tmp;
+      float *tmp = st->obs;
+      st->obs = st->next_obs;
+      st->next_obs = tmp;
     }
 
     if ((t + 1) % c->eval_every == 0) {
