@@ -383,9 +383,9 @@ class Actor:
         elif r.reason in FATAL_REJECTS:
             raise ActorRefused(name, r.detail)
         else:
-            retry = f"; retrying in {r.retry_after_ms} ms" if r.retry_after_ms else "; retrying"
-            log.warning("the learner refused this actor for now (%s): %s%s", name, r.detail,
-                        retry)
+            log.warning("the learner refused this actor for now (%s): %s; trying again%s",
+                        name, r.detail, f" after retry_after_ms {r.retry_after_ms}"
+                        if r.retry_after_ms else "")
             if r.retry_after_ms:  # its hint, within the usual back-off's range
                 self.hello_backoff = min(max(r.retry_after_ms / 1000.0, 0.25), 30.0)
 
