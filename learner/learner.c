@@ -82,7 +82,9 @@ static int run_start(run_t *r) {
   status_snapshot_t *snap = r->ct.snap;
   learner_config_json(c, l, snap->config_json, sizeof snap->config_json);
   snprintf(snap->run_id, sizeof snap->run_id, "%016llx", (unsigned long long)l->run_id);
-  snprintf(snap->env_id, sizeof snap->env_id, "%.63s", l->info->id);
+  /* an external env shows as external:NAME, so /status says the learner does not build it */
+  snprintf(snap->env_id, sizeof snap->env_id, "%.63s",
+           l->env ? l->info->id : c->env_id);
   r->status = learner_status_start(c);
   rc = learner_control_dir_open(&r->ct, r->run_dir, r->l.resumed ? &r->resumed : NULL, r->err);
   if (rc) return rc;
@@ -181,12 +183,21 @@ static void act_final(void *ctx, const float *obs, float *action) {
 static void final_evaluation(run_t *r) {
   const learner_config_t *c = r->l.cfg;
   learner_t *l = &r->l;
+  size_t n;
+  const float *p = td3_actor_params(l->td3, &n);
+  if (!l->env) {
+    log_info("no final evaluation: the learner cannot step the external env %s (the "
+             "evaluator's reports are the run's evaluations)", l->info->id);
+    pthread_mutex_lock(&l->weights_lock);
+    memcpy(l->weights_copy, p, n * sizeof(float));
+    pthread_mutex_unlock(&l->weights_lock);
+    r->ct.outputs_stale = 1; /* policy.td3p gets the final policy as the run closes */
+    return;
+  }
   double *ret = xmalloc(c->eval_episodes * sizeof *ret);
   env_t *eval_env = env_create(c->env_id, &c->env_opts, r->err);
   if (eval_env && evaluate_episodes(eval_env, evaluate_seed(c->seed), c->eval_episodes,
                                     act_final, l->td3, ret, r->err) == 0) {
-    size_t n;
-    const float *p = td3_actor_params(l->td3, &n);
     pthread_mutex_lock(&l->weights_lock);
     memcpy(l->weights_copy, p, n * sizeof(float));
     pthread_mutex_unlock(&l->weights_lock);

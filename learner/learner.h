@@ -66,8 +66,22 @@ typedef struct learner_stats {
   actor_info_t actors[64];               /* the actor table at the end (first 64 slots) */
 } learner_stats_t;
 
+/* An env the learner does not build (`--env external:NAME`): its actors are other programs
+ * (clients/python/), and the learner knows only what the flags say. */
+#define LEARNER_EXTERNAL_PREFIX "external:"
+
+typedef struct learner_external {
+  uint32_t obs_dim, act_dim;        /* sizes of an observation and an action */
+  const float *action_low;          /* (act_dim) borrowed from the caller (learner_cli_t) */
+  const float *action_high;         /* (act_dim) each > action_low */
+} learner_external_t;
+
+/* The NAME of an env id "external:NAME", or NULL for any other id. */
+const char *learner_external_name(const char *env_id);
+
 typedef struct learner_config {
-  const char *env_id;
+  const char *env_id;         /* a registry id, plugin:..., or external:NAME (then external) */
+  learner_external_t external; /* external:NAME: dims and bounds; unused otherwise */
   const char *preset;         /* the preset that set the defaults (learner/preset.h), for
                                  config.json and /status; NULL: not known (an old checkpoint) */
   env_options_t env_opts;

@@ -46,7 +46,18 @@ void learner_config_default(learner_config_t *c) {
   c->checkpoint_replay = 1;
 }
 
+const char *learner_external_name(const char *env_id) {
+  size_t k = sizeof LEARNER_EXTERNAL_PREFIX - 1;
+  return env_id && strncmp(env_id, LEARNER_EXTERNAL_PREFIX, k) == 0 ? env_id + k : NULL;
+}
+
 int learner_config_check(const learner_config_t *c, td3_err_t *err) {
+  const learner_external_t *x = &c->external;
+  if (learner_external_name(c->env_id) &&
+      (!x->obs_dim || x->obs_dim > ENV_MAX_DIM || !x->act_dim || x->act_dim > ENV_MAX_DIM ||
+       !x->action_low || !x->action_high))
+    return td3_err_set(err, TD3_EINVAL, "%s: an external env needs its dims (1..%d) and "
+                       "action bounds", c->env_id, ENV_MAX_DIM);
   if (c->publish_every == 0 || c->batch_steps == 0 || c->eval_episodes == 0 ||
       !(c->replay_ratio >= 0))
     return td3_err_set(err, TD3_EINVAL,
@@ -100,6 +111,24 @@ int learner_exposure_check(const learner_config_t *c, td3_err_t *err) {
                      c->control_port);
 }
 
+/* Appends "external": {name, dims, bounds} to the JSON object in out (replacing its final
+ * '}'); leaves out as it was when the bounds do not fit. */
+static void external_json(const env_info_t *info, char *out, size_t cap) {
+  size_t len = strlen(out);
+  if (len < 2 || out[len - 1] != '}') return;
+  size_t at = len - 2; /* before "\n}" */
+  int n = snprintf(out + at, cap - at, ",\n  \"external\": {\"name\": \"%s\", \"obs_dim\": %u, "
+                   "\"act_dim\": %u, \"action_low\": [", info->id, info->obs_dim, info->act_dim);
+  for (int side = 0; side < 2 && n > 0 && at + (size_t)n < cap; side++) {
+    const float *v = side ? info->action_high : info->action_low;
+    if (side) n += snprintf(out + at + n, cap - at - (size_t)n, "], \"action_high\": [");
+    for (uint32_t j = 0; j < info->act_dim && at + (size_t)n < cap; j++)
+      n += snprintf(out + at + n, cap - at - (size_t)n, "%s%.9g", j ? ", " : "", (double)v[j]);
+  }
+  if (n > 0 && at + (size_t)n < cap) n += snprintf(out + at + n, cap - at - (size_t)n, "]}\n}");
+  if (n < 0 || at + (size_t)n >= cap) memcpy(out + at, "\n}", 3); /* too long: left out */
+}
+
 void learner_config_json(const learner_config_t *c, const learner_t *l, char *out, size_t cap) {
   char target[32] = "null";
   if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
@@ -137,4 +166,5 @@ void learner_config_json(const learner_config_t *c, const learner_t *l, char *ou
       if (comma && q && comma < q) memmove(comma, q, strlen(q) + 1);
     }
   }
+  if (learner_external_name(c->env_id)) external_json(l->info, out, cap);
 }

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "xalloc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,11 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
   learner_config_t *c = &cli->cfg;
   td3_config_t *t = &c->td3;
   const flag_spec_t specs[] = {
-      {"env", FLAG_STRING, &c->env_id, "ID", "environment id (td3d envs lists them); default Pendulum-v1", 0, 0, NULL},
+      {"env", FLAG_STRING, &c->env_id, "ID", "environment id (td3d envs lists them); default Pendulum-v1; external:NAME for an env the actors bring (clients/python/), with --obs-dim, --act-dim, --action-low, --action-high", 0, 0, NULL},
+      {"obs-dim", FLAG_U32, &c->external.obs_dim, "N", "--env external:NAME: the observation size", 0, 4096, NULL},
+      {"act-dim", FLAG_U32, &c->external.act_dim, "M", "--env external:NAME: the action size", 0, 4096, NULL},
+      {"action-low", FLAG_STRING, &cli->action_low, "X[,X..]", "--env external:NAME: the action lower bounds, one for all dimensions or one each", 0, 0, NULL},
+      {"action-high", FLAG_STRING, &cli->action_high, "X[,X..]", "--env external:NAME: the action upper bounds, one for all dimensions or one each", 0, 0, NULL},
       {"preset", FLAG_STRING, &c->preset, "NAME", "defaults of the hyperparameters: td3-repo (default) or td3-paper (td3d presets); flags given still win", 0, 0, NULL},
       {"seed", FLAG_U64, &c->seed, "S", "run seed; default 0", 0, 1.8e19, NULL},
       {"steps", FLAG_U64, &c->steps, "N", "env step budget (transitions); default 1000000", 1, 1e12, NULL},
@@ -87,8 +92,84 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
   return n;
 }
 
+/* Parses "X" or "X,X,..." (act_dim values) into out. Returns 0 or TD3_EINVAL naming flag. */
+static int parse_bounds(const char *flag, const char *text, uint32_t act_dim, float *out,
+                        td3_err_t *err) {
+  uint32_t n = 0;
+  const char *p = text;
+  for (;;) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !isfinite(v) || fabs(v) > 3.4e38)
+      return td3_err_set(err, TD3_EINVAL, "--%s '%s': '%.*s' is not a finite number", flag,
+                         text, (int)strcspn(p, ","), p);
+    if (n == act_dim)
+      return td3_err_set(err, TD3_EINVAL, "--%s '%s': more than --act-dim %u values", flag,
+                         text, act_dim);
+    out[n++] = (float)v;
+    if (*end == '\0') break;
+    if (*end != ',')
+      return td3_err_set(err, TD3_EINVAL, "--%s '%s': values are separated by ','", flag, text);
+    p = end + 1;
+  }
+  if (n == 1)
+    for (uint32_t j = 1; j < act_dim; j++) out[j] = out[0];
+  else if (n != act_dim)
+    return td3_err_set(err, TD3_EINVAL, "--%s '%s': %u values for --act-dim %u (give one, or one "
+                       "per dimension)", flag, text, n, act_dim);
+  return 0;
+}
+
+/* --env external:NAME: the dims and bounds flags are required and checked; with any other env
+ * they are refused (that env says its own). */
+static int finish_external(learner_cli_t *cli, td3_err_t *err) {
+  learner_config_t *c = &cli->cfg;
+  learner_external_t *x = &c->external;
+  const char *name = learner_external_name(c->env_id);
+  if (!name) {
+    if (x->obs_dim || x->act_dim || cli->action_low || cli->action_high)
+      return td3_err_set(err, TD3_EINVAL, "--obs-dim, --act-dim, --action-low and --action-high "
+                         "describe an external env (--env external:NAME); %s says its own",
+                         c->env_id);
+    return 0;
+  }
+  size_t len = strlen(name);
+  if (len == 0 || len >= ENV_MAX_ID)
+    return td3_err_set(err, TD3_EINVAL, "--env %s: the name after 'external:' must be 1..%d "
+                       "characters", c->env_id, ENV_MAX_ID - 1);
+  for (const char *p = name; *p; p++)
+    if (*p <= ' ' || *p > '~')
+      return td3_err_set(err, TD3_EINVAL, "--env %s: the name may hold printable characters "
+                         "only, no spaces", c->env_id);
+  char missing[96] = "";
+  if (!x->obs_dim) strcat(missing, " --obs-dim N");
+  if (!x->act_dim) strcat(missing, " --act-dim M");
+  if (!cli->action_low) strcat(missing, " --action-low X");
+  if (!cli->action_high) strcat(missing, " --action-high X");
+  if (missing[0])
+    return td3_err_set(err, TD3_EINVAL, "--env %s needs%s: the learner does not build an "
+                       "external env, so the flags tell it the observation and action sizes and "
+                       "the action bounds (its actors must say the same)", c->env_id, missing);
+  free(cli->external_bounds);
+  cli->external_bounds = xmalloc(2 * (size_t)x->act_dim * sizeof(float));
+  float *low = cli->external_bounds, *high = low + x->act_dim;
+  int rc;
+  if ((rc = parse_bounds("action-low", cli->action_low, x->act_dim, low, err)) ||
+      (rc = parse_bounds("action-high", cli->action_high, x->act_dim, high, err)))
+    return rc;
+  for (uint32_t j = 0; j < x->act_dim; j++)
+    if (!(low[j] < high[j]))
+      return td3_err_set(err, TD3_EINVAL, "--action-low must be below --action-high in every "
+                         "dimension (dimension %u: %g, %g)", j, (double)low[j], (double)high[j]);
+  x->action_low = low;
+  x->action_high = high;
+  return 0;
+}
+
 int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
   learner_config_t *c = &cli->cfg;
+  int rc = finish_external(cli, err);
+  if (rc) return rc;
   if (cli->hidden.n > NN_MAX_LAYERS - 2)
     return td3_err_set(err, TD3_EINVAL, "--hidden: at most %d hidden layers", NN_MAX_LAYERS - 2);
   c->td3.n_hidden = cli->hidden.n;
@@ -248,6 +329,9 @@ void learner_cli_free(learner_cli_t *cli) {
   free(cli->stored_flags);
   free(cli->stored_argv);
   free(cli->flags_text);
+  free(cli->external_bounds);
+  cli->external_bounds = NULL;
+  cli->cfg.external.action_low = cli->cfg.external.action_high = NULL;
   cli->stored_flags = NULL;
   cli->stored_argv = NULL;
   cli->flags_text = NULL;

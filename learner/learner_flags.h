@@ -21,6 +21,9 @@ typedef struct learner_cli {
   char *stored_flags;       /* --resume: the checkpoint's flags text (argv strings point in) */
   char **stored_argv;
   char *flags_text;         /* this run's flags for its checkpoints (learner_cli_flags_text) */
+  const char *action_low;   /* --action-low / --action-high of an external env: "X" or "X,X,.." */
+  const char *action_high;
+  float *external_bounds;   /* (2, act_dim) their values, low then high; cfg.external points in */
 } learner_cli_t;
 
 /* Fills defaults. */
@@ -46,7 +49,8 @@ char *learner_cli_flags_text(const flag_spec_t *specs, size_t n);
 void learner_cli_free(learner_cli_t *cli);
 
 /* Applies what the table cannot express (hidden sizes, noise kind, per-env start steps,
- * log level); returns 0 or TD3_EINVAL with err filled. */
+ * log level, an external env's dims and bounds: required with --env external:NAME, refused
+ * with any other env); returns 0 or TD3_EINVAL with err filled. */
 int learner_cli_finish(learner_cli_t *cli, td3_err_t *err);
 
 /* The default run directory, runs/<env>-seed<S>, with the env id made safe for a path

@@ -29,8 +29,11 @@
 typedef struct learner {
   const learner_config_t *cfg;
   uint64_t run_id;
-  env_t *env;                      /* the run's env: dims, bounds, final evaluation */
-  const env_info_t *info;
+  env_t *env;                      /* the run's env: dims, bounds, final evaluation; NULL for
+                                      an external env (config external) */
+  const env_info_t *info;          /* env's info, or external_info */
+  env_info_t external_info;        /* --env external:NAME: id NAME, dims and bounds from the
+                                      configuration (bounds borrowed from it) */
   td3_t *td3;
   replay_t *replay;
   actor_table_t *actors;

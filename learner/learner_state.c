@@ -73,8 +73,19 @@ int learner_state_open(learner_t *l, const char *run_dir, td3_err_t *err) {
     l->ckpt_dir = xmalloc(len);
     snprintf(l->ckpt_dir, len, "%s/%s", run_dir, CHECKPOINT_DIR);
   }
-  if (!(l->env = env_create(c->env_id, &c->env_opts, err))) return err ? err->code : TD3_EINVAL;
-  l->info = &l->env->info;
+  const char *external = learner_external_name(c->env_id);
+  if (external) { /* the actors bring the env: the learner knows what the flags say */
+    env_info_t *x = &l->external_info;
+    snprintf(x->id, sizeof x->id, "%s", external);
+    x->obs_dim = c->external.obs_dim;
+    x->act_dim = c->external.act_dim;
+    x->action_low = c->external.action_low;
+    x->action_high = c->external.action_high;
+    l->info = x;
+  } else {
+    if (!(l->env = env_create(c->env_id, &c->env_opts, err))) return err ? err->code : TD3_EINVAL;
+    l->info = &l->env->info;
+  }
   td3_config_t tc = c->td3;
   tc.obs_dim = l->info->obs_dim;
   tc.act_dim = l->info->act_dim;

@@ -279,6 +279,17 @@ int cmd_run_main(int argc, char **argv) {
     learner_cli_free(&cli);
     return 2;
   }
+  const char *external = learner_external_name(cli.cfg.env_id);
+  if (external) { /* its actors are the user's programs: nothing here could start them */
+    fprintf(stderr, "td3d run: %s is an env the actors bring; td3d run starts td3d's own actors, "
+                    "which cannot step it. Start the learner alone (td3d learner --env %s "
+                    "--obs-dim N --act-dim M --action-low X --action-high X ...) and your actors "
+                    "(python3 -m td3d.actor --learner HOST --env-factory MODULE:FUNCTION, see "
+                    "clients/python/README.md)\n",
+            cli.cfg.env_id, cli.cfg.env_id);
+    learner_cli_free(&cli);
+    return 2;
+  }
   if (serial && cli.cfg.resume_dir) {
     fprintf(stderr, "td3d run: --resume continues a distributed run; --serial runs have no "
                     "checkpoints\n");

@@ -11,7 +11,7 @@ libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
 libopenblas-dev libuv1-dev libmujoco-dev
 libhttp-parser-dev libjansson-dev zlib1g-dev"
 TEST="libcmocka-dev prometheus clang libclang-rt-14-dev chromium docker-compose iproute2 iptables
-python3 librsvg2-bin python3-numpy python3-onnx python3-zmq valgrind"
+python3 librsvg2-bin python3-numpy python3-onnx python3-zmq python3-protobuf protobuf-compiler valgrind"
 
 case "${1:-}" in
   "") PKGS="$BUILD $TEST" ;;
