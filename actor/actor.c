@@ -65,6 +65,7 @@ static void choose_actions(actor_t *a) {
  *    accepted by the learner (heartbeat answers say how many were);
  *  - backlog: as far as the latest Weights tell, the data may be at most half of max_lead
  *    ahead of training.
+ * The window is at least two batches and two updates' worth of transitions (2 / ratio).
  * The learner's own admission control still holds the ratio whatever actors do. Returns 1
  * when the actor should wait. */
 static int should_pace(actor_t *a) {
@@ -72,6 +73,9 @@ static int should_pace(actor_t *a) {
   if (!(w->replay_ratio > 0)) return 0;
   double window = 0.5 * (double)w->max_lead;
   if (window < 2.0 * w->batch_steps) window = 2.0 * w->batch_steps;
+  /* the learner trains once per 1 / ratio transitions: a window below that would wait for an
+   * update that waits for this actor's data (a ratio of 0.001 stalled the run) */
+  if (window < 2.0 / w->replay_ratio) window = 2.0 / w->replay_ratio;
   if (a->session_sent > a->session_accepted &&
       (double)(a->session_sent - a->session_accepted) >= window) {
     /* nothing accepted for a long time: the learner lost those transitions (it restarted,

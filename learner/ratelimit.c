@@ -23,10 +23,10 @@ static double backlog(const ratelimit_t *rl, uint64_t inserted, uint64_t updates
 
 int ratelimit_accept(const ratelimit_t *rl, uint64_t inserted, uint64_t updates, uint64_t n) {
   if (!(rl->ratio > 0)) return 1; /* training off: ingest only */
-  /* Accept when training has caught up completely, whatever n (a batch larger than
-   * max_lead must not stall the run), or when the backlog after this batch stays within
-   * max_lead. */
-  if (backlog(rl, inserted, updates) <= 0.0) return 1;
+  /* Accept when the trainer owes no update, whatever n (a batch larger than max_lead must
+   * not stall the run, nor a ratio whose one update needs more than max_lead transitions),
+   * or when the backlog after this batch stays within max_lead. */
+  if (ratelimit_updates_allowed(rl, inserted, updates) == 0) return 1;
   return backlog(rl, inserted + n, updates) <= (double)rl->max_lead;
 }
 

@@ -4,7 +4,8 @@
  * With I transitions inserted, U updates done, start steps S and ratio r:
  *   - the trainer may run an update while U < r * (I - S) (nothing before I >= S);
  *   - ingest may accept a batch of n while r * (I + n - S) - U <= r * max_lead, i.e. the data
- *     is at most max_lead transitions ahead of training; before S everything is accepted.
+ *     is at most max_lead transitions ahead of training, and whenever the trainer owes no
+ *     update (so a ratio below 1 / max_lead cannot stall); before S everything is accepted.
  * When ingest refuses, the learner stops reading its experience socket, the ZeroMQ queues
  * fill and actors feel back-pressure. When the trainer may not update, it waits for data.
  * Neither side waits without a timeout; ratelimit_state names what each is waiting for.

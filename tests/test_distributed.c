@@ -337,6 +337,34 @@ static void rate_limiter_holds_ratio(void **state) {
   assert_true(blocked > 0); /* the actors felt the slowed learner */
 }
 
+/* ---- 3a. a ratio far below 1: an update per 1000 transitions, more than the actors' pacing
+ * window of max_lead / 2 (the actors waited for training that waited for them) ---- */
+
+static void low_ratio_does_not_stall(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/lowratio", tmp);
+  inproc_learner_t L;
+  learner_prepare(&L, 38150, out, 6000);
+  L.cfg.start_steps = 200;
+  L.cfg.replay_ratio = 0.001;
+  L.cfg.max_lead = 1000;
+  L.cfg.td3.n_hidden = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.cfg.eval_every = 100000;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t a;
+  actor_start(&a, 38150, "low/0", 0, 0);
+  learner_join(&L, 60);
+  actor_stop_join(&a);
+  assert_int_equal(L.rc, 0);
+  printf("ratio 0.001: %llu transitions, %llu updates\n", (unsigned long long)L.stats.inserted,
+         (unsigned long long)L.stats.updates);
+  assert_int_equal(L.stats.inserted, 6000);
+  assert_int_equal(L.stats.updates, 5); /* floor(0.001 * (6000 - 200)) */
+}
+
 /* ---- 3b. a non-finite update: rolled back to the last checkpoint, at most 3 times ---- */
 
 static void nonfinite_update_rolls_back(void **state) {
@@ -504,6 +532,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_peers_refused),
       cmocka_unit_test(rate_limiter_holds_ratio),
+      cmocka_unit_test(low_ratio_does_not_stall),
       cmocka_unit_test(nonfinite_update_rolls_back),
       cmocka_unit_test(processes_survive_failures),
       cmocka_unit_test(learns_and_accounts),

@@ -38,6 +38,14 @@ static void admission(void **state) {
   /* a batch bigger than max_lead gets in when training has caught up */
   assert_true(ratelimit_accept(&rl, 2000, 1000, 5000));
   assert_false(ratelimit_accept(&rl, 2000, 999, 5000));
+  /* one update per 1000 transitions with the data at most 1000 ahead: 992 ahead and no
+   * update owed yet, so the next batch must get in (the trainer waits for it) */
+  ratelimit_t low = {0.001, 200, 1000};
+  assert_int_equal(ratelimit_updates_allowed(&low, 200 + 992, 0), 0);
+  assert_true(ratelimit_accept(&low, 200 + 992, 0, 32));
+  assert_int_equal(ratelimit_updates_allowed(&low, 200 + 1024, 0), 1);
+  assert_false(ratelimit_accept(&low, 200 + 1024, 0, 32)); /* now the trainer owes one */
+  assert_true(ratelimit_accept(&low, 200 + 1024, 1, 32));
   ratelimit_t off = {0.0, 0, 10};
   assert_true(ratelimit_accept(&off, 1000000, 0, 1000));
   assert_int_equal(ratelimit_updates_allowed(&off, 1000000, 0), 0);

@@ -483,7 +483,9 @@ class Actor:
         w = self.welcome
         if not w.replay_ratio > 0:
             return False
-        window = max(0.5 * w.max_lead, 2.0 * w.batch_steps)
+        # at least two batches, and two updates' worth of transitions (the learner trains once
+        # per 1 / ratio transitions; a smaller window would wait for it forever)
+        window = max(0.5 * w.max_lead, 2.0 * w.batch_steps, 2.0 / w.replay_ratio)
         unconfirmed = self.session_sent - self.session_accepted
         if unconfirmed >= window and unconfirmed > 0:
             if _now() - self.accepted_changed > 10 * self.learner_timeout_s:
