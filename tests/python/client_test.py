@@ -85,9 +85,13 @@ def wait(p, seconds, what):
         fail(f"{what} did not finish within {seconds} s; its log:\n{log_of(p)[-3000:]}")
 
 
+# the learner's status server is on loopback: never through an http_proxy from the environment
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def status():
     try:
-        with urllib.request.urlopen(f"http://{STATUS}/status", timeout=2) as r:
+        with LOCAL.open(f"http://{STATUS}/status", timeout=2) as r:
             return json.load(r)
     except (OSError, ValueError):
         return None
