@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
   size_t used = (size_t)snprintf(json, sizeof json, "{\"bench\": \"ingest\", \"env\": \"%s\", \"ingest\": {", env_id);
   inproc_learner_t *j = xcalloc(1, sizeof *j);
   for (int k = 0; k < 4; k++) {
-    if (run_case(env_id, &opts, 38200 + 10 * (unsigned)k, senders[k], total, 0.0, batch, j, O, A,
+    if (run_case(env_id, &opts, 28200 + 10 * (unsigned)k, senders[k], total, 0.0, batch, j, O, A,
                  low, high) != 0)
       return 1;
     double secs = (double)(j->stats.last_insert_ns - j->stats.first_insert_ns) * 1e-9;
@@ -267,7 +267,7 @@ int main(int argc, char **argv) {
   /* training on: a budget the trainer can do in a few seconds */
   double alone = train_alone(O, A, low, high, train_seconds_iters);
   uint64_t budget = 1000 + (uint64_t)(alone * 6.0);
-  if (run_case(env_id, &opts, 38290, 2, budget, 1.0, 32, j, O, A, low, high) != 0) return 1;
+  if (run_case(env_id, &opts, 28290, 2, budget, 1.0, 32, j, O, A, low, high) != 0) return 1;
   double tsecs = (double)(j->stats.last_update_ns - j->stats.first_update_ns) * 1e-9;
   double with_ingest = tsecs > 0 ? (double)(j->stats.updates - 1) / tsecs : 0;
   printf("training on (2 senders): %.1f updates/s; td3_train alone: %.1f updates/s; ratio %.3f\n",

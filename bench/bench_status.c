@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PORT 38450u
-#define STATUS_PORT 38495u
+#define PORT 28450u
+#define STATUS_PORT 28495u
 
 static inproc_learner_t L;
 static inproc_actor_t A[2];
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
   L.cfg.td3.batch = 64;
   L.cfg.eval_every = 1000000000;
   L.cfg.progress = 0;
-  L.cfg.status_bind = "127.0.0.1:38495";
+  L.cfg.status_bind = "127.0.0.1:28495";
   if (inproc_learner_start(&L) != 0) {
     fprintf(stderr, "bench_status: cannot start the learner thread\n");
     return 1;

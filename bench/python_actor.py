@@ -19,7 +19,7 @@ import td3d
 
 TD3D = sys.argv[1]
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 20
-BASE = 42680
+BASE = 22680
 
 
 def per_second(f, n):

@@ -114,22 +114,8 @@ static void insert_batch(learner_t *l, const wire_batch_t *b, const uint8_t *kee
 void *learner_ingest_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-ingest"); /* thread names: top -H, bench_run's CPU per thread */
-  td3_err_t err = {0};
-  /* The memory experience can hold, whatever the peers send: ZeroMQ drops the connection of a
-   * peer sending a frame over max_frame (before it is buffered whole), and queues at most
-   * LEARNER_EXPERIENCE_HWM frames per connection; connections are bounded by the descriptor
-   * limit the learner sets for max_actors (raise_fd_limit). */
-  zsock_opts_t o = {.rcvhwm = LEARNER_EXPERIENCE_HWM, .maxmsgsize = (int64_t)l->limits.max_frame,
-                    .curve = l->curve, .backlog = learner_backlog(l->cfg)};
-  void *pull = zsock_open(l->zctx, ZMQ_PULL, &o, l->experience_ep, 1, &err);
-  if (!pull) {
-    learner_fail(l, err.code, "experience socket: %s", err.msg);
-    return NULL;
-  }
-  /* ZeroMQ closes a connection that sends a frame over max_frame without passing anything
-   * up: the monitor counts the connections that end, and failed handshakes */
-  void *mon = learner_monitor_open(l, pull, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS,
-                                   "experience");
+  void *pull = l->experience_sock, *mon = l->experience_mon; /* bound by run_start */
+  l->experience_sock = l->experience_mon = NULL;
   wire_batch_t pending = {0};
   int have = 0;
   uint32_t kept = 0;

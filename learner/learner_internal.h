@@ -44,6 +44,12 @@ typedef struct learner {
   curve_zap_t *zap;                /* the authentication handler when CURVE is on */
   size_t n_authorized;             /* actor keys it accepts */
   char experience_ep[128], weights_ep[128], control_ep[128];
+  /* The experience (PULL) and weights (PUB) sockets and their monitors, bound by run_start on
+   * the main thread right after the control socket and before any thread starts: a peer that
+   * connects to one port as soon as it is bound cannot take another, still unbound, as its
+   * outgoing connection's local port. The ingest and trainer threads take them at their start
+   * and close them; run_close closes what a thread never took. */
+  void *experience_sock, *experience_mon, *weights_sock, *weights_mon;
 
   _Atomic uint64_t inserted;       /* transitions in replay */
   _Atomic uint64_t updates;        /* TD3 iterations done */

@@ -87,15 +87,8 @@ void *learner_trainer_thread(void *arg) {
   prctl(PR_SET_NAME, "td3d-trainer");
   const learner_config_t *c = l->cfg;
   td3_err_t err = {0};
-  trainer_t t = {.l = l};
-  zsock_opts_t o = {.sndhwm = 4, .curve = l->curve, .backlog = learner_backlog(l->cfg)};
-  t.pub = zsock_open(l->zctx, ZMQ_PUB, &o, l->weights_ep, 1, &err);
-  if (!t.pub) {
-    learner_fail(l, err.code, "weights socket: %s", err.msg);
-    return NULL;
-  }
-  t.peers = learner_monitor_open(l, t.pub, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                                                LEARNER_MONITOR_EVENTS, "weights");
+  trainer_t t = {.l = l, .pub = l->weights_sock, .peers = l->weights_mon}; /* bound by run_start */
+  l->weights_sock = l->weights_mon = NULL;
   const td3_config_t *tc = td3_config(l->td3);
   transition_batch_t batch; /* each update's sample, allocated once */
   transition_batch_alloc(&batch, tc->batch, tc->obs_dim, tc->act_dim);

@@ -26,7 +26,7 @@ status_lib_init
 run_id() { http_get "$1" /metrics 2>/dev/null | grep -o 'run_id="[0-9a-f]*"'; }
 
 # --- 1. SIGTERM, then --resume ------------------------------------------------------------
-base=38720 status=38723
+base=28720 status=28723
 start_learner $base $status --checkpoint-every=1 --log-level=info
 learner_pid=${pids[-1]}
 start_actor $base --name=ckpt/0
@@ -81,7 +81,7 @@ rc=$?
   fail "td3d checkpoint on a damaged checkpoint: exit $rc, $(cat "$dir/describe.out")"
 
 # --- 2. the launcher brings a killed learner back from its checkpoint ----------------------
-base=38730 status=38733
+base=28730 status=28733
 start_bg "$dir/run2.log" "$td3d" run --env=Pendulum-v1 --steps=4000 --start-steps=500 \
   --hidden=32,32 --batch=32 --eval-every=1000 --eval-episodes=2 --actors=1 \
   --checkpoint-every=1 --experience-port=$base --weights-port=$((base + 1)) \
@@ -110,7 +110,7 @@ grep -q "^env steps *4000$" "$dir/describe2.out" && grep -q "^environment *Pendu
 echo "td3d run: learner killed, restarted from its checkpoint, finished at $final env steps"
 
 # --- 3. --continue: the same command starts a run, then continues it ----------------------
-base=38740 status=38743
+base=28740 status=28743
 mv "$dir/learner.log" "$dir/learner-2.log"
 start_learner $base $status --checkpoint-every=1 --log-level=info --continue --out="$dir/run3"
 learner_pid=${pids[-1]}
@@ -140,7 +140,7 @@ rc=$?
 echo "--continue: started a run, continued it after $updates updates, refused a run without checkpoint"
 
 # --- 4. a restart that rolls the run back (checkpoint at the start only) -------------------
-base=38744 status=38747
+base=28744 status=28747
 mv "$dir/learner.log" "$dir/learner-4.log"
 roll=(--checkpoint-every=0 --continue --out="$dir/run4" --max-lead=100 --eval-every=400
   --eval-episodes=1)

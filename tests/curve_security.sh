@@ -19,7 +19,7 @@ done
 cp "$keys/good.pub" "$keys/authorized/"
 [ "$(stat -c %a "$keys/good.key")" = 600 ] || fail "good.key is not mode 600"
 
-base=38970 status=38973
+base=28970 status=28973
 curve_learner=(--curve-key="$keys/learner.key" --curve-authorized="$keys/authorized")
 start_learner $base $status "${curve_learner[@]}" --log-level=info
 start_actor $base --name=good/0 --curve-key="$keys/good.key" --curve-server="$keys/learner.pub"

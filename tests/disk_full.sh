@@ -31,7 +31,7 @@ trap cleanup EXIT
 # about 250 KB left: the first checkpoints fit, one with a 6000-row replay (216 KB) beside
 # its predecessor does not
 dd if=/dev/zero of="$mnt/filler" bs=1k count=1790 status=none 2>/dev/null
-base=39760
+base=29760
 ports=(--experience-port=$base --weights-port=$((base + 1)) --control-port=$((base + 2)))
 start_bg "$dir/run.log" "$td3d" run --env=Pendulum-v1 --steps=6000 --start-steps=500 \
   --hidden=32,32 --batch=32 --eval-every=1000 --eval-episodes=2 --actors=1 \

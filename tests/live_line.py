@@ -20,8 +20,8 @@ def main():
         argv = [td3d, "run", "--env", "Pendulum-v1", "--steps", "6000", "--hidden", "32,32",
                 "--batch", "64", "--start-steps", "500", "--eval-every", "1000",
                 "--eval-episodes", "2", "--checkpoint-every", "1", "--log-level", "info",
-                "--experience-port", "39621", "--weights-port", "39622",
-                "--control-port", "39623", "--status-bind", "off",
+                "--experience-port", "29621", "--weights-port", "29622",
+                "--control-port", "29623", "--status-bind", "off",
                 "--out", os.path.join(tmp, "run")]
         pid, fd = pty.fork()
         if pid == 0:

@@ -13,7 +13,7 @@ for p in python3 /usr/bin/python3; do "$p" -c 'import zmq' 2>/dev/null && { py=$
 [ -n "$py" ] || { echo "SKIP: no python3 with zmq (Debian: python3-zmq; sh tools/deps.sh installs it)"; exit 77; }
 source "$(dirname "$0")/status_lib.sh"
 status_lib_init
-base=39794 status=39797
+base=29794 status=29797
 start_learner $base $status --replay-ratio 1
 learner=${pids[-1]}
 start_actor $base --name amplify/0

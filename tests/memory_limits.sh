@@ -8,7 +8,7 @@ td3d=$1
 dir=$(mktemp -d /tmp/td3d_memory_limits.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; for f in "$dir"/*.out; do echo "--- $f"; cat "$f"; done; exit 1; }
-ports=(--experience-port 39791 --weights-port 39792 --control-port 39793 --bind 127.0.0.1
+ports=(--experience-port 29791 --weights-port 29792 --control-port 29793 --bind 127.0.0.1
        --status-bind off)
 
 (ulimit -v 2000000; exec "$td3d" learner --env Pendulum-v1 --batch 65536 --hidden 4096,4096 \

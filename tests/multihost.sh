@@ -36,7 +36,7 @@ mkdir -p "$keys/authorized"
 for k in learner hostA; do "$td3d" keygen "$k" --dir "$keys" >/dev/null || fail "keygen $k"; done
 cp "$keys/hostA.pub" "$keys/authorized/"
 
-status=38990
+status=28990
 start_bg "$dir/learner.log" nsenter --net=/run/netns/"$L" "$td3d" learner --bind=10.234.0.1 \
   --status-bind=127.0.0.1:$status --steps=100000000 --start-steps=500 --hidden=64,64 --batch=64 \
   --eval-every=1000 --eval-episodes=2 --lease-ms=2000 --out="$dir/run" --quiet --log-level=info \

@@ -10,7 +10,7 @@ td3d=$1
 dir=$(mktemp -d /tmp/td3d_progress_times.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-ports=(--experience-port 39611 --weights-port 39612 --control-port 39613 --status-bind off)
+ports=(--experience-port 29611 --weights-port 29612 --control-port 29613 --status-bind off)
 common=(--env Pendulum-v1 --hidden 32,32 --batch 64 --start-steps 500 --eval-every 1000
         --eval-episodes 2 --quiet "${ports[@]}")
 

@@ -1,10 +1,10 @@
 # The Python client (clients/python/td3d) against the real learner: training an env written
 # in Python, a run shared with a C actor, refusals, and the policy's parity with td3d's
 # (tests/python/client_test.py). Skipped (77) without the client (protoc) or without
-# python3-numpy, python3-zmq, python3-protobuf. Loopback ports 42610-42629, used by no other test.
+# python3-numpy, python3-zmq, python3-protobuf. Loopback ports 22610-22629, used by no other test.
 # Included from tests/CMakeLists.txt.
 set(py_work ${CMAKE_CURRENT_BINARY_DIR}/python_client)
-set(py_cases train:42610 mixed:42615 refused:42620 parity:42625)
+set(py_cases train:22610 mixed:22615 refused:22620 parity:22625)
 foreach(case ${py_cases})
   string(REPLACE ":" ";" parts ${case})
   list(GET parts 0 name)

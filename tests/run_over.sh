@@ -9,7 +9,7 @@ td3d=$1
 # shellcheck source=status_lib.sh
 . "$(dirname "$0")/status_lib.sh"
 status_lib_init
-ports=(--experience-port 39631 --weights-port 39632 --control-port 39633)
+ports=(--experience-port 29631 --weights-port 29632 --control-port 29633)
 
 "$td3d" learner --bind 127.0.0.1 --env Pendulum-v1 --steps 3000 --start-steps 500 --hidden 32,32 --batch 64 \
   --eval-every 1000 --eval-episodes 2 --status-bind off --out "$dir/run" "${ports[@]}" \

@@ -7,8 +7,8 @@ set_tests_properties(status_promtool PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
                      FIXTURES_REQUIRED status_scrape)
 set_tests_properties(test_status PROPERTIES FIXTURES_SETUP status_scrape)
 
-td3_cli_test(status_dead_address RC 1 ERR "cannot connect to the learner's status server at 127.0.0.1:38499"
-  ARGS status 127.0.0.1:38499)
+td3_cli_test(status_dead_address RC 1 ERR "cannot connect to the learner's status server at 127.0.0.1:28499"
+  ARGS status 127.0.0.1:28499)
 td3_cli_test(status_bad_address RC 2 ERR "is not HOST:PORT" ARGS status nowhere)
 
 # A real Prometheus (Debian's package) scrapes a live learner: up == 1, updates counter > 0.

@@ -19,13 +19,13 @@ fi
 # shellcheck source=status_lib.sh
 . "$(dirname "$0")/status_lib.sh"
 status_lib_init
-start_learner 38680 38690 --eval-every=400 --eval-episodes=2 --target-return=0
-start_actor 38680 --name=dash/0
-start_actor 38680 --eval --name=dash/eval
+start_learner 28680 28690 --eval-every=400 --eval-episodes=2 --target-return=0
+start_actor 28680 --name=dash/0
+start_actor 28680 --eval --name=dash/eval
 
 # evaluations in the learner's curve, from /status (each curve point has an "untrained" flag;
 # best_eval repeats one point's figures but not that key)
-evaluations() { http_get 38690 /status | grep -o '"untrained":' | wc -l; }
+evaluations() { http_get 28690 /status | grep -o '"untrained":' | wc -l; }
 
 before=0
 for _ in $(seq 1 60); do
@@ -38,12 +38,12 @@ if [ "$before" -lt 2 ]; then
 fi
 
 # at least three throughput samples (2 s apart) for two rates per series
-wait_metric td3d_uptime_seconds 38690 5
+wait_metric td3d_uptime_seconds 28690 5
 
 flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic --no-first-run
        --disable-background-networking --disable-component-update --disable-sync
        --user-data-dir="$dir/profile" --enable-logging=stderr --v=0)
-"${browser}" "${flags[@]}" --virtual-time-budget=500 --dump-dom http://127.0.0.1:38690/ \
+"${browser}" "${flags[@]}" --virtual-time-budget=500 --dump-dom http://127.0.0.1:28690/ \
   >"$dir/dom.html" 2>"$dir/chromium.log"
 after=$(evaluations)
 points=$(grep -Eo 'class="point( untrained)?"' "$dir/dom.html" | wc -l)
@@ -61,7 +61,7 @@ target_label=$(grep -o '<text[^>]*class="target"[^>]*>[^<]*' "$dir/curve.html" |
 ticks=$(grep -o 'class="tick"[^>]*>[^<]*' "$dir/curve.html" | sed 's/.*>//' | tr '\n' ' ')
 mkdir -p "$artifacts"
 "${browser}" "${flags[@]}" --virtual-time-budget=7000 --window-size=1100,1100 \
-  --screenshot="$artifacts/dashboard.png" http://127.0.0.1:38690/ >/dev/null 2>>"$dir/chromium.log"
+  --screenshot="$artifacts/dashboard.png" http://127.0.0.1:28690/ >/dev/null 2>>"$dir/chromium.log"
 
 echo "evaluations before rendering: $before, after: $after; curve points in the DOM: $points;" \
   "throughput series: $rates ($sps_points and $ups_points points); band: $band_points points;" \

@@ -13,8 +13,8 @@ fi
 # shellcheck source=status_lib.sh
 . "$(dirname "$0")/status_lib.sh"
 status_lib_init
-start_learner 38580 38590 --eval-every=100000000
-start_actor 38580 --name=prom/0
+start_learner 28580 28590 --eval-every=100000000
+start_actor 28580 --name=prom/0
 
 cat >"$dir/prometheus.yml" <<YML
 global:
@@ -22,12 +22,12 @@ global:
 scrape_configs:
   - job_name: td3d
     static_configs:
-      - targets: ['127.0.0.1:38590']
+      - targets: ['127.0.0.1:28590']
 YML
 start_bg "$dir/prometheus.log" prometheus --config.file="$dir/prometheus.yml" \
-  --storage.tsdb.path="$dir/data" --web.listen-address=127.0.0.1:38591
+  --storage.tsdb.path="$dir/data" --web.listen-address=127.0.0.1:28591
 
-query() { http_get 38591 "/api/v1/query?query=$1"; }
+query() { http_get 28591 "/api/v1/query?query=$1"; }
 
 up="" updates=""
 for _ in $(seq 1 60); do
@@ -43,7 +43,7 @@ done
 echo "prometheus never saw the learner up with updates"
 echo "up: $up"
 echo "updates: $updates"
-echo "targets: $(http_get 38591 /api/v1/targets 2>&1)"
-echo "learner /healthz: $(http_get 38590 /healthz 2>&1)"
+echo "targets: $(http_get 28591 /api/v1/targets 2>&1)"
+echo "learner /healthz: $(http_get 28590 /healthz 2>&1)"
 tail -n 5 "$dir"/*.log
 exit 1

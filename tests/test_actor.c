@@ -21,7 +21,7 @@
 #include <string.h>
 #include <zmq.h>
 
-enum { PORT = 38520, BATCH_STEPS = 8, TIMEOUT_MS = 1000 };
+enum { PORT = 28520, BATCH_STEPS = 8, TIMEOUT_MS = 1000 };
 static const uint64_t RUN_ID = 0x7777;
 
 typedef struct fake {

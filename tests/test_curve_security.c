@@ -215,7 +215,7 @@ static void zap_over_sockets(void **state) {
   curve_sock_t sc = {.server = 1};
   sc.own = server;
   zsock_opts_t so = {.curve = &sc};
-  const char *ep = "tcp://127.0.0.1:38960";
+  const char *ep = "tcp://127.0.0.1:28960";
   void *pull = zsock_open(ctx, ZMQ_PULL, &so, ep, 1, &err);
   assert_non_null(pull);
 

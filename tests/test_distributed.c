@@ -87,13 +87,13 @@ static void learns_and_accounts(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/learn", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 38110, out, 10000);
+  learner_prepare(&L, 28110, out, 10000);
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a[2], ev;
   /* each actor produces half the budget, so every transition is accounted for exactly */
-  actor_start(&a[0], 38110, "test/0", 0, 5000);
-  actor_start(&a[1], 38110, "test/1", 0, 5000);
-  actor_start(&ev, 38110, "test/eval", 1, 0);
+  actor_start(&a[0], 28110, "test/0", 0, 5000);
+  actor_start(&a[1], 28110, "test/1", 0, 5000);
+  actor_start(&ev, 28110, "test/eval", 1, 0);
   learner_join(&L, 300);
   assert_int_equal(L.rc, 0);
   inproc_actor_join(&a[0]);
@@ -140,7 +140,7 @@ static void bad_peers_refused(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/bad", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 38120, out, 3000);
+  learner_prepare(&L, 28120, out, 3000);
   L.cfg.start_steps = 500;
   L.cfg.td3.n_hidden = 2;
   L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
@@ -154,8 +154,8 @@ static void bad_peers_refused(void **state) {
   int zero = 0;
   zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
   zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
-  assert_int_equal(zmq_connect(dealer, "tcp://127.0.0.1:38122"), 0);
-  assert_int_equal(zmq_connect(push, "tcp://127.0.0.1:38120"), 0);
+  assert_int_equal(zmq_connect(dealer, "tcp://127.0.0.1:28122"), 0);
+  assert_int_equal(zmq_connect(push, "tcp://127.0.0.1:28120"), 0);
 
   /* register like an actor, to learn the run id and get a slot */
   float lo = -2, hi = 2;
@@ -255,7 +255,7 @@ static void bad_peers_refused(void **state) {
   zmq_send(dealer, buf.data, buf.len, 0);                               /* an actor's slot */
   void *stranger = zmq_socket(ctx, ZMQ_DEALER);
   zmq_setsockopt(stranger, ZMQ_LINGER, &zero, sizeof zero);
-  assert_int_equal(zmq_connect(stranger, "tcp://127.0.0.1:38122"), 0);
+  assert_int_equal(zmq_connect(stranger, "tcp://127.0.0.1:28122"), 0);
   ev.u.eval_report.slot = 3;
   wire_control_encode(&ev, &buf);
   zmq_send(stranger, buf.data, buf.len, 0);                             /* no Hello, no slot */
@@ -266,7 +266,7 @@ static void bad_peers_refused(void **state) {
 
   /* and now a real actor does the work: training goes on */
   inproc_actor_t a;
-  actor_start(&a, 38120, "test/0", 0, 0);
+  actor_start(&a, 28120, "test/0", 0, 0);
   learner_join(&L, 300);
   actor_stop_join(&a);
   assert_int_equal(L.rc, 0);
@@ -308,7 +308,7 @@ static void rate_limiter_holds_ratio(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/ratio", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 38130, out, 6000);
+  learner_prepare(&L, 28130, out, 6000);
   L.cfg.start_steps = 200;
   L.cfg.max_lead = 100;
   L.cfg.td3.n_hidden = 2;
@@ -321,7 +321,7 @@ static void rate_limiter_holds_ratio(void **state) {
   for (int i = 0; i < 4; i++) {
     char name[16];
     snprintf(name, sizeof name, "rl/%d", i);
-    actor_start(&a[i], 38130, name, 0, 0);
+    actor_start(&a[i], 28130, name, 0, 0);
   }
   learner_join(&L, 300);
   for (int i = 0; i < 4; i++) actor_stop_join(&a[i]);
@@ -345,7 +345,7 @@ static void low_ratio_does_not_stall(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/lowratio", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 38150, out, 6000);
+  learner_prepare(&L, 28150, out, 6000);
   L.cfg.start_steps = 200;
   L.cfg.replay_ratio = 0.001;
   L.cfg.max_lead = 1000;
@@ -355,7 +355,7 @@ static void low_ratio_does_not_stall(void **state) {
   L.cfg.eval_every = 100000;
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a;
-  actor_start(&a, 38150, "low/0", 0, 0);
+  actor_start(&a, 28150, "low/0", 0, 0);
   learner_join(&L, 60);
   actor_stop_join(&a);
   assert_int_equal(L.rc, 0);
@@ -373,7 +373,7 @@ static void nonfinite_update_rolls_back(void **state) {
     char out[512];
     snprintf(out, sizeof out, "%s/rollback%d", tmp, pass);
     inproc_learner_t L;
-    learner_prepare(&L, 38135, out, 3000);
+    learner_prepare(&L, 28135, out, 3000);
     L.cfg.start_steps = 200;
     L.cfg.td3.n_hidden = 2;
     L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
@@ -385,7 +385,7 @@ static void nonfinite_update_rolls_back(void **state) {
     L.cfg.test_reject_times = pass == 0 ? 1 : 100;
     assert_int_equal(inproc_learner_start(&L), 0);
     inproc_actor_t a;
-    actor_start(&a, 38135, "rb/0", 0, 0);
+    actor_start(&a, 28135, "rb/0", 0, 0);
     learner_join(&L, 120);
     actor_stop_join(&a);
     printf("pass %d: rc %d, %u rollbacks, %llu updates; %s\n", pass, L.rc,
@@ -484,17 +484,17 @@ static void processes_survive_failures(void **state) {
   snprintf(l2, sizeof l2, "%s/learner2.log", tmp);
   snprintf(d1, sizeof d1, "--out=%s/run1", tmp);
   snprintf(d2, sizeof d2, "--out=%s/run2", tmp);
-  char *actor_a[] = {"td3d", "actor", "--experience-port=38140", "--weights-port=38141",
-                     "--control-port=38142", "--name=proc/a", "--log-level=info",
+  char *actor_a[] = {"td3d", "actor", "--experience-port=28140", "--weights-port=28141",
+                     "--control-port=28142", "--name=proc/a", "--log-level=info",
                      "--learner-timeout-ms=2000", NULL};
-  char *actor_b[] = {"td3d", "actor", "--experience-port=38140", "--weights-port=38141",
-                     "--control-port=38142", "--name=proc/b", "--log-level=info", NULL};
-  char *learner1[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
-                      "--weights-port=38141", "--control-port=38142", "--steps=1000000",
+  char *actor_b[] = {"td3d", "actor", "--experience-port=28140", "--weights-port=28141",
+                     "--control-port=28142", "--name=proc/b", "--log-level=info", NULL};
+  char *learner1[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=28140",
+                      "--weights-port=28141", "--control-port=28142", "--steps=1000000",
                       "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
                       "--eval-every=100000", d1, "--quiet", "--log-level=info", NULL};
-  char *learner2[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=38140",
-                      "--weights-port=38141", "--control-port=38142", "--steps=3000",
+  char *learner2[] = {"td3d", "learner", "--bind=127.0.0.1", "--experience-port=28140",
+                      "--weights-port=28141", "--control-port=28142", "--steps=3000",
                       "--start-steps=200", "--hidden=32,32", "--batch=32", "--lease-ms=1500",
                       "--eval-every=100000", "--eval-episodes=2", d2, "--quiet", "--log-level=info", NULL};
 

@@ -1,5 +1,5 @@
 /* A burst of evaluation reports from the evaluator's own connection (a legitimate slot, so
- * nothing refuses them) against a live learner on loopback (ports 39740-39745): 5000 reports
+ * nothing refuses them) against a live learner on loopback (ports 29740-29745): 5000 reports
  * are all recorded in progress.csv within seconds, /healthz keeps answering meanwhile,
  * curve.svg and policy.td3p catch up within a few seconds of the burst, and the run's end
  * writes the final curve with every point. Before, each report redrew the whole curve and
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-enum { PORT = 39740, STATUS = 39745, REPORTS = 5000 };
+enum { PORT = 29740, STATUS = 29745, REPORTS = 5000 };
 
 static char tmp[256];
 

@@ -1,4 +1,4 @@
-/* Poisoned experience against a live learner on loopback (ports 39710-39739): an attacker that
+/* Poisoned experience against a live learner on loopback (ports 29710-29739): an attacker that
  * holds a valid slot lease (it said Hello like an actor) sends transitions with huge rewards,
  * observations or actions while a real actor trains Pendulum.
  *  1. With the default bounds (1e6) every such row is refused and counted (/metrics, /status,
@@ -213,7 +213,7 @@ static void actor_start(inproc_actor_t *j, unsigned port, const char *name) {
 
 static void poisoned_rows_refused(void **state) {
   (void)state;
-  enum { PORT = 39710 };
+  enum { PORT = 29710 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "refused", 3000, out, sizeof out, status, sizeof status);
@@ -270,7 +270,7 @@ static void poisoned_rows_refused(void **state) {
 
 static void rollback_drops_poisoned_rows(void **state) {
   (void)state;
-  enum { PORT = 39720 };
+  enum { PORT = 29720 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "rollback", 3000, out, sizeof out, status, sizeof status);
@@ -301,7 +301,7 @@ static void rollback_drops_poisoned_rows(void **state) {
 
 static void exploded_loss_unhealthy(void **state) {
   (void)state;
-  enum { PORT = 39730 };
+  enum { PORT = 29730 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "explode", 100000000, out, sizeof out, status, sizeof status);

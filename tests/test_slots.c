@@ -1,4 +1,4 @@
-/* Who holds the slots of a live learner on loopback (ports 39770-39789): strangers that know
+/* Who holds the slots of a live learner on loopback (ports 29770-29789): strangers that know
  * an actor's name or flood Hellos against a real actor training Pendulum.
  *  1. A Hello with a working actor's name from another connection is refused (NAME_IN_USE,
  *     with the time its lease has left) and the actor keeps its slot; before, the stranger
@@ -188,7 +188,7 @@ static double metric(unsigned port, const char *sample) {
 
 static void live_name_not_taken(void **state) {
   (void)state;
-  enum { PORT = 39770 };
+  enum { PORT = 29770 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "takeover", 3000, out, sizeof out, status, sizeof status);
@@ -232,7 +232,7 @@ enum { FLOOD = 50 };
 
 static void hello_flood_gives_way(void **state) {
   (void)state;
-  enum { PORT = 39780 };
+  enum { PORT = 29780 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "flood", 3000, out, sizeof out, status, sizeof status);
@@ -309,7 +309,7 @@ static void hello_flood_gives_way(void **state) {
 
 static void hellos_dropped_per_connection(void **state) {
   (void)state;
-  enum { PORT = 39775 };
+  enum { PORT = 29775 };
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "hellos", 100000000, out, sizeof out, status, sizeof status);

@@ -1,5 +1,5 @@
 /* Tests for the learner's status server (learner/status.h) against a live learner in this
- * process (two actors and an evaluator on loopback ports 38400-38402, status on 38490):
+ * process (two actors and an evaluator on loopback ports 28400-28402, status on 28490):
  * /metrics, /status, /, /healthz, errors (404, 405, 400, 431), keep-alive, and the limits
  * (a huge header, 500 connections, a slow client, a slowloris of 300) without the server
  * going away or /healthz going dark. */
@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PORT 38400u
-#define STATUS_PORT 38490u
+#define PORT 28400u
+#define STATUS_PORT 28490u
 
 static char tmp[256];
 
@@ -101,7 +101,7 @@ static int setup(void **state) {
   L.cfg.out_dir = tmp;
   L.cfg.overwrite = 1;
   L.cfg.progress = 0;
-  L.cfg.status_bind = "127.0.0.1:38490";
+  L.cfg.status_bind = "127.0.0.1:28490";
   if (inproc_learner_start(&L) != 0) return -1;
   actor_start(&A[0], "status/0", 0);
   actor_start(&A[1], "status/1", 0);

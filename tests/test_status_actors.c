@@ -4,7 +4,7 @@
  * ("actors_summary") and lists one page of it (actors_offset, actors_limit; default the first
  * STATUS_PAGE_ACTORS), a bad page query is answered 400 and the server goes on serving.
  * Snapshots of 1000 actors (every tenth without a lease) are rendered directly and published to
- * a status server of this process on 127.0.0.1:38806. */
+ * a status server of this process on 127.0.0.1:28806. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATUS_PORT 38806u
+#define STATUS_PORT 28806u
 #define N_ACTORS 1000u
 
 /* A snapshot of N_ACTORS actors in slots 0..N_ACTORS-1; every tenth has lost its lease, the
@@ -163,7 +163,7 @@ static int get(const char *path, char **body) {
 static void pages_served(void **state) {
   (void)state;
   td3_err_t err = {0};
-  status_server_t *srv = status_new("127.0.0.1:38806", &err);
+  status_server_t *srv = status_new("127.0.0.1:28806", &err);
   assert_non_null(srv);
   uint64_t now = td3_now_ns();
   status_snapshot_t *s = table_snapshot(now);

@@ -1,5 +1,5 @@
 /* The status server of one run across a resume, against learners in this process (ports
- * 38410-38412, status on 38491): before any batch the evaluator's first evaluation (of the
+ * 28410-28412, status on 28491): before any batch the evaluator's first evaluation (of the
  * initial networks) is marked untrained and is not the best, and nothing prints as nan;
  * after the learner is stopped and resumed from its checkpoint, with a trainer slowed to
  * about 50 updates/s so that transitions arrive in bursts seconds apart, the env steps rate
@@ -32,8 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PORT 38410u
-#define STATUS_PORT 38491u
+#define PORT 28410u
+#define STATUS_PORT 28491u
 #define START_STEPS 300
 
 static char tmp[256];
@@ -83,7 +83,7 @@ static void learner_setup(inproc_learner_t *j) {
   j->cfg.out_dir = tmp;
   j->cfg.progress = 0;
   j->cfg.checkpoint_every = 0; /* as the run starts and as it stops */
-  j->cfg.status_bind = "127.0.0.1:38491";
+  j->cfg.status_bind = "127.0.0.1:28491";
 }
 
 static int setup(void **state) {

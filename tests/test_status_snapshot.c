@@ -1,6 +1,6 @@
 /* Tests for what the status server makes of a snapshot, without a learner: snapshots built
  * here are rendered directly (status_render_*) or published to a status server of this
- * process (port 38495) that `td3d status` and a plain HTTP client read. A figure without a
+ * process (port 28495) that `td3d status` and a plain HTTP client read. A figure without a
  * value (a loss before the first update, the policy lag before the first batch) must come out
  * as null in /status, be left out of /metrics and print as "-" in `td3d status`: never "nan".
  * The throughput history keeps the latest STATUS_HISTORY samples in order in its fixed ring,
@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define STATUS_PORT 38495u
+#define STATUS_PORT 28495u
 
 /* A snapshot of a learner that has started but received no batch and made no update. */
 static status_snapshot_t *fresh_snapshot(void) {
@@ -121,7 +121,7 @@ static void fresh_snapshot_renders_no_nan(void **state) {
 static void status_command_before_any_batch(void **state) {
   (void)state;
   td3_err_t err = {0};
-  status_server_t *srv = status_new("127.0.0.1:38495", &err);
+  status_server_t *srv = status_new("127.0.0.1:28495", &err);
   if (!srv) fail_msg("status server: %s", err.msg);
   status_snapshot_t *s = fresh_snapshot();
   status_publish(srv, s);

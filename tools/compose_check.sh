@@ -56,7 +56,7 @@ export TD3D_SEED=$seed TD3D_STEPS=$steps TD3D_EVAL_EVERY=1000
 unset TD3D_TARGET_RETURN
 export TD3D_CHECKPOINT_EVERY=2
 # host ports of our own, so a cluster already running on this engine is not in the way
-export TD3D_EXPERIENCE_PORT=38850 TD3D_WEIGHTS_PORT=38851 TD3D_CONTROL_PORT=38852 TD3D_STATUS_PORT=38853
+export TD3D_EXPERIENCE_PORT=28850 TD3D_WEIGHTS_PORT=28851 TD3D_CONTROL_PORT=28852 TD3D_STATUS_PORT=28853
 run_dir=runs/$TD3D_RUN
 t0=$(date +%s)
 t_up=$t0 # reset when `docker-compose up` starts
@@ -97,7 +97,7 @@ build_args=()
 services=(learner)
 compose_file=docker-compose.yml
 if [ "$monitoring" = 1 ]; then
-  export TD3D_PROMETHEUS_PORT=38854
+  export TD3D_PROMETHEUS_PORT=28854
   compose_file=$compose_file:deploy/monitoring.yml
   services+=(prometheus)
 fi

@@ -7,7 +7,7 @@
  * start, then join or stop:
  *
  *   inproc_learner_t L;
- *   inproc_learner_init(&L, "Pendulum-v1", 38110);
+ *   inproc_learner_init(&L, "Pendulum-v1", 28110);
  *   L.cfg.steps = 10000;
  *   if (inproc_learner_start(&L) != 0) ...;
  *   ...
