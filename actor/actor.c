@@ -307,7 +307,8 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000, .immediate = 1, .curve = curve,
                      .monitor = &a.monitor};
-  zsock_opts_t ow = {.rcvhwm = 1, .conflate = 1, .subscribe_all = 1,
+  /* weights: a few frames queued, the newest taken (actor_poll_weights); no CONFLATE */
+  zsock_opts_t ow = {.rcvhwm = ACTOR_WEIGHTS_HWM, .subscribe_all = 1,
                      .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000, .curve = curve};
   zsock_opts_t oe = {.sndhwm = 4, .immediate = 1, .reconnect_ivl_ms = 100,

@@ -76,6 +76,10 @@ typedef struct actor {
                                    learner's counters are known again */
 } actor_t;
 
+/* Weights frames the SUB socket queues before it drops new ones (the learner's PUB queues as
+ * many per subscriber); actor_poll_weights reads them all and keeps the newest. */
+#define ACTOR_WEIGHTS_HWM 4
+
 /* Why a pending experience frame was given up (each has its log line). */
 typedef enum actor_drop {
   ACTOR_DROP_SHUTDOWN, /* stopping, and the socket had no room */
@@ -93,7 +97,7 @@ void actor_send_heartbeat(actor_t *a);
  * or a negative code with err filled for a refusal that retrying cannot fix (another env or
  * shape, another protocol version). Call from the main loop's turn only. */
 int actor_poll_control(actor_t *a, td3_err_t *err);
-/* Takes the newest Weights frame, if any (the SUB socket is conflated). */
+/* Takes the newest Weights frame, if any (of those the SUB socket queued). */
 void actor_poll_weights(actor_t *a);
 
 /* Experience frames. actor_batch_seal encodes the filled batch (emptying it) and sends it if

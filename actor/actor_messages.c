@@ -283,29 +283,36 @@ int actor_poll_control(actor_t *a, td3_err_t *err) {
   return rc;
 }
 
-/* Takes the newest Weights frame, if any (the SUB socket is conflated). */
+/* Takes the newest Weights frame, if any: reads every frame queued on the SUB socket and decodes
+ * the last (the socket is not conflated: libzmq's CONFLATE can leak a frame when its reader and
+ * the I/O thread meet, so the SUB queues a few frames and the actor keeps the newest). */
 void actor_poll_weights(actor_t *a) {
-  zmq_msg_t msg;
+  zmq_msg_t msg, last;
   zmq_msg_init(&msg);
+  zmq_msg_init(&last);
+  int have = 0;
   while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
-    if (!a->registered) continue;
+    zmq_msg_move(&last, &msg);
+    have = 1;
+  }
+  zmq_msg_close(&msg);
+  if (have && a->registered) {
     wire_weights_t w;
     wire_limits_t lim = {.run_id = a->run_id, .obs_dim = a->info->obs_dim,
                          .act_dim = a->info->act_dim};
-    wire_reason_t r = wire_weights_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &w);
-    if (r != WIRE_OK) {
-      if (r != WIRE_RUN_ID) /* a restarted learner's weights arrive before its Welcome */
-        log_limited(&weights_limit, 10000, LOG_WARN, "weights frame refused: %s",
-                    wire_reason_name(r));
-      continue;
+    wire_reason_t r = wire_weights_decode(zmq_msg_data(&last), zmq_msg_size(&last), &lim, &w);
+    if (r == WIRE_OK) {
+      if (w.n_params == nn_policy_param_count(a->policy)) {
+        if (w.version != a->version) nn_policy_set_params(a->policy, w.params);
+        a->version = w.version;
+        if (w.env_steps > a->run_env_steps) a->run_env_steps = w.env_steps;
+        if (w.updates > a->run_updates) a->run_updates = w.updates;
+      }
+      wire_weights_release(&w);
+    } else if (r != WIRE_RUN_ID) { /* a restarted learner's weights arrive before its Welcome */
+      log_limited(&weights_limit, 10000, LOG_WARN, "weights frame refused: %s",
+                  wire_reason_name(r));
     }
-    if (w.n_params == nn_policy_param_count(a->policy)) {
-      if (w.version != a->version) nn_policy_set_params(a->policy, w.params);
-      a->version = w.version;
-      if (w.env_steps > a->run_env_steps) a->run_env_steps = w.env_steps;
-      if (w.updates > a->run_updates) a->run_updates = w.updates;
-    }
-    wire_weights_release(&w);
   }
-  zmq_msg_close(&msg);
+  zmq_msg_close(&last);
 }

@@ -232,7 +232,7 @@ class Actor:
         self.monitor = self.dealer.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
             zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-        self.sub = sock(zmq.SUB, self.ports[1], RCVHWM=1, CONFLATE=1, MAXMSGSIZE=64 << 20)
+        self.sub = sock(zmq.SUB, self.ports[1], RCVHWM=4, MAXMSGSIZE=64 << 20)  # newest kept
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.push = None if self.eval else sock(zmq.PUSH, self.ports[0], SNDHWM=4, IMMEDIATE=1)
         host = self.learner if ":" not in self.learner else f"[{self.learner}]"
@@ -390,35 +390,40 @@ class Actor:
                 self.hello_backoff = min(max(r.retry_after_ms / 1000.0, 0.25), 30.0)
 
     def _poll_weights(self):
+        # every queued frame is read and the newest taken (no CONFLATE: libzmq's can leak a
+        # frame when its reader and I/O thread meet)
+        frame = None
         while True:
             try:
                 frame = self.sub.recv(zmq.NOBLOCK)
             except zmq.Again:
+                break
+        if frame is not None and self.registered:
+            self._take_weights(frame)
+
+    def _take_weights(self, frame):
+        try:
+            w = pb.Weights.FromString(frame)
+        except Exception:  # noqa: BLE001
+            self._limited("weights", 10, "weights frame refused: decode")
+            return
+        if w.run_id != self.run_id:
+            return  # a restarted learner's weights arrive before its Welcome
+        layers = list(w.layers)
+        if w.protocol_version != PROTOCOL_VERSION or w.end_mark != END_MARK or \
+                layers != self.policy.layers or \
+                len(w.params) != 4 * param_count(layers):
+            self._limited("weights", 10, "weights frame refused: version, shape or length")
+            return
+        if w.version != self.version:
+            p = np.frombuffer(w.params, dtype="<f4")
+            if not np.all(np.isfinite(p)):
+                self._limited("weights", 10, "weights frame refused: nonfinite")
                 return
-            if not self.registered:
-                continue
-            try:
-                w = pb.Weights.FromString(frame)
-            except Exception:  # noqa: BLE001
-                self._limited("weights", 10, "weights frame refused: decode")
-                continue
-            if w.run_id != self.run_id:
-                continue  # a restarted learner's weights arrive before its Welcome
-            layers = list(w.layers)
-            if w.protocol_version != PROTOCOL_VERSION or w.end_mark != END_MARK or \
-                    layers != self.policy.layers or \
-                    len(w.params) != 4 * param_count(layers):
-                self._limited("weights", 10, "weights frame refused: version, shape or length")
-                continue
-            if w.version != self.version:
-                p = np.frombuffer(w.params, dtype="<f4")
-                if not np.all(np.isfinite(p)):
-                    self._limited("weights", 10, "weights frame refused: nonfinite")
-                    continue
-                self.policy.set_params(p)
-            self.version = w.version
-            self.run_env_steps = max(self.run_env_steps, w.env_steps)
-            self.run_updates = max(self.run_updates, w.updates)
+            self.policy.set_params(p)
+        self.version = w.version
+        self.run_env_steps = max(self.run_env_steps, w.env_steps)
+        self.run_updates = max(self.run_updates, w.updates)
 
     def _service(self):
         """Keeps lease and policy fresh while waiting."""
