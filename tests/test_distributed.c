@@ -15,6 +15,7 @@
 #include "wire.h"
 
 #include "td3d.pb-c.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -32,10 +33,7 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_dist_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_dist");
 }
 
 static void kill_children(void);
@@ -43,9 +41,7 @@ static void kill_children(void);
 static int teardown(void **state) {
   (void)state;
   kill_children();
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
 /* ---- a learner and actors as threads of this process (tests/harness/inproc.h) ---- */

@@ -14,6 +14,7 @@
 #include "binfile.h"
 #include "env_mujoco.h"
 #include "rng.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -469,8 +470,8 @@ static void pip_gymnasium_is_found(void **state) {
     print_message("skipping: reference models absent from %s\n", TD3_ASSETS_DIR);
     skip();
   }
-  char root[] = "/tmp/td3d_test_venv_XXXXXX";
-  assert_non_null(mkdtemp(root));
+  char root[256];
+  assert_int_equal(tmpdir_create(root, sizeof root, "test_venv"), 0);
   char dir[512], model[600], target[1024];
   snprintf(dir, sizeof dir, "%s/lib/python3.99/site-packages/gymnasium/envs/mujoco/assets", root);
   assert_int_equal(td3_mkdirs(dir, NULL), 0);
@@ -500,9 +501,7 @@ static void pip_gymnasium_is_found(void **state) {
   else unsetenv("TD3D_MUJOCO_ASSETS");
   if (*saved_venv) setenv("VIRTUAL_ENV", saved_venv, 1);
   else unsetenv("VIRTUAL_ENV");
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tmpdir_remove(root), 0);
 }
 
 static void env_var_is_used(void **state) {

@@ -16,6 +16,7 @@
 #include "inproc.h"
 #include "log.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -33,15 +34,12 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_eval_flood_%ld", (long)getpid());
-  return 0;
+  return tmpdir_create(tmp, sizeof tmp, "test_eval_flood");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
 /* Lines in a file, 0 if it cannot be read. */

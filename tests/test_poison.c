@@ -23,6 +23,7 @@
 #include "wire.h"
 
 #include "td3d.pb-c.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <jansson.h>
@@ -39,17 +40,12 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_poison_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_poison");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
 /* A small, fast Pendulum learner on ports port..port+2 with its status server on port + 5. */

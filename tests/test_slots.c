@@ -20,6 +20,7 @@
 #include "inproc.h"
 #include "log.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <jansson.h>
@@ -35,17 +36,12 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_ERROR);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_slots_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_slots");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
 /* A small, fast Pendulum learner on ports port..port+2, its status server on port + 5. */

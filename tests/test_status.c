@@ -14,6 +14,7 @@
 #include "inproc.h"
 #include "log.h"
 #include "status.h"
+#include "tmpdir.h"
 
 #include <arpa/inet.h>
 #include <cblas.h>
@@ -90,7 +91,7 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_status_%ld", (long)getpid());
+  if (tmpdir_create(tmp, sizeof tmp, "test_status") != 0) return -1;
   inproc_learner_init(&L, "Pendulum-v1", PORT);
   L.cfg.steps = 500000; /* out of reach; below the replay capacity, which it caps */
   L.cfg.start_steps = 500;
@@ -121,9 +122,7 @@ static int teardown(void **state) {
   (void)state;
   inproc_learner_join(&L, 0); /* its budget is out of reach: stop it now */
   for (int i = 0; i < 3; i++) inproc_actor_stop(&A[i]);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 && L.rc == 0 ? 0 : -1;
+  return tmpdir_remove(tmp) == 0 && L.rc == 0 ? 0 : -1;
 }
 
 /* ---- the documents ---- */
