@@ -19,6 +19,7 @@
 #include "http_client.h"
 
 #include "inproc.h"
+#include "raw_peer.h"
 #include "log.h"
 #include "wire.h"
 
@@ -88,36 +89,16 @@ static void attacker_join(attacker_t *a, unsigned port) {
   assert_int_equal(zmq_connect(a->dealer, ep), 0);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
   assert_int_equal(zmq_connect(a->push, ep), 0);
-  float lo = -2, hi = 2;
-  wire_control_t hello = {.type = WIRE_MSG_HELLO};
-  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "poison/0");
-  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "Pendulum-v1");
-  hello.u.hello.role = WIRE_ROLE_ACTOR;
-  hello.u.hello.obs_dim = 3;
-  hello.u.hello.act_dim = 1;
-  hello.u.hello.action_low = &lo;
-  hello.u.hello.action_high = &hi;
-  hello.u.hello.envs = 1;
-  wire_buf_t buf = {0};
-  assert_int_equal(wire_control_encode(&hello, &buf), 0);
-  zmq_pollitem_t item = {a->dealer, 0, ZMQ_POLLIN, 0};
-  int got = 0;
-  for (int attempt = 0; attempt < 30 && !got; attempt++) { /* the learner may still start */
-    assert_true(zmq_send(a->dealer, buf.data, buf.len, 0) >= 0);
-    got = zmq_poll(&item, 1, 1000) == 1;
-  }
-  assert_true(got);
-  uint8_t reply[4096];
-  int n = zmq_recv(a->dealer, reply, sizeof reply, 0);
-  assert_true(n > 0);
-  wire_control_t welcome;
-  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &welcome), WIRE_OK);
+  float bounds[2] = {-2, 2};
+  wire_control_t hello, welcome;
+  raw_hello_pendulum(&hello, "poison/0", WIRE_ROLE_ACTOR, bounds);
+  /* the learner may still start */
+  assert_int_equal(raw_hello_send(a->dealer, &hello, 30, 1000, &welcome), 0);
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
   a->run_id = welcome.u.welcome.run_id;
   a->slot = welcome.u.welcome.slot;
   a->lease = welcome.u.welcome.lease;
   wire_control_release(&welcome);
-  wire_buf_free(&buf);
 }
 
 static void attacker_leave(attacker_t *a) {

@@ -18,6 +18,7 @@
 #include "http_client.h"
 
 #include "inproc.h"
+#include "raw_peer.h"
 #include "log.h"
 #include "wire.h"
 #include "tmpdir.h"
@@ -91,16 +92,9 @@ static void send_msg(void *dealer, const wire_control_t *m) {
 }
 
 static void send_hello(void *dealer, const char *name) {
-  static float lo = -2, hi = 2;
-  wire_control_t m = {.type = WIRE_MSG_HELLO};
-  snprintf(m.u.hello.actor_name, sizeof m.u.hello.actor_name, "%s", name);
-  snprintf(m.u.hello.env_id, sizeof m.u.hello.env_id, "Pendulum-v1");
-  m.u.hello.role = WIRE_ROLE_ACTOR;
-  m.u.hello.obs_dim = 3;
-  m.u.hello.act_dim = 1;
-  m.u.hello.action_low = &lo;
-  m.u.hello.action_high = &hi;
-  m.u.hello.envs = 1;
+  static float bounds[2] = {-2, 2};
+  wire_control_t m;
+  raw_hello_pendulum(&m, name, WIRE_ROLE_ACTOR, bounds);
   send_msg(dealer, &m);
 }
 
