@@ -49,22 +49,15 @@ static int teardown(void **state) {
   return tmpdir_remove(tmp);
 }
 
-/* A small, fast Pendulum learner on ports port..port+2 with its status server on port + 5. */
+/* A small, fast Pendulum learner (inproc_learner_init_small) on ports port..port+2, its
+ * status server on port + 5, writing to tmp/name; out and status are the caller's buffers
+ * for the two strings. */
 static void learner_prepare(inproc_learner_t *L, unsigned port, const char *name,
                             uint64_t steps, char *out, size_t out_cap, char *status,
                             size_t status_cap) {
   snprintf(out, out_cap, "%s/%s", tmp, name);
   snprintf(status, status_cap, "127.0.0.1:%u", port + 5);
-  inproc_learner_init(L, "Pendulum-v1", port);
-  L->cfg.steps = steps;
-  L->cfg.start_steps = 500;
-  L->cfg.td3.n_hidden = 2;
-  L->cfg.td3.hidden[0] = L->cfg.td3.hidden[1] = 32;
-  L->cfg.td3.batch = 32;
-  L->cfg.eval_every = 1000000;
-  L->cfg.out_dir = out;
-  L->cfg.progress = 0;
-  L->cfg.status_bind = status;
+  inproc_learner_init_small(L, port, steps, out, status);
 }
 
 /* ---- the attacker: a ZeroMQ client that registers like an actor ---- */
