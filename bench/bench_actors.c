@@ -423,30 +423,29 @@ static rlim_t raise_nofile(uint32_t n) {
   return shell;
 }
 
-int main(int argc, char **argv) {
-  opts_t o = {.actors = 64, .seconds = 20, .rate = 200, .threads = 2, .io_threads = 1,
-              .learner_threads = 1, .batch_steps = 32, .join_limit = 30, .train = "off",
-              .td3d = TD3D_BINARY, .port = 7755, .status_port = 7758};
+/* Parses the flags into o (its defaults set by the caller). Returns -1 to go on, else the exit
+ * status to end with now (0 after --help; 2 after a bad flag, said on stderr). */
+static int parse_args(int argc, char **argv, opts_t *o) {
   const flag_spec_t specs[] = {
-      {"actors", FLAG_U32, &o.actors, "N", "simulated actors; default 64", 1, WIRE_MAX_SLOTS, NULL},
-      {"seconds", FLAG_DOUBLE, &o.seconds, "S", "measured seconds once all joined; default 20", 1, 86400, NULL},
-      {"rate", FLAG_DOUBLE, &o.rate, "R", "transitions/s each actor offers (0: heartbeats only); default 200", 0, 1e7, NULL},
-      {"batch-steps", FLAG_U32, &o.batch_steps, "N", "transitions per ExperienceBatch (the learner's --batch-steps); default 32", 1, 65536, NULL},
-      {"train", FLAG_STRING, &o.train, "on|off", "the learner trains (ratio 1 after its start steps) or only ingests; default off", 0, 0, NULL},
-      {"max-actors", FLAG_U32, &o.max_actors, "N", "the learner's --max-actors; default the larger of 64 and --actors", 0, WIRE_MAX_SLOTS, NULL},
-      {"threads", FLAG_U32, &o.threads, "N", "threads serving the simulated actors; default 2", 1, 64, NULL},
-      {"io-threads", FLAG_U32, &o.io_threads, "N", "ZeroMQ I/O threads of the actors' control and experience sockets, and as many for their weights sockets; default 1", 1, 16, NULL},
-      {"learner-threads", FLAG_U32, &o.learner_threads, "N", "the learner's --threads (training); default 1", 1, 64, NULL},
-      {"learner-nofile", FLAG_U32, &o.learner_nofile, "N", "the learner's soft descriptor limit; default the one this shell gives", 0, 1e7, NULL},
-      {"join-limit", FLAG_DOUBLE, &o.join_limit, "S", "seconds to wait for all to join; default 30", 1, 3600, NULL},
-      {"port", FLAG_U32, &o.port, "PORT", "learner experience port (+1 weights, +2 control); default 7755", 1, 65533, NULL},
-      {"status-port", FLAG_U32, &o.status_port, "PORT", "learner status port; default 7758", 1, 65535, NULL},
-      {"learner-args", FLAG_STRING, &o.learner_args, "FLAGS", "more flags for td3d learner, space-separated (e.g. \"--weights-budget=50\")", 0, 0, NULL},
-      {"td3d", FLAG_STRING, &o.td3d, "PATH", "the td3d binary; default the build's", 0, 0, NULL},
-      {"no-weights", FLAG_BOOL, &o.no_weights, NULL, "open no weights socket (to tell the weights' cost apart)", 0, 0, NULL},
-      {"no-decode", FLAG_BOOL, &o.no_decode, NULL, "count received Weights without decoding them", 0, 0, NULL},
-      {"check", FLAG_BOOL, &o.check, NULL, "exit 1 unless every actor joined, none lost its lease, none was refused as unregistered and /metrics counts all connected", 0, 0, NULL},
-      {"keep", FLAG_BOOL, &o.keep, NULL, "keep the learner's run directory and log", 0, 0, NULL},
+      {"actors", FLAG_U32, &o->actors, "N", "simulated actors; default 64", 1, WIRE_MAX_SLOTS, NULL},
+      {"seconds", FLAG_DOUBLE, &o->seconds, "S", "measured seconds once all joined; default 20", 1, 86400, NULL},
+      {"rate", FLAG_DOUBLE, &o->rate, "R", "transitions/s each actor offers (0: heartbeats only); default 200", 0, 1e7, NULL},
+      {"batch-steps", FLAG_U32, &o->batch_steps, "N", "transitions per ExperienceBatch (the learner's --batch-steps); default 32", 1, 65536, NULL},
+      {"train", FLAG_STRING, &o->train, "on|off", "the learner trains (ratio 1 after its start steps) or only ingests; default off", 0, 0, NULL},
+      {"max-actors", FLAG_U32, &o->max_actors, "N", "the learner's --max-actors; default the larger of 64 and --actors", 0, WIRE_MAX_SLOTS, NULL},
+      {"threads", FLAG_U32, &o->threads, "N", "threads serving the simulated actors; default 2", 1, 64, NULL},
+      {"io-threads", FLAG_U32, &o->io_threads, "N", "ZeroMQ I/O threads of the actors' control and experience sockets, and as many for their weights sockets; default 1", 1, 16, NULL},
+      {"learner-threads", FLAG_U32, &o->learner_threads, "N", "the learner's --threads (training); default 1", 1, 64, NULL},
+      {"learner-nofile", FLAG_U32, &o->learner_nofile, "N", "the learner's soft descriptor limit; default the one this shell gives", 0, 1e7, NULL},
+      {"join-limit", FLAG_DOUBLE, &o->join_limit, "S", "seconds to wait for all to join; default 30", 1, 3600, NULL},
+      {"port", FLAG_U32, &o->port, "PORT", "learner experience port (+1 weights, +2 control); default 7755", 1, 65533, NULL},
+      {"status-port", FLAG_U32, &o->status_port, "PORT", "learner status port; default 7758", 1, 65535, NULL},
+      {"learner-args", FLAG_STRING, &o->learner_args, "FLAGS", "more flags for td3d learner, space-separated (e.g. \"--weights-budget=50\")", 0, 0, NULL},
+      {"td3d", FLAG_STRING, &o->td3d, "PATH", "the td3d binary; default the build's", 0, 0, NULL},
+      {"no-weights", FLAG_BOOL, &o->no_weights, NULL, "open no weights socket (to tell the weights' cost apart)", 0, 0, NULL},
+      {"no-decode", FLAG_BOOL, &o->no_decode, NULL, "count received Weights without decoding them", 0, 0, NULL},
+      {"check", FLAG_BOOL, &o->check, NULL, "exit 1 unless every actor joined, none lost its lease, none was refused as unregistered and /metrics counts all connected", 0, 0, NULL},
+      {"keep", FLAG_BOOL, &o->keep, NULL, "keep the learner's run directory and log", 0, 0, NULL},
   };
   const flag_program_t prog = {
       "bench_actors [options]",
@@ -464,10 +463,39 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_actors: %s\n", err.msg);
     return 2;
   }
-  if (strcmp(o.train, "on") && strcmp(o.train, "off")) {
+  if (strcmp(o->train, "on") && strcmp(o->train, "off")) {
     fprintf(stderr, "bench_actors: --train takes on or off\n");
     return 2;
   }
+  return -1;
+}
+
+/* Waits up to 30 s for the learner (*pid) to answer on its status port. Returns 0, or -1
+ * (said on stderr; o->keep set, so its log stays) when it exited first (then *pid = 0:
+ * reaped) or did not answer in time. */
+static int learner_wait(opts_t *o, pid_t *pid, const char *log_path) {
+  probe_view_t up;
+  uint64_t t_wait = td3_now_ns();
+  while (probe_status(o->status_port, &up, NULL, NULL) != 0) {
+    int st, exited = waitpid(*pid, &st, WNOHANG) == *pid;
+    if (exited || td3_now_ns() - t_wait > 30000000000ULL) {
+      fprintf(stderr, "bench_actors: the learner did not come up (see %s)\n", log_path);
+      if (exited) *pid = 0; /* reaped */
+      o->keep = 1;
+      return -1;
+    }
+    td3_sleep_ms(50);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  opts_t o = {.actors = 64, .seconds = 20, .rate = 200, .threads = 2, .io_threads = 1,
+              .learner_threads = 1, .batch_steps = 32, .join_limit = 30, .train = "off",
+              .td3d = TD3D_BINARY, .port = 7755, .status_port = 7758};
+  int rc = parse_args(argc, argv, &o);
+  if (rc >= 0) return rc;
+  td3_err_t err = {0};
   if (!o.max_actors) o.max_actors = o.actors > 64 ? o.actors : 64;
   log_set_level(LOG_WARN);
   signal(SIGPIPE, SIG_IGN);
@@ -487,23 +515,12 @@ int main(int argc, char **argv) {
   char log_path[512];
   snprintf(log_path, sizeof log_path, "%s/learner.log", dir);
   figures_t f = {.connected = -1};
-  probe_view_t up;
   pid_t pid = start_learner(&o, dir, log_path, shell_nofile);
   if (pid < 0) {
     fprintf(stderr, "bench_actors: fork: %s\n", strerror(errno));
     goto out;
   }
-  uint64_t t_wait = td3_now_ns();
-  while (probe_status(o.status_port, &up, NULL, NULL) != 0) {
-    int st, exited = waitpid(pid, &st, WNOHANG) == pid;
-    if (exited || td3_now_ns() - t_wait > 30000000000ULL) {
-      fprintf(stderr, "bench_actors: the learner did not come up (see %s)\n", log_path);
-      if (exited) pid = 0; /* reaped */
-      o.keep = 1;
-      goto out;
-    }
-    td3_sleep_ms(50);
-  }
+  if (learner_wait(&o, &pid, log_path) != 0) goto out;
   uint64_t overflows0 = probe_listen_overflows();
   if (sim_open(&s, &sc, &err) != 0) {
     fprintf(stderr, "bench_actors: %s\n", err.msg);

@@ -46,9 +46,15 @@ static uint64_t dir_bytes(const char *dir) {
   return b;
 }
 
-int main(int argc, char **argv) {
-  uint64_t rows = 1000000, obs = 17, act = 6;
-  const char *dir_arg = NULL;
+/* What the command line asks for; dir_arg is borrowed from argv (NULL: a new directory). */
+typedef struct bench_opts {
+  uint64_t rows, obs, act;
+  const char *dir_arg;
+} bench_opts_t;
+
+/* Parses the flags into o. Returns -1 to go on, else the exit status to end with now (0
+ * after --help; 2 after a bad flag, with the usage on stderr). */
+static int parse_args(int argc, char **argv, bench_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int bad = 0;
@@ -56,14 +62,14 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else if (!strcmp(f, "--transitions")) {
-      bad = parse_u64(v, 1, 100000000, &rows);
+      bad = parse_u64(v, 1, 100000000, &o->rows);
     } else if (!strcmp(f, "--obs")) {
-      bad = parse_u64(v, 1, 4096, &obs);
+      bad = parse_u64(v, 1, 4096, &o->obs);
     } else if (!strcmp(f, "--act")) {
-      bad = parse_u64(v, 1, 4096, &act);
+      bad = parse_u64(v, 1, 4096, &o->act);
     } else if (!strcmp(f, "--dir")) {
       bad = v == NULL;
-      dir_arg = v;
+      o->dir_arg = v;
     } else {
       bad = 1;
     }
@@ -74,37 +80,11 @@ int main(int argc, char **argv) {
     }
     i++;
   }
-  char dir[4096];
-  if (dir_arg) {
-    snprintf(dir, sizeof dir, "%s", dir_arg);
-  } else {
-    snprintf(dir, sizeof dir, "/tmp/td3d_bench_checkpoint_XXXXXX");
-    if (!mkdtemp(dir)) {
-      perror("bench_checkpoint: mkdtemp");
-      return 1;
-    }
-  }
-  log_set_level(LOG_WARN);
-  float low[4096], high[4096];
-  for (uint64_t j = 0; j < act; j++) {
-    low[j] = -1.0f;
-    high[j] = 1.0f;
-  }
-  td3_config_t c;
-  td3_config_default(&c);
-  c.obs_dim = (uint32_t)obs;
-  c.act_dim = (uint32_t)act;
-  c.action_low = low;
-  c.action_high = high;
-  td3_err_t err = {0};
-  td3_t *t = td3_new(&c, &err), *u = td3_new(&c, &err);
-  replay_t *r = replay_new(rows, (uint32_t)obs, (uint32_t)act);
-  replay_t *r2 = replay_new(rows, (uint32_t)obs, (uint32_t)act);
-  if (!t || !u || !r || !r2) {
-    fprintf(stderr, "bench_checkpoint: cannot allocate (%s)\n", err.msg[0] ? err.msg : "replay");
-    return 1;
-  }
-  /* random rows, inserted a block at a time */
+  return -1;
+}
+
+/* Inserts rows random transitions (none terminal) into r, a block at a time. */
+static void replay_fill_random(replay_t *r, uint64_t rows, uint64_t obs, uint64_t act) {
   enum { BLOCK = 4096 };
   transition_batch_t b;
   transition_batch_alloc(&b, BLOCK, (uint32_t)obs, (uint32_t)act);
@@ -120,6 +100,21 @@ int main(int argc, char **argv) {
     b.n = n;
     replay_insert(r, &b, 0, n);
   }
+  transition_batch_free(&b);
+}
+
+/* What a save and a load took. */
+typedef struct timing {
+  double write_s, read_s; /* seconds: checkpoint_save (fsync included), checkpoint_load */
+  uint64_t bytes;         /* the checkpoint's size on disk */
+  int same;               /* the restored replay and meta match what was saved */
+} timing_t;
+
+/* Saves t and r as a checkpoint in dir, loads it into u and r2, and times both. Returns 0, or
+ * 1 (said on stderr) when either failed. */
+static int round_trip(const char *dir, td3_t *t, replay_t *r, td3_t *u, replay_t *r2,
+                      timing_t *out) {
+  td3_err_t err = {0};
   checkpoint_meta_t m = {0};
   snprintf(m.env_id, sizeof m.env_id, "bench");
   m.updates = 12345;
@@ -129,31 +124,76 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_checkpoint: %s\n", err.msg);
     return 1;
   }
-  double write_s = (double)(td3_now_ns() - t0) * 1e-9;
-  uint64_t bytes = dir_bytes(dir);
+  out->write_s = (double)(td3_now_ns() - t0) * 1e-9;
+  out->bytes = dir_bytes(dir);
   checkpoint_meta_t got;
   t0 = td3_now_ns();
   if (checkpoint_load(dir, "bench", u, r2, &got, &err) != 0) {
     fprintf(stderr, "bench_checkpoint: %s\n", err.msg);
     return 1;
   }
-  double read_s = (double)(td3_now_ns() - t0) * 1e-9;
-  int same = replay_size(r2) == replay_size(r) && got.updates == m.updates;
-  checkpoint_remove(dir);
-  if (!dir_arg) rmdir(dir);
-  double mib = (double)bytes / 1048576.0;
+  out->read_s = (double)(td3_now_ns() - t0) * 1e-9;
+  out->same = replay_size(r2) == replay_size(r) && got.updates == m.updates;
+  return 0;
+}
+
+/* Prints the figures and, last, the JSON line. */
+static void report_print(const bench_opts_t *o, const timing_t *tm) {
+  double mib = (double)tm->bytes / 1048576.0, write_s = tm->write_s, read_s = tm->read_s;
   printf("checkpoint of %llu transitions (obs %llu, act %llu) + 256-256 networks: %.1f MiB\n",
-         (unsigned long long)rows, (unsigned long long)obs, (unsigned long long)act, mib);
+         (unsigned long long)o->rows, (unsigned long long)o->obs, (unsigned long long)o->act,
+         mib);
   printf("write (incl. fsync): %.3f s (%.0f MiB/s)\n", write_s, write_s > 0 ? mib / write_s : 0);
   printf("read and restore:    %.3f s (%.0f MiB/s)\n", read_s, read_s > 0 ? mib / read_s : 0);
   printf("{\"bench\": \"checkpoint\", \"transitions\": %llu, \"obs\": %llu, \"act\": %llu, "
          "\"mib\": %.1f, \"write_seconds\": %.3f, \"read_seconds\": %.3f, \"restored\": %s}\n",
-         (unsigned long long)rows, (unsigned long long)obs, (unsigned long long)act, mib, write_s,
-         read_s, same ? "true" : "false");
-  transition_batch_free(&b);
+         (unsigned long long)o->rows, (unsigned long long)o->obs, (unsigned long long)o->act,
+         mib, write_s, read_s, tm->same ? "true" : "false");
+}
+
+int main(int argc, char **argv) {
+  bench_opts_t o = {.rows = 1000000, .obs = 17, .act = 6};
+  int rc = parse_args(argc, argv, &o);
+  if (rc >= 0) return rc;
+  char dir[4096];
+  if (o.dir_arg) {
+    snprintf(dir, sizeof dir, "%s", o.dir_arg);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/td3d_bench_checkpoint_XXXXXX");
+    if (!mkdtemp(dir)) {
+      perror("bench_checkpoint: mkdtemp");
+      return 1;
+    }
+  }
+  log_set_level(LOG_WARN);
+  float low[4096], high[4096];
+  for (uint64_t j = 0; j < o.act; j++) {
+    low[j] = -1.0f;
+    high[j] = 1.0f;
+  }
+  td3_config_t c;
+  td3_config_default(&c);
+  c.obs_dim = (uint32_t)o.obs;
+  c.act_dim = (uint32_t)o.act;
+  c.action_low = low;
+  c.action_high = high;
+  td3_err_t err = {0};
+  td3_t *t = td3_new(&c, &err), *u = td3_new(&c, &err);
+  replay_t *r = replay_new(o.rows, (uint32_t)o.obs, (uint32_t)o.act);
+  replay_t *r2 = replay_new(o.rows, (uint32_t)o.obs, (uint32_t)o.act);
+  if (!t || !u || !r || !r2) {
+    fprintf(stderr, "bench_checkpoint: cannot allocate (%s)\n", err.msg[0] ? err.msg : "replay");
+    return 1;
+  }
+  replay_fill_random(r, o.rows, o.obs, o.act);
+  timing_t tm = {0};
+  if (round_trip(dir, t, r, u, r2, &tm) != 0) return 1;
+  checkpoint_remove(dir);
+  if (!o.dir_arg) rmdir(dir);
+  report_print(&o, &tm);
   replay_destroy(&r);
   replay_destroy(&r2);
   td3_destroy(&t);
   td3_destroy(&u);
-  return same ? 0 : 1;
+  return tm.same ? 0 : 1;
 }

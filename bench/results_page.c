@@ -1,19 +1,17 @@
-/* The results page (see results_page.h). */
+/* The results page (see results_page.h): the published figures, the statistics over groups
+ * of seeds, the charts and the Markdown page. Reading the runs is results_runs.c's. */
 #define _GNU_SOURCE
 #include "results_page.h"
+#include "results_runs.h"
 
 #include "binfile.h"
 #include "svg_plot.h"
 #include "xalloc.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ---------------------------------------------------------------------------------------- */
 /* Published figures (../shared/REFERENCE.md): the TD3 paper's learning-curve milestones (mean ±
@@ -23,7 +21,6 @@ enum { N_MILESTONES = 6 };
 static const double milestones[N_MILESTONES] = {50e3, 100e3, 200e3, 300e3, 500e3, 1e6};
 static const char *const milestone_names[N_MILESTONES] = {"50k", "100k", "200k",
                                                           "300k", "500k", "1M"};
-#define MATCH_WINDOW 2500.0 /* half the evaluation interval */
 
 typedef struct paper {
   const char *env;
@@ -70,261 +67,6 @@ static const target_t *target_of(const char *env) {
   for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
     if (strcmp(targets[i].env, env) == 0) return &targets[i];
   return NULL;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Runs as collected. */
-
-typedef struct point {
-  double steps, updates, wall, mean;
-} point_t;
-
-typedef struct run {
-  char env[64], preset[32], mode[48], commit[48], cpu[128], dir[64];
-  long long seed, budget, threads, cpus;
-  double wall;
-  point_t *pts; /* evaluations, one per env_steps value (the later row of equal ones) */
-  size_t n;
-} run_t;
-
-typedef struct runs {
-  run_t *v;
-  size_t n, cap;
-} runs_t;
-
-static int load_run_json(run_t *r, const char *path, td3_err_t *err) {
-  json_error_t je;
-  json_t *j = json_load_file(path, 0, &je);
-  if (!j) return td3_err_set(err, TD3_EFORMAT, "%s: %s (line %d)", path, je.text, je.line);
-  const char *env = json_string_value(json_object_get(j, "env"));
-  const char *preset = json_string_value(json_object_get(j, "preset"));
-  const char *mode = json_string_value(json_object_get(j, "mode"));
-  json_t *seed = json_object_get(j, "seed"), *steps = json_object_get(j, "steps");
-  int rc = 0;
-  if (!env || !preset || !mode || !json_is_integer(seed) || !json_is_integer(steps)) {
-    rc = td3_err_set(err, TD3_EFORMAT, "%s: env, preset, mode (strings), seed and steps "
-                     "(integers) are required", path);
-    goto out;
-  }
-  snprintf(r->env, sizeof r->env, "%s", env);
-  snprintf(r->preset, sizeof r->preset, "%s", preset);
-  snprintf(r->mode, sizeof r->mode, "%s", mode);
-  r->seed = json_integer_value(seed);
-  r->budget = json_integer_value(steps);
-  r->wall = json_number_value(json_object_get(j, "wall_seconds"));
-  r->threads = json_integer_value(json_object_get(j, "threads"));
-  r->cpus = json_integer_value(json_object_get(j, "cpus"));
-  const char *s = json_string_value(json_object_get(j, "cpu"));
-  snprintf(r->cpu, sizeof r->cpu, "%s", s ? s : "unknown CPU");
-  s = json_string_value(json_object_get(j, "td3d_commit"));
-  snprintf(r->commit, sizeof r->commit, "%s", s ? s : "unknown");
-out:
-  json_decref(j);
-  return rc;
-}
-
-/* The column index of name in a CSV header line, or -1. */
-static int column(const char *header, const char *name) {
-  size_t len = strlen(name);
-  int i = 0;
-  for (const char *p = header; p; i++) {
-    if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\n' || p[len] == '\r' ||
-                                       p[len] == '\0'))
-      return i;
-    p = strchr(p, ',');
-    if (p) p++;
-  }
-  return -1;
-}
-
-/* The field at index col of a CSV line, parsed as a number; NAN when absent or empty. */
-static double field(const char *line, int col) {
-  const char *p = line;
-  for (int i = 0; i < col && p; i++) {
-    p = strchr(p, ',');
-    if (p) p++;
-  }
-  if (!p || *p == ',' || *p == '\n' || *p == '\0') return NAN;
-  char *end;
-  double v = strtod(p, &end);
-  return end == p ? NAN : v;
-}
-
-static int load_progress(run_t *r, const char *path, td3_err_t *err) {
-  FILE *f = fopen(path, "r");
-  if (!f) return td3_err_set(err, TD3_EIO, "cannot open %s: %s", path, strerror(errno));
-  char *line = NULL;
-  size_t cap = 0, cap_pts = 0;
-  int rc = 0;
-  if (getline(&line, &cap, f) < 0) {
-    rc = td3_err_set(err, TD3_EFORMAT, "%s is empty", path);
-    goto out;
-  }
-  int c_steps = column(line, "env_steps"), c_upd = column(line, "updates"),
-      c_wall = column(line, "wall_seconds"), c_mean = column(line, "eval_return_mean");
-  if (c_steps < 0 || c_upd < 0 || c_wall < 0 || c_mean < 0) {
-    rc = td3_err_set(err, TD3_EFORMAT, "%s: the header lacks env_steps, updates, wall_seconds "
-                     "or eval_return_mean", path);
-    goto out;
-  }
-  for (long lineno = 2; getline(&line, &cap, f) >= 0; lineno++) {
-    if (line[0] == '\n' || line[0] == '\0') continue;
-    point_t p = {field(line, c_steps), field(line, c_upd), field(line, c_wall),
-                 field(line, c_mean)};
-    if (!isfinite(p.steps) || !isfinite(p.mean) || p.steps < 0) {
-      rc = td3_err_set(err, TD3_EFORMAT, "%s line %ld: env_steps and eval_return_mean must be "
-                       "numbers", path, lineno);
-      goto out;
-    }
-    if (r->n && p.steps < r->pts[r->n - 1].steps) {
-      rc = td3_err_set(err, TD3_EFORMAT, "%s line %ld: env_steps goes back (%.0f after %.0f)",
-                       path, lineno, p.steps, r->pts[r->n - 1].steps);
-      goto out;
-    }
-    if (r->n && p.steps == r->pts[r->n - 1].steps) { /* the later evaluation of the two */
-      r->pts[r->n - 1] = p;
-      continue;
-    }
-    if (r->n == cap_pts) {
-      cap_pts = cap_pts ? 2 * cap_pts : 256;
-      r->pts = xrealloc(r->pts, cap_pts * sizeof *r->pts);
-    }
-    r->pts[r->n++] = p;
-  }
-  if (r->n == 0) rc = td3_err_set(err, TD3_EFORMAT, "%s has no evaluation rows", path);
-out:
-  free(line);
-  fclose(f);
-  return rc;
-}
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The entries of a directory that are directories, sorted; *n of them (caller frees each and
- * the array). */
-static char **subdirs(const char *path, size_t *n, td3_err_t *err) {
-  DIR *d = opendir(path);
-  *n = 0;
-  if (!d) {
-    td3_err_set(err, errno == ENOENT ? TD3_ENOTFOUND : TD3_EIO, "cannot open %s: %s", path,
-                strerror(errno));
-    return NULL;
-  }
-  char **v = NULL;
-  size_t cap = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char full[4096];
-    struct stat st;
-    snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-    if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    if (*n == cap) {
-      cap = cap ? 2 * cap : 16;
-      v = xrealloc(v, cap * sizeof *v);
-    }
-    v[(*n)++] = xstrdup(e->d_name);
-  }
-  closedir(d);
-  if (*n) qsort(v, *n, sizeof *v, by_name);
-  return v ? v : xcalloc(1, sizeof *v);
-}
-
-static void free_names(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++) free(v[i]);
-  free(v);
-}
-
-static int load_runs(const char *root, runs_t *out, td3_err_t *err) {
-  size_t n_env;
-  char **envs = subdirs(root, &n_env, err);
-  if (!envs) return err ? err->code : TD3_EIO;
-  int rc = 0;
-  for (size_t e = 0; e < n_env && rc == 0; e++) {
-    char env_dir[4096];
-    snprintf(env_dir, sizeof env_dir, "%s/%s", root, envs[e]);
-    size_t n_run;
-    char **names = subdirs(env_dir, &n_run, err);
-    if (!names) {
-      rc = err ? err->code : TD3_EIO;
-      break;
-    }
-    for (size_t i = 0; i < n_run && rc == 0; i++) {
-      if (out->n == out->cap) {
-        out->cap = out->cap ? 2 * out->cap : 32;
-        out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-      }
-      run_t *r = &out->v[out->n];
-      memset(r, 0, sizeof *r);
-      char path[4096 + 512];
-      snprintf(r->dir, sizeof r->dir, "%s", names[i]);
-      snprintf(path, sizeof path, "%s/%s/run.json", env_dir, names[i]);
-      if ((rc = load_run_json(r, path, err)) != 0) break;
-      if (strcmp(r->env, envs[e]) != 0) {
-        rc = td3_err_set(err, TD3_EFORMAT, "%s names env %s but lies under %s", path, r->env,
-                         envs[e]);
-        break;
-      }
-      snprintf(path, sizeof path, "%s/%s/progress.csv", env_dir, names[i]);
-      if ((rc = load_progress(r, path, err)) != 0) {
-        free(r->pts);
-        break;
-      }
-      out->n++;
-    }
-    free_names(names, n_run);
-  }
-  free_names(envs, n_env);
-  if (rc == 0 && out->n == 0)
-    rc = td3_err_set(err, TD3_ENOTFOUND, "%s holds no runs (<env>/<run>/run.json)", root);
-  return rc;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Figures. */
-
-/* The index of the evaluation nearest env step m within the window (ties: the later), or -1. */
-static long nearest(const run_t *r, double m) {
-  long best = -1;
-  double best_d = INFINITY;
-  for (size_t i = 0; i < r->n; i++) {
-    double d = fabs(r->pts[i].steps - m);
-    if (d <= MATCH_WINDOW && d <= best_d) {
-      best = (long)i;
-      best_d = d;
-    }
-  }
-  return best;
-}
-
-static double value_at(const run_t *r, double m) {
-  long i = nearest(r, m);
-  return i < 0 ? NAN : r->pts[i].mean;
-}
-
-/* The average of the last 10 evaluations up to the one nearest m (fewer if the run has
- * fewer); NAN when the run did not reach m. */
-static double last10_at(const run_t *r, double m) {
-  long i = nearest(r, m);
-  if (i < 0) return NAN;
-  double s = 0;
-  long k = 0;
-  for (long j = i; j >= 0 && k < 10; j--, k++) s += r->pts[j].mean;
-  return s / (double)k;
-}
-
-static double best_of(const run_t *r) {
-  double b = -INFINITY;
-  for (size_t i = 0; i < r->n; i++) b = fmax(b, r->pts[i].mean);
-  return b;
-}
-
-/* The env steps of the first evaluation at or above v; NAN if none. */
-static double first_reach(const run_t *r, double v) {
-  for (size_t i = 0; i < r->n; i++)
-    if (r->pts[i].mean >= v) return r->pts[i].steps;
-  return NAN;
 }
 
 typedef struct summary {
@@ -384,12 +126,12 @@ static const char *fmt_steps(char *buf, size_t cap, double steps) {
 /* A group: the runs of one task with one preset and mode (runs[] is sorted by env, then
  * directory name, so a group's runs are adjacent once sorted by preset and mode too). */
 typedef struct group {
-  const run_t **runs;
+  const results_run_t **runs;
   int n;
 } group_t;
 
 static int run_order(const void *pa, const void *pb) {
-  const run_t *a = pa, *b = pb;
+  const results_run_t *a = pa, *b = pb;
   int c = strcmp(a->env, b->env);
   if (!c) c = strcmp(a->preset, b->preset);
   if (!c) c = strcmp(a->mode, b->mode);
@@ -398,7 +140,8 @@ static int run_order(const void *pa, const void *pb) {
 }
 
 /* The stat over a group's runs of f(run, m). */
-static summary_t group_stat(const group_t *g, double (*f)(const run_t *, double), double m) {
+static summary_t group_stat(const group_t *g, double (*f)(const results_run_t *, double),
+                            double m) {
   double v[256];
   int n = 0;
   for (int i = 0; i < g->n && n < 256; i++) stat_add(v, &n, f(g->runs[i], m));
@@ -411,8 +154,9 @@ static summary_t group_stat_paired(const group_t *g, const group_t *other, doubl
   int n = 0;
   for (int i = 0; i < g->n && n < 256; i++)
     for (int j = 0; j < other->n; j++)
-      if (g->runs[i]->seed == other->runs[j]->seed && isfinite(value_at(other->runs[j], m)))
-        stat_add(v, &n, value_at(g->runs[i], m));
+      if (g->runs[i]->seed == other->runs[j]->seed &&
+          isfinite(results_run_value_at(other->runs[j], m)))
+        stat_add(v, &n, results_run_value_at(g->runs[i], m));
   return stat_of(v, n);
 }
 
@@ -434,7 +178,7 @@ static int write_chart(const char *path, const char *env, const group_t *groups,
     const char *col = colors[g % (sizeof colors / sizeof *colors)];
     double xmax = 0;
     for (int i = 0; i < gr->n; i++) {
-      const run_t *r = gr->runs[i];
+      const results_run_t *r = gr->runs[i];
       double *x = xmalloc(r->n * sizeof *x), *y = xmalloc(r->n * sizeof *y);
       for (size_t k = 0; k < r->n; k++) {
         x[k] = r->pts[k].steps;
@@ -453,7 +197,7 @@ static int write_chart(const char *path, const char *env, const group_t *groups,
       double sum = 0;
       int cnt = 0;
       for (int i = 0; i < gr->n; i++) {
-        double v = value_at(gr->runs[i], 5000.0 * (double)k);
+        double v = results_run_value_at(gr->runs[i], 5000.0 * (double)k);
         if (isfinite(v)) {
           sum += v;
           cnt++;
@@ -481,7 +225,7 @@ static int write_chart(const char *path, const char *env, const group_t *groups,
         xmax = fmax(xmax, groups[g].runs[i]->pts[groups[g].runs[i]->n - 1].steps);
     size_t k = 0;
     for (int i = 0; i < N_MILESTONES; i++) {
-      if (milestones[i] > xmax + MATCH_WINDOW) continue;
+      if (milestones[i] > xmax + RESULTS_MATCH_WINDOW) continue;
       px[k] = milestones[i];
       py[k] = p->mean[i];
       plo[k] = p->mean[i] - p->std[i];
@@ -545,14 +289,14 @@ static const char intro[] =
 
 typedef struct page {
   FILE *f;
-  const runs_t *runs;
+  const results_runs_t *runs;
 } page_t;
 
 /* The groups of the runs [a, b) of one task (sorted by preset and mode). */
-static int groups_of(const runs_t *rs, size_t a, size_t b, group_t *g, int cap) {
+static int groups_of(const results_runs_t *rs, size_t a, size_t b, group_t *g, int cap) {
   int n = 0;
   for (size_t i = a; i < b; i++) {
-    const run_t *r = &rs->v[i];
+    const results_run_t *r = &rs->v[i];
     if (n == 0 || strcmp(g[n - 1].runs[0]->preset, r->preset) != 0 ||
         strcmp(g[n - 1].runs[0]->mode, r->mode) != 0) {
       if (n == cap) break;
@@ -580,14 +324,14 @@ static void milestones_reached(const group_t *g, int n_groups, int reached[N_MIL
     reached[m] = budget[m] = 0;
     for (int i = 0; i < n_groups; i++)
       for (int k = 0; k < g[i].n; k++) {
-        if (isfinite(value_at(g[i].runs[k], milestones[m]))) reached[m] = 1;
+        if (isfinite(results_run_value_at(g[i].runs[k], milestones[m]))) reached[m] = 1;
         if ((double)g[i].runs[k]->budget == milestones[m]) budget[m] = 1;
       }
   }
 }
 
 /* The goals section: one line per check, each saying the figures it compares. */
-static void write_goals(FILE *f, const runs_t *rs) {
+static void write_goals(FILE *f, const results_runs_t *rs) {
   fprintf(f, "## Against the goals\n\n");
   fprintf(f, "| check | td3d | goal | |\n|---|---|---|---|\n");
   char a[64], b[64];
@@ -603,14 +347,14 @@ static void write_goals(FILE *f, const runs_t *rs) {
     const group_t *dist = find_group(g, ng, "td3-paper", "distributed");
     const group_t *ser = find_group(g, ng, "td3-paper", "serial");
     if (p && dist) {
-      summary_t s = group_stat(dist, value_at, 300e3);
+      summary_t s = group_stat(dist, results_run_value_at, 300e3);
       double goal = p->mean[3] - p->std[3];
       if (s.n)
         fprintf(f, "| %s at 300k, td3-paper distributed | %s | ≥ %.0f (paper %.0f − %.0f) | "
                 "%s |\n", env, fmt_stat(a, sizeof a, s, 1), goal, p->mean[3], p->std[3],
                 s.n < 3 ? "fewer than 3 seeds so far" : s.mean >= goal ? "met" : "short");
       if (strcmp(env, "HalfCheetah-v4") == 0) {
-        s = group_stat(dist, value_at, 1e6);
+        s = group_stat(dist, results_run_value_at, 1e6);
         if (s.n)
           fprintf(f, "| %s at 1M, td3-paper distributed | %s | ≥ %.0f (paper Table 1: %.0f ± "
                   "%.0f) | %s |\n", env, fmt_stat(a, sizeof a, s, 1), GOAL_HC_1M, p->table1,
@@ -632,7 +376,7 @@ static void write_goals(FILE *f, const runs_t *rs) {
       double budget = 0;
       for (int k = 0; k < dist->n; k++) {
         budget = fmax(budget, (double)dist->runs[k]->budget);
-        if (isfinite(first_reach(dist->runs[k], t->value))) reached++;
+        if (isfinite(results_run_first_reach(dist->runs[k], t->value))) reached++;
       }
       fprintf(f, "| %s reaches %s within %s, td3-paper distributed | %d of %d seeds | every "
               "seed | %s |\n", env, fmt_num(a, sizeof a, t->value),
@@ -645,7 +389,8 @@ static void write_goals(FILE *f, const runs_t *rs) {
   fprintf(f, "\n");
 }
 
-static void write_task(FILE *f, const runs_t *rs, size_t a, size_t b, const char *chart_link) {
+static void write_task(FILE *f, const results_runs_t *rs, size_t a, size_t b,
+                       const char *chart_link) {
   const char *env = rs->v[a].env;
   group_t g[8];
   int ng = groups_of(rs, a, b, g, 8);
@@ -672,12 +417,13 @@ static void write_task(FILE *f, const runs_t *rs, size_t a, size_t b, const char
   for (int k = 0; k < ng; k++) {
     fprintf(f, "| td3d %s, %s |", g[k].runs[0]->preset, g[k].runs[0]->mode);
     for (int m = 0; m < N_MILESTONES; m++)
-      if (reached[m]) fprintf(f, " %s |", fmt_stat(buf, sizeof buf,
-                                                  group_stat(&g[k], value_at, milestones[m]), 1));
+      if (reached[m])
+        fprintf(f, " %s |", fmt_stat(buf, sizeof buf,
+                                     group_stat(&g[k], results_run_value_at, milestones[m]), 1));
     for (int m = 0; m < N_MILESTONES; m++)
       if (reached[m] && budget[m])
         fprintf(f, " %s |", fmt_stat(buf, sizeof buf,
-                                     group_stat(&g[k], last10_at, milestones[m]), 1));
+                                     group_stat(&g[k], results_run_last10_at, milestones[m]), 1));
     fprintf(f, "\n");
   }
   if (p) {
@@ -696,15 +442,15 @@ static void write_task(FILE *f, const runs_t *rs, size_t a, size_t b, const char
           "target | wall time | updates/s | env steps/s | threads | commit |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (size_t i = a; i < b; i++) {
-    const run_t *r = &rs->v[i];
-    const point_t *last = &r->pts[r->n - 1];
+    const results_run_t *r = &rs->v[i];
+    const results_point_t *last = &r->pts[r->n - 1];
     double wall = isfinite(r->wall) && r->wall > 0 ? r->wall : last->wall;
     char c1[32], c2[32], c3[32], c4[32], c5[32], c6[32];
     fprintf(f, "| %s | %s | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %lld | %s |\n",
             r->preset, r->mode, r->seed, fmt_steps(c1, sizeof c1, last->steps),
-            fmt_num(c2, sizeof c2, last->mean), fmt_num(c3, sizeof c3, best_of(r)),
-            fmt_num(c4, sizeof c4, last10_at(r, last->steps)),
-            t ? fmt_steps(c5, sizeof c5, first_reach(r, t->value)) : "",
+            fmt_num(c2, sizeof c2, last->mean), fmt_num(c3, sizeof c3, results_run_best(r)),
+            fmt_num(c4, sizeof c4, results_run_last10_at(r, last->steps)),
+            t ? fmt_steps(c5, sizeof c5, results_run_first_reach(r, t->value)) : "",
             wall >= 3600 ? (snprintf(buf, sizeof buf, "%.0f min", wall / 60), buf)
                          : (snprintf(buf, sizeof buf, "%.0f s", wall), buf),
             wall > 0 ? (snprintf(buf2, sizeof buf2, "%.0f", last->updates / wall), buf2) : "–",
@@ -716,8 +462,8 @@ static void write_task(FILE *f, const runs_t *rs, size_t a, size_t b, const char
 }
 
 int results_page_write(const char *results_dir, const char *out_md, td3_err_t *err) {
-  runs_t rs = {0};
-  int rc = load_runs(results_dir, &rs, err);
+  results_runs_t rs = {0};
+  int rc = results_runs_load(results_dir, &rs, err);
   char *text = NULL;
   size_t len = 0;
   FILE *f = NULL;
@@ -773,7 +519,6 @@ int results_page_write(const char *results_dir, const char *out_md, td3_err_t *e
   }
 out:
   free(text);
-  for (size_t i = 0; i < rs.n; i++) free(rs.v[i].pts);
-  free(rs.v);
+  results_runs_free(&rs);
   return rc;
 }

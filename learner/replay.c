@@ -10,17 +10,11 @@
 #include <string.h>
 
 struct replay {
-  size_t capacity;     /* rows */
-  uint32_t obs_dim;
-  uint32_t act_dim;
-  float *obs;          /* (capacity, obs_dim) */
-  float *action;       /* (capacity, act_dim) */
-  float *reward;       /* (capacity) */
-  float *next_obs;     /* (capacity, obs_dim) */
-  float *terminal;     /* (capacity) */
-  size_t head;         /* next row to write */
-  size_t size;         /* rows stored */
-  uint64_t inserted;   /* rows inserted in total */
+  size_t capacity;        /* rows */
+  transition_batch_t col; /* the stored rows, (capacity, obs_dim) etc.; owned; n, cap unused */
+  size_t head;            /* next row to write */
+  size_t size;            /* rows stored */
+  uint64_t inserted;      /* rows inserted in total */
   pthread_mutex_t lock;
 };
 
@@ -30,36 +24,19 @@ size_t replay_bytes(size_t capacity, uint32_t obs_dim, uint32_t act_dim) {
   return total;
 }
 
-static float *column(size_t rows, size_t width) {
-  size_t n;
-  if (!td3_size_mul(rows, width, &n) || !td3_size_mul(n, sizeof(float), &n)) return NULL;
-  void *p = NULL;
-  if (posix_memalign(&p, 64, n) != 0) return NULL;
-  return p;
-}
-
 replay_t *replay_new(size_t capacity, uint32_t obs_dim, uint32_t act_dim) {
   if (capacity == 0 || obs_dim == 0 || act_dim == 0) return NULL;
   size_t bytes = replay_bytes(capacity, obs_dim, act_dim);
   if (bytes == 0 || !td3_memory_fits(bytes)) return NULL;
   replay_t *r = xcalloc(1, sizeof *r);
   r->capacity = capacity;
-  r->obs_dim = obs_dim;
-  r->act_dim = act_dim;
-  r->obs = column(capacity, obs_dim);
-  r->action = column(capacity, act_dim);
-  r->reward = column(capacity, 1);
-  r->next_obs = column(capacity, obs_dim);
-  r->terminal = column(capacity, 1);
-  if (!r->obs || !r->action || !r->reward || !r->next_obs || !r->terminal) goto fail;
+  r->col.obs_dim = obs_dim;
+  r->col.act_dim = act_dim;
+  if (transition_columns_alloc(&r->col, capacity) != 0) goto fail;
   if (pthread_mutex_init(&r->lock, NULL) != 0) goto fail;
   return r;
 fail:
-  free(r->obs);
-  free(r->action);
-  free(r->reward);
-  free(r->next_obs);
-  free(r->terminal);
+  transition_columns_free(&r->col);
   free(r);
   return NULL;
 }
@@ -68,11 +45,7 @@ void replay_destroy(replay_t **pr) {
   if (!pr || !*pr) return;
   replay_t *r = *pr;
   pthread_mutex_destroy(&r->lock);
-  free(r->obs);
-  free(r->action);
-  free(r->reward);
-  free(r->next_obs);
-  free(r->terminal);
+  transition_columns_free(&r->col);
   free(r);
   *pr = NULL;
 }
@@ -84,7 +57,7 @@ static void copy_rows(float *dst, size_t dst_row, const float *src, size_t src_r
 }
 
 void replay_insert(replay_t *r, const transition_batch_t *b, uint32_t first, uint32_t n) {
-  assert(b->obs_dim == r->obs_dim && b->act_dim == r->act_dim && (size_t)first + n <= b->n);
+  assert(b->obs_dim == r->col.obs_dim && b->act_dim == r->col.act_dim && (size_t)first + n <= b->n);
   size_t skip = 0;
   if (n > r->capacity) skip = n - r->capacity; /* only the newest rows survive */
   pthread_mutex_lock(&r->lock);
@@ -93,11 +66,11 @@ void replay_insert(replay_t *r, const transition_batch_t *b, uint32_t first, uin
   while (left > 0) {
     size_t chunk = r->capacity - r->head;
     if (chunk > left) chunk = left;
-    copy_rows(r->obs, r->head, b->obs, src, chunk, r->obs_dim);
-    copy_rows(r->action, r->head, b->action, src, chunk, r->act_dim);
-    copy_rows(r->reward, r->head, b->reward, src, chunk, 1);
-    copy_rows(r->next_obs, r->head, b->next_obs, src, chunk, r->obs_dim);
-    copy_rows(r->terminal, r->head, b->terminal, src, chunk, 1);
+    copy_rows(r->col.obs, r->head, b->obs, src, chunk, r->col.obs_dim);
+    copy_rows(r->col.action, r->head, b->action, src, chunk, r->col.act_dim);
+    copy_rows(r->col.reward, r->head, b->reward, src, chunk, 1);
+    copy_rows(r->col.next_obs, r->head, b->next_obs, src, chunk, r->col.obs_dim);
+    copy_rows(r->col.terminal, r->head, b->terminal, src, chunk, 1);
     r->head = (r->head + chunk) % r->capacity;
     r->size = r->size + chunk > r->capacity ? r->capacity : r->size + chunk;
     src += chunk;
@@ -117,8 +90,8 @@ uint64_t replay_drop_since(replay_t *r, uint64_t inserted) {
 }
 
 void replay_sample(replay_t *r, rng_t *rng, uint32_t n, transition_batch_t *out) {
-  assert(n <= out->cap && out->obs_dim == r->obs_dim && out->act_dim == r->act_dim);
-  size_t od = r->obs_dim, ad = r->act_dim;
+  assert(n <= out->cap && out->obs_dim == r->col.obs_dim && out->act_dim == r->col.act_dim);
+  size_t od = r->col.obs_dim, ad = r->col.act_dim;
   pthread_mutex_lock(&r->lock);
   size_t size = r->size;
   /* The stored rows are the `size` before head (ring order). A full ring or one that never
@@ -128,11 +101,11 @@ void replay_sample(replay_t *r, rng_t *rng, uint32_t n, transition_batch_t *out)
   for (size_t i = 0; i < n; i++) {
     size_t j = (size_t)rng_below(rng, size);
     j = first + j < r->capacity ? first + j : first + j - r->capacity;
-    memcpy(out->obs + i * od, r->obs + j * od, od * sizeof(float));
-    memcpy(out->action + i * ad, r->action + j * ad, ad * sizeof(float));
-    out->reward[i] = r->reward[j];
-    memcpy(out->next_obs + i * od, r->next_obs + j * od, od * sizeof(float));
-    out->terminal[i] = r->terminal[j];
+    memcpy(out->obs + i * od, r->col.obs + j * od, od * sizeof(float));
+    memcpy(out->action + i * ad, r->col.action + j * ad, ad * sizeof(float));
+    out->reward[i] = r->col.reward[j];
+    memcpy(out->next_obs + i * od, r->col.next_obs + j * od, od * sizeof(float));
+    out->terminal[i] = r->col.terminal[j];
   }
   pthread_mutex_unlock(&r->lock);
   out->n = n;
@@ -176,12 +149,12 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
     free(f);
     return rc;
   }
-  const size_t od = r->obs_dim, ad = r->act_dim;
+  const size_t od = r->col.obs_dim, ad = r->col.act_dim;
   pthread_mutex_lock(&r->lock);
   binf_write(f, REPLAY_MAGIC, 8);
   binf_u32(f, REPLAY_VERSION);
-  binf_u32(f, r->obs_dim);
-  binf_u32(f, r->act_dim);
+  binf_u32(f, r->col.obs_dim);
+  binf_u32(f, r->col.act_dim);
   binf_u64(f, r->inserted);
   binf_u64(f, r->size);
   binf_u64(f, r->capacity);
@@ -190,11 +163,11 @@ int replay_save(replay_t *r, const char *path, uint64_t *inserted, td3_err_t *er
   size_t row = (r->head + r->capacity - r->size) % r->capacity, left = r->size;
   while (left > 0) {
     size_t n = left > REPLAY_CHUNK ? REPLAY_CHUNK : left;
-    write_rows(f, r->obs, od, row, n, r->capacity);
-    write_rows(f, r->action, ad, row, n, r->capacity);
-    write_rows(f, r->reward, 1, row, n, r->capacity);
-    write_rows(f, r->next_obs, od, row, n, r->capacity);
-    write_rows(f, r->terminal, 1, row, n, r->capacity);
+    write_rows(f, r->col.obs, od, row, n, r->capacity);
+    write_rows(f, r->col.action, ad, row, n, r->capacity);
+    write_rows(f, r->col.reward, 1, row, n, r->capacity);
+    write_rows(f, r->col.next_obs, od, row, n, r->capacity);
+    write_rows(f, r->col.terminal, 1, row, n, r->capacity);
     row = (row + n) % r->capacity;
     left -= n;
   }
@@ -270,7 +243,7 @@ int replay_check(const char *path, uint32_t obs_dim, uint32_t act_dim, uint64_t 
 int replay_load(replay_t *r, const char *path, td3_err_t *err) {
   binfr_t f;
   header_t h;
-  int rc = open_file(&f, path, r->obs_dim, r->act_dim, &h, err);
+  int rc = open_file(&f, path, r->col.obs_dim, r->col.act_dim, &h, err);
   if (rc) return rc;
   const uint32_t od = h.od, ad = h.ad;
   const uint64_t inserted = h.inserted, rows = h.rows, ring_cap = h.ring_cap,

@@ -11,6 +11,7 @@ set_tests_properties(disk_full PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # runs 20-50 times slower) and a short learner + actor + evaluator run;
 # skipped (77) without valgrind (tools/deps.sh installs it). About 3 minutes on 2 busy cores.
 set(TD3_VALGRIND_TESTS test_replay test_wire test_loss_watch test_ratelimit test_actors test_td3
+    test_td3_update
     test_checkpoint test_status_snapshot test_svg_plot test_rundir test_env_pendulum)
 add_test(NAME valgrind_memcheck
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/valgrind.sh $<TARGET_FILE:td3d>

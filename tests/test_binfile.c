@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "binfile.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,15 +31,12 @@ static char g_dir[64];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_binfile_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return tmpdir_create(g_dir, sizeof g_dir, "test_binfile");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_dir);
 }
 
 static const char *path_of(const char *name) {

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "replay.h"
 #include "td3.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -25,15 +26,12 @@ static char g_dir[256];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_ckpt_%ld", (long)getpid());
-  return 0;
+  return tmpdir_create(g_dir, sizeof g_dir, "test_ckpt");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_dir);
 }
 
 static td3_t *make_td3(uint64_t seed, uint32_t hidden) {

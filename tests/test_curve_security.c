@@ -11,6 +11,7 @@
 
 #include "curve_security.h"
 #include "zsock.h"
+#include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +25,12 @@ static char g_dir[64];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_curve_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return tmpdir_create(g_dir, sizeof g_dir, "curve");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_dir);
 }
 
 static void path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }

@@ -11,10 +11,12 @@
 #include <cmocka.h>
 
 #include "inproc.h"
+#include "raw_peer.h"
 #include "log.h"
 #include "wire.h"
 
 #include "td3d.pb-c.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -32,10 +34,7 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_dist_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_dist");
 }
 
 static void kill_children(void);
@@ -43,9 +42,7 @@ static void kill_children(void);
 static int teardown(void **state) {
   (void)state;
   kill_children();
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
 /* ---- a learner and actors as threads of this process (tests/harness/inproc.h) ---- */
@@ -135,68 +132,34 @@ static size_t pack_batch(Td3d__ExperienceBatch *m, uint8_t *buf) {
   return td3d__experience_batch__pack(m, buf);
 }
 
-static void bad_peers_refused(void **state) {
-  (void)state;
-  char out[512];
-  snprintf(out, sizeof out, "%s/bad", tmp);
-  inproc_learner_t L;
-  learner_prepare(&L, 28120, out, 3000);
-  L.cfg.start_steps = 500;
-  L.cfg.td3.n_hidden = 2;
-  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
-  L.cfg.td3.batch = 32;
-  L.cfg.max_frame = 1 << 20;
-  L.cfg.target_return = 1000; /* a forged report above it must not end the run */
-  assert_int_equal(inproc_learner_start(&L), 0);
-
-  void *ctx = zmq_ctx_new();
-  void *dealer = zmq_socket(ctx, ZMQ_DEALER), *push = zmq_socket(ctx, ZMQ_PUSH);
-  int zero = 0;
-  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
-  zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
-  assert_int_equal(zmq_connect(dealer, "tcp://127.0.0.1:28122"), 0);
-  assert_int_equal(zmq_connect(push, "tcp://127.0.0.1:28120"), 0);
-
-  /* register like an actor, to learn the run id and get a slot */
-  float lo = -2, hi = 2;
-  wire_control_t hello = {.type = WIRE_MSG_HELLO};
-  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "raw/0");
-  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "Pendulum-v1");
-  hello.u.hello.role = WIRE_ROLE_ACTOR;
-  hello.u.hello.obs_dim = 3;
-  hello.u.hello.act_dim = 1;
-  hello.u.hello.action_low = &lo;
-  hello.u.hello.action_high = &hi;
-  hello.u.hello.envs = 1;
-  wire_buf_t buf = {0};
-  assert_int_equal(wire_control_encode(&hello, &buf), 0);
-  assert_true(zmq_send(dealer, buf.data, buf.len, 0) >= 0);
-  zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
-  assert_int_equal(zmq_poll(&item, 1, 10000), 1);
-  uint8_t reply[4096];
-  int n = zmq_recv(dealer, reply, sizeof reply, 0);
-  assert_true(n > 0);
+/* Registers on dealer like an actor ("raw/0"), filling *hello for reuse; returns the Welcome's
+ * run id and slot. */
+static void raw_register(void *dealer, wire_control_t *hello, float bounds[2], uint64_t *run_id,
+                         uint32_t *slot) {
+  raw_hello_pendulum(hello, "raw/0", WIRE_ROLE_ACTOR, bounds);
   wire_control_t welcome;
-  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &welcome), WIRE_OK);
+  assert_int_equal(raw_hello_send(dealer, hello, 1, 10000, &welcome), 0);
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
-  uint64_t run_id = welcome.u.welcome.run_id;
-  uint32_t slot = welcome.u.welcome.slot;
+  *run_id = welcome.u.welcome.run_id;
+  *slot = welcome.u.welcome.slot;
   assert_true(welcome.u.welcome.lease != 0);
   wire_control_release(&welcome);
+}
 
-  /* a Hello for another environment gets a Reject */
-  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "MountainCarContinuous-v0");
-  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "raw/1");
-  wire_control_encode(&hello, &buf);
-  zmq_send(dealer, buf.data, buf.len, 0);
-  assert_int_equal(zmq_poll(&item, 1, 10000), 1);
-  n = zmq_recv(dealer, reply, sizeof reply, 0);
+/* A Hello for another environment gets a Reject. */
+static void other_env_rejected(void *dealer, wire_control_t *hello) {
+  snprintf(hello->u.hello.env_id, sizeof hello->u.hello.env_id, "MountainCarContinuous-v0");
+  snprintf(hello->u.hello.actor_name, sizeof hello->u.hello.actor_name, "raw/1");
   wire_control_t rej;
-  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &rej), WIRE_OK);
+  assert_int_equal(raw_hello_send(dealer, hello, 1, 10000, &rej), 0);
   assert_int_equal(rej.type, WIRE_MSG_REJECT);
   assert_int_equal(rej.u.reject.reason, WIRE_REJECT_ENV);
   wire_control_release(&rej);
+}
 
+/* Pushes one bad experience frame of each kind (the comments say which), then an oversized
+ * one and control garbage on dealer. */
+static void bad_frames_send(void *push, void *dealer, uint64_t run_id, uint32_t slot) {
   float obs[6] = {1, 0, 0, 1, 0, 0}, act[2] = {0.5f, -0.5f}, rew[2] = {-1, -1};
   float next[6] = {1, 0, 0, 1, 0, 0}, term[2] = {0, 0};
   Td3d__ExperienceBatch m = TD3D__EXPERIENCE_BATCH__INIT;
@@ -244,16 +207,21 @@ static void bad_peers_refused(void **state) {
   zmq_send(push, huge, big, 0); /* oversize: ZeroMQ drops the connection before holding it */
   free(huge);
   zmq_send(dealer, "\x08\x01\x12", 3, 0);                               /* control garbage */
+}
 
-  /* forged evaluation reports, each claiming the target was beaten: from an actor's slot,
-   * from a connection without any slot, for env steps the run has not reached */
+/* Sends forged evaluation reports, each claiming the target was beaten: from an actor's slot,
+ * from a connection without any slot, for env steps the run has not reached. Returns the
+ * slotless connection (the caller closes it once the run is over). */
+static void *forged_reports_send(void *ctx, void *dealer, uint64_t run_id, uint32_t slot) {
   float high[2] = {123456, 123456};
+  wire_buf_t buf = {0};
   wire_control_t ev = {.type = WIRE_MSG_EVAL_REPORT};
   ev.u.eval_report = (wire_eval_report_t){.run_id = run_id, .slot = slot, .policy_version = 1,
                                           .env_steps = 10, .n_returns = 2, .returns = high};
   assert_int_equal(wire_control_encode(&ev, &buf), 0);
   zmq_send(dealer, buf.data, buf.len, 0);                               /* an actor's slot */
   void *stranger = zmq_socket(ctx, ZMQ_DEALER);
+  int zero = 0;
   zmq_setsockopt(stranger, ZMQ_LINGER, &zero, sizeof zero);
   assert_int_equal(zmq_connect(stranger, "tcp://127.0.0.1:28122"), 0);
   ev.u.eval_report.slot = 3;
@@ -263,14 +231,14 @@ static void bad_peers_refused(void **state) {
   ev.u.eval_report.env_steps = 100000000000000000ULL;
   wire_control_encode(&ev, &buf);
   zmq_send(dealer, buf.data, buf.len, 0);                               /* 1e17 env steps */
+  wire_buf_free(&buf);
+  return stranger;
+}
 
-  /* and now a real actor does the work: training goes on */
-  inproc_actor_t a;
-  actor_start(&a, 28120, "test/0", 0, 0);
-  learner_join(&L, 300);
-  actor_stop_join(&a);
-  assert_int_equal(L.rc, 0);
-  const learner_stats_t *s = &L.stats;
+/* Checks the run's counters: each bad frame and forged report refused for its reason, and
+ * the run trained on the real actor's experience alone. */
+static void refusals_check(const inproc_learner_t *L) {
+  const learner_stats_t *s = &L->stats;
   printf("rejected: decode %llu, version %llu, truncated %llu, run_id %llu, dims %llu, length %llu, "
          "nonfinite %llu, oversize %llu, unregistered %llu\n",
          (unsigned long long)s->rejected[WIRE_DECODE], (unsigned long long)s->rejected[WIRE_VERSION],
@@ -290,11 +258,50 @@ static void bad_peers_refused(void **state) {
   assert_true(s->experience_disconnects >= 1);       /* ... but its connection's end is counted */
   assert_int_equal(s->handshake_failures, 0);        /* every peer here spoke ZeroMQ */
   assert_int_equal(s->rejected_unregistered, 2 + 3); /* two batches and three reports */
-  assert_true(L.res.best_eval < 123456);             /* none of them was recorded */
-  assert_false(L.res.solved);
+  assert_true(L->res.best_eval < 123456);            /* none of them was recorded */
+  assert_false(L->res.solved);
   assert_int_equal(s->inserted, 3000);
   assert_int_equal(s->updates, 2500);
-  wire_buf_free(&buf);
+}
+
+static void bad_peers_refused(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/bad", tmp);
+  inproc_learner_t L;
+  learner_prepare(&L, 28120, out, 3000);
+  L.cfg.start_steps = 500;
+  L.cfg.td3.n_hidden = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.cfg.max_frame = 1 << 20;
+  L.cfg.target_return = 1000; /* a forged report above it must not end the run */
+  assert_int_equal(inproc_learner_start(&L), 0);
+
+  void *ctx = zmq_ctx_new();
+  void *dealer = zmq_socket(ctx, ZMQ_DEALER), *push = zmq_socket(ctx, ZMQ_PUSH);
+  int zero = 0;
+  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
+  assert_int_equal(zmq_connect(dealer, "tcp://127.0.0.1:28122"), 0);
+  assert_int_equal(zmq_connect(push, "tcp://127.0.0.1:28120"), 0);
+
+  wire_control_t hello;
+  float bounds[2] = {-2, 2};
+  uint64_t run_id;
+  uint32_t slot;
+  raw_register(dealer, &hello, bounds, &run_id, &slot);
+  other_env_rejected(dealer, &hello);
+  bad_frames_send(push, dealer, run_id, slot);
+  void *stranger = forged_reports_send(ctx, dealer, run_id, slot);
+
+  /* and now a real actor does the work: training goes on */
+  inproc_actor_t a;
+  actor_start(&a, 28120, "test/0", 0, 0);
+  learner_join(&L, 300);
+  actor_stop_join(&a);
+  assert_int_equal(L.rc, 0);
+  refusals_check(&L);
   zmq_close(stranger);
   zmq_close(dealer);
   zmq_close(push);

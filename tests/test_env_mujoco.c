@@ -1,10 +1,10 @@
 /* Tests for the MuJoCo tasks (common/env/env_mujoco.c) against Gymnasium's v4 definitions.
  *
  * The Gymnasium tasks need the reference models in TD3_ASSETS_DIR; without them those tests
- * skip and say so. Runner-td3d-v0 always runs (its model is in the source tree). Observations
- * are compared with qpos/qvel read through env_mujoco_data (exactly, as float), rewards with
- * terms recomputed here from the state before and after the step (relative tolerance 1e-5,
- * float rounding of the reward). */
+ * skip and say so. Observations are compared with qpos/qvel read through env_mujoco_data
+ * (exactly, as float), rewards with terms recomputed here from the state before and after
+ * the step (relative tolerance 1e-5, float rounding of the reward). Model lookup, load errors
+ * and td3d's own Runner-td3d-v0 are tests/test_env_mujoco_models.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +12,10 @@
 #include <cmocka.h>
 
 #include "binfile.h"
+#include "env_fixture.h"
 #include "env_mujoco.h"
 #include "rng.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,18 +43,15 @@ static const expect_t tasks[] = {
 };
 #define N_TASKS (sizeof tasks / sizeof tasks[0])
 
-static int have_file(const char *file) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", TD3_ASSETS_DIR, file);
-  return access(path, R_OK) == 0;
-}
+/* Whether the reference model file is in TD3_ASSETS_DIR. */
+static int have_model(const char *file) { return env_fixture_have_model(TD3_ASSETS_DIR, file); }
 
 /* Creates a Gymnasium task from TD3_ASSETS_DIR, or skips the test saying why. */
 static env_t *make_or_skip(const char *id) {
   const char *file = NULL;
   for (size_t i = 0; i < N_TASKS; i++)
     if (strcmp(tasks[i].id, id) == 0) file = tasks[i].file;
-  if (file && !have_file(file)) {
+  if (file && !have_model(file)) {
     print_message("skipping: reference model %s/%s is absent\n", TD3_ASSETS_DIR, file);
     skip();
   }
@@ -61,22 +60,6 @@ static env_t *make_or_skip(const char *id) {
   env_t *e = env_create(id, &o, &err);
   if (!e) fail_msg("env_create(%s): %s", id, err.msg);
   return e;
-}
-
-static void random_action(rng_t *r, const env_t *e, float *a, float scale) {
-  for (uint32_t i = 0; i < e->info.act_dim; i++)
-    a[i] = scale * rng_uniformf(r, e->info.action_low[i], e->info.action_high[i]);
-}
-
-static double sumsq(const float *a, uint32_t n) {
-  double s = 0;
-  for (uint32_t i = 0; i < n; i++) s += (double)a[i] * a[i];
-  return s;
-}
-
-static void assert_close(double got, double want, const char *what) {
-  double tol = 1e-5 * fmax(1.0, fabs(want));
-  if (!(fabs(got - want) <= tol)) fail_msg("%s: got %.9g, want %.9g", what, got, want);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -143,7 +126,7 @@ static void observations_match_state(void **state) {
     assert_int_equal(env_reset(e, 11, obs), 0);
     check_obs(e, d, obs);
     for (int t = 0; t < 20; t++) {
-      random_action(&r, e, act, 1.0f);
+      env_fixture_random_action(&r, e, act, 1.0f);
       assert_int_equal(env_step(e, act, obs, &rew, &term), 0);
       check_obs(e, d, obs);
       if (term) break;
@@ -188,7 +171,7 @@ static void reward_decomposition(void **state) {
     env_reset(e, 21, obs);
     for (int t = 0; t < 30; t++) {
       /* Beyond the ctrlrange at times: the cost uses the raw action. */
-      random_action(&r, e, act, 1.5f);
+      env_fixture_random_action(&r, e, act, 1.5f);
       double x0 = d->qpos[0], ax0 = torso >= 0 ? d->xpos[3 * torso] : 0, dist = 0;
       if (tip >= 0) {
         double dx = d->xpos[3 * tip] - d->xpos[3 * tgt], dy = d->xpos[3 * tip + 1] -
@@ -196,7 +179,7 @@ static void reward_decomposition(void **state) {
         double dz = d->xpos[3 * tip + 2] - d->xpos[3 * tgt + 2];
         dist = sqrt(dx * dx + dy * dy + dz * dz);
       }
-      double cost = sumsq(act, e->info.act_dim);
+      double cost = env_fixture_sumsq(act, e->info.act_dim);
       assert_int_equal(env_step(e, act, obs, &rew, &term), 0);
       for (int k = 0; k < m->nu; k++) assert_true(d->ctrl[k] == (double)act[k]);
       double want;
@@ -206,67 +189,54 @@ static void reward_decomposition(void **state) {
       else if (!strcmp(id, "Ant-v4")) want = (d->xpos[3 * torso] - ax0) / dt + 1.0 - 0.5 * cost;
       else if (!strcmp(id, "InvertedPendulum-v4")) want = 1.0;
       else want = -dist - cost; /* Reacher: distance before the step */
-      assert_close(rew, want, id);
+      env_fixture_assert_close(rew, want, id);
       if (term) break;
     }
     env_destroy(&e);
   }
 }
 
-/* Puts the body into a state, steps once with zero action, returns terminal (and reward). */
-static int terminal_after(env_t *e, int qpos_i, double qpos_v, int qvel_i, double qvel_v,
-                          float *rew) {
-  mjData *d = env_mujoco_data(e);
-  float obs[64], act[16] = {0};
-  int term = -1;
-  env_reset(e, 3, obs);
-  if (qpos_i >= 0) d->qpos[qpos_i] = qpos_v;
-  if (qvel_i >= 0) d->qvel[qvel_i] = qvel_v;
-  mj_forward(env_mujoco_model(e), d);
-  assert_int_equal(env_step(e, act, obs, rew, &term), 0);
-  return term;
-}
-
 static void terminal_rules(void **state) {
   (void)state;
   float rew;
   env_t *e = make_or_skip("Hopper-v4");
-  assert_int_equal(terminal_after(e, -1, 0, -1, 0, &rew), 0);
-  assert_int_equal(terminal_after(e, 1, 0.5, -1, 0, &rew), 1); /* z <= 0.7 */
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, -1, 0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, 1, 0.5, -1, 0, &rew), 1); /* z <= 0.7 */
   assert_true(rew > 0.5f); /* the healthy reward is still paid on the terminal step */
-  assert_int_equal(terminal_after(e, 2, 0.3, -1, 0, &rew), 1);   /* angle >= 0.2 */
-  assert_int_equal(terminal_after(e, 2, -0.3, -1, 0, &rew), 1);  /* angle <= -0.2 */
-  assert_int_equal(terminal_after(e, -1, 0, 0, 150.0, &rew), 1); /* |qvel| >= 100 */
-  assert_int_equal(terminal_after(e, -1, 0, 0, 50.0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, 2, 0.3, -1, 0, &rew), 1);   /* angle >= 0.2 */
+  assert_int_equal(env_fixture_terminal_after(e, 2, -0.3, -1, 0, &rew), 1);  /* angle <= -0.2 */
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, 0, 150.0, &rew), 1); /* |qvel| >= 100 */
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, 0, 50.0, &rew), 0);
   env_destroy(&e);
 
   e = make_or_skip("Walker2d-v4");
-  assert_int_equal(terminal_after(e, -1, 0, -1, 0, &rew), 0);
-  assert_int_equal(terminal_after(e, 1, 0.6, -1, 0, &rew), 1);  /* z <= 0.8 */
-  assert_int_equal(terminal_after(e, 1, 2.3, -1, 0, &rew), 1);  /* z >= 2.0 */
-  assert_int_equal(terminal_after(e, 2, 1.2, -1, 0, &rew), 1);  /* angle >= 1 */
-  assert_int_equal(terminal_after(e, 2, 0.5, -1, 0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, -1, 0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, 1, 0.6, -1, 0, &rew), 1);  /* z <= 0.8 */
+  assert_int_equal(env_fixture_terminal_after(e, 1, 2.3, -1, 0, &rew), 1);  /* z >= 2.0 */
+  assert_int_equal(env_fixture_terminal_after(e, 2, 1.2, -1, 0, &rew), 1);  /* angle >= 1 */
+  assert_int_equal(env_fixture_terminal_after(e, 2, 0.5, -1, 0, &rew), 0);
   env_destroy(&e);
 
   e = make_or_skip("Ant-v4");
-  assert_int_equal(terminal_after(e, -1, 0, -1, 0, &rew), 0);
-  assert_int_equal(terminal_after(e, 2, 1.3, -1, 0, &rew), 1);  /* z > 1.0 */
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, -1, 0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, 2, 1.3, -1, 0, &rew), 1);  /* z > 1.0 */
   assert_true(rew > 0.5f);
   /* The floor would push a torso at z = 0.1 back up within the step: switch contacts off
    * (this env's own copy of the model) to see the low bound. */
   ((mjModel *)env_mujoco_model(e))->opt.disableflags |= mjDSBL_CONTACT;
-  assert_int_equal(terminal_after(e, 2, 0.26, -1, 0, &rew), 0);  /* z >= 0.2 */
-  assert_int_equal(terminal_after(e, 2, 0.1, -1, 0, &rew), 1);   /* z < 0.2 */
+  assert_int_equal(env_fixture_terminal_after(e, 2, 0.26, -1, 0, &rew), 0);  /* z >= 0.2 */
+  assert_int_equal(env_fixture_terminal_after(e, 2, 0.1, -1, 0, &rew), 1);   /* z < 0.2 */
   env_destroy(&e);
 
   e = make_or_skip("InvertedPendulum-v4");
-  assert_int_equal(terminal_after(e, -1, 0, -1, 0, &rew), 0);
-  assert_int_equal(terminal_after(e, 1, 0.3, -1, 0, &rew), 1);  /* |angle| > 0.2 */
+  assert_int_equal(env_fixture_terminal_after(e, -1, 0, -1, 0, &rew), 0);
+  assert_int_equal(env_fixture_terminal_after(e, 1, 0.3, -1, 0, &rew), 1);  /* |angle| > 0.2 */
   assert_true(rew == 1.0f);
   env_destroy(&e);
 
   e = make_or_skip("HalfCheetah-v4");
-  assert_int_equal(terminal_after(e, 2, 3.0, -1, 0, &rew), 0);  /* flipped: never ends */
+  /* flipped: never ends */
+  assert_int_equal(env_fixture_terminal_after(e, 2, 3.0, -1, 0, &rew), 0);
   env_destroy(&e);
 }
 
@@ -373,7 +343,7 @@ static void deterministic_for_a_seed(void **state) {
     rng_t r;
     rng_init(&r, 1, 0);
     for (int t = 0; t < 50; t++) {
-      random_action(&r, a, act, 1.0f);
+      env_fixture_random_action(&r, a, act, 1.0f);
       assert_int_equal(env_step(a, act, oa, &ra, &ta), 0);
       assert_int_equal(env_step(b, act, ob, &rb, &tb), 0);
       assert_memory_equal(oa, ob, a->info.obs_dim * sizeof(float));
@@ -430,238 +400,6 @@ static void divergence_is_reported(void **state) {
   env_destroy(&e);
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* Model lookup and load errors */
-
-static void missing_model_lists_places(void **state) {
-  (void)state;
-  char saved[1024] = "";
-  const char *old = getenv("TD3D_MUJOCO_ASSETS");
-  if (old) snprintf(saved, sizeof saved, "%s", old);
-  setenv("TD3D_MUJOCO_ASSETS", "/nonexistent/from-env", 1);
-  env_options_t o = {.assets_dir = "/nonexistent/from-flag"};
-  td3_err_t err = {0};
-  assert_null(env_create("Walker2d-v4", &o, &err));
-  assert_int_equal(err.code, TD3_ENOTFOUND);
-  assert_non_null(strstr(err.msg, "walker2d.xml"));
-  assert_non_null(strstr(err.msg, "/nonexistent/from-flag/walker2d.xml"));
-  assert_non_null(strstr(err.msg, "/nonexistent/from-env/walker2d.xml"));
-  assert_non_null(strstr(err.msg, "--model"));
-
-  unsetenv("TD3D_MUJOCO_ASSETS");
-  assert_null(env_create("Ant-v4", NULL, &err));
-  assert_non_null(strstr(err.msg, "ant.xml"));
-  assert_non_null(strstr(err.msg, "--mujoco-assets not given"));
-  assert_non_null(strstr(err.msg, "TD3D_MUJOCO_ASSETS not set"));
-
-  env_options_t m = {.model_path = "/nonexistent/my_hopper.xml", .assets_dir = TD3_ASSETS_DIR};
-  assert_null(env_create("Hopper-v4", &m, &err));
-  assert_int_equal(err.code, TD3_ENOTFOUND);
-  assert_non_null(strstr(err.msg, "/nonexistent/my_hopper.xml"));
-  if (*saved) setenv("TD3D_MUJOCO_ASSETS", saved, 1);
-}
-
-/* With no place named, a pip-installed Gymnasium's model is found (here in a fake virtualenv);
- * a place named by the flag or the variable is not passed over for it. */
-static void pip_gymnasium_is_found(void **state) {
-  (void)state;
-  if (!have_file("reacher.xml")) {
-    print_message("skipping: reference models absent from %s\n", TD3_ASSETS_DIR);
-    skip();
-  }
-  char root[] = "/tmp/td3d_test_venv_XXXXXX";
-  assert_non_null(mkdtemp(root));
-  char dir[512], model[600], target[1024];
-  snprintf(dir, sizeof dir, "%s/lib/python3.99/site-packages/gymnasium/envs/mujoco/assets", root);
-  assert_int_equal(td3_mkdirs(dir, NULL), 0);
-  snprintf(model, sizeof model, "%s/reacher.xml", dir);
-  snprintf(target, sizeof target, "%s/reacher.xml", TD3_ASSETS_DIR);
-  assert_int_equal(symlink(target, model), 0);
-  char saved_assets[1024] = "", saved_venv[1024] = "";
-  const char *v = getenv("TD3D_MUJOCO_ASSETS");
-  if (v) snprintf(saved_assets, sizeof saved_assets, "%s", v);
-  if ((v = getenv("VIRTUAL_ENV"))) snprintf(saved_venv, sizeof saved_venv, "%s", v);
-  unsetenv("TD3D_MUJOCO_ASSETS");
-  setenv("VIRTUAL_ENV", root, 1);
-
-  td3_err_t err = {0};
-  env_t *e = env_create("Reacher-v4", NULL, &err);
-  if (!e) fail_msg("%s", err.msg);
-  assert_string_equal(env_mujoco_model_path(e), model);
-  env_destroy(&e);
-  env_options_t o = {.assets_dir = "/nonexistent"};
-  assert_null(env_create("Reacher-v4", &o, &err));
-  assert_non_null(strstr(err.msg, "/nonexistent/reacher.xml"));
-  setenv("TD3D_MUJOCO_ASSETS", "/nonexistent", 1);
-  assert_null(env_create("Reacher-v4", NULL, &err));
-  assert_int_equal(err.code, TD3_ENOTFOUND);
-
-  if (*saved_assets) setenv("TD3D_MUJOCO_ASSETS", saved_assets, 1);
-  else unsetenv("TD3D_MUJOCO_ASSETS");
-  if (*saved_venv) setenv("VIRTUAL_ENV", saved_venv, 1);
-  else unsetenv("VIRTUAL_ENV");
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  assert_int_equal(system(cmd), 0);
-}
-
-static void env_var_is_used(void **state) {
-  (void)state;
-  if (!have_file("reacher.xml")) {
-    print_message("skipping: reference models absent from %s\n", TD3_ASSETS_DIR);
-    skip();
-  }
-  setenv("TD3D_MUJOCO_ASSETS", TD3_ASSETS_DIR, 1);
-  td3_err_t err = {0};
-  env_t *e = env_create("Reacher-v4", NULL, &err);
-  if (!e) fail_msg("%s", err.msg);
-  env_destroy(&e);
-  unsetenv("TD3D_MUJOCO_ASSETS");
-}
-
-static void wrong_or_broken_model(void **state) {
-  (void)state;
-  if (!have_file("hopper.xml")) {
-    print_message("skipping: reference models absent from %s\n", TD3_ASSETS_DIR);
-    skip();
-  }
-  char hopper[1024];
-  snprintf(hopper, sizeof hopper, "%s/hopper.xml", TD3_ASSETS_DIR);
-  env_options_t o = {.model_path = hopper};
-  td3_err_t err = {0};
-  assert_null(env_create("Ant-v4", &o, &err)); /* hopper.xml has no free joint "root" */
-  assert_int_equal(err.code, TD3_EFORMAT);
-  assert_non_null(strstr(err.msg, "'root'"));
-  assert_null(env_create("Reacher-v4", &o, &err));
-  assert_non_null(strstr(err.msg, "'joint0'"));
-  /* ...but a Hopper-shaped model serves Walker2d-v4's rules (the names match). */
-  env_t *e = env_create("Walker2d-v4", &o, &err);
-  assert_non_null(e);
-  assert_int_equal(e->info.obs_dim, 11);
-  env_destroy(&e);
-
-  char bad[] = "/tmp/td3d_test_bad_model_XXXXXX";
-  int fd = mkstemp(bad);
-  assert_true(fd >= 0);
-  const char junk[] = "<mujoco><worldbody><body><geom type='sphere' size='0.1'/></mujoco>";
-  assert_int_equal(write(fd, junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
-  close(fd);
-  o.model_path = bad;
-  assert_null(env_create("Hopper-v4", &o, &err));
-  assert_int_equal(err.code, TD3_EFORMAT);
-  assert_non_null(strstr(err.msg, "MuJoCo cannot load"));
-  unlink(bad);
-}
-
-static void accessors_refuse_other_envs(void **state) {
-  (void)state;
-  td3_err_t err = {0};
-  env_t *e = env_create("Pendulum-v1", NULL, &err);
-  assert_null(env_mujoco_model(e));
-  assert_null(env_mujoco_data(e));
-  assert_int_equal(env_mujoco_frame_skip(e), 0);
-  assert_true(env_mujoco_dt(e) == 0.0);
-  assert_null(env_mujoco_model_path(e));
-  assert_null(env_mujoco_action_joint(e, 0));
-  env_destroy(&e);
-}
-
-/* Gymnasium's tasks name their model file; td3d's own task and the others name none. */
-static void gymnasium_files(void **state) {
-  (void)state;
-  assert_string_equal(env_mujoco_gymnasium_file("Hopper-v4"), "hopper.xml");
-  assert_string_equal(env_mujoco_gymnasium_file("HalfCheetah-v4"), "half_cheetah.xml");
-  assert_null(env_mujoco_gymnasium_file("Runner-td3d-v0"));
-  assert_null(env_mujoco_gymnasium_file("Pendulum-v1"));
-  assert_null(env_mujoco_gymnasium_file(NULL));
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* td3d's own runner: needs nothing from outside */
-
-static void runner_loads_and_runs(void **state) {
-  (void)state;
-  unsetenv("TD3D_MODELS_DIR");
-  td3_err_t err = {0};
-  env_t *e = env_create("Runner-td3d-v0", NULL, &err);
-  if (!e) fail_msg("%s", err.msg);
-  assert_int_equal(e->info.obs_dim, 13);
-  assert_int_equal(e->info.act_dim, 4);
-  assert_int_equal(e->info.max_episode_steps, 1000);
-  assert_non_null(strstr(env_mujoco_model_path(e), "td3d_runner.xml"));
-  const char *joints[4] = {"back_hip", "back_knee", "front_hip", "front_knee"};
-  for (uint32_t i = 0; i < 4; i++) assert_string_equal(env_mujoco_action_joint(e, i), joints[i]);
-  const mjModel *m = env_mujoco_model(e);
-  mjData *d = env_mujoco_data(e);
-  double dt = env_mujoco_dt(e);
-
-  rng_t r;
-  rng_init(&r, 3, 0);
-  float obs[64], act[4], rew;
-  int term = 0, episodes = 0;
-  double lo = INFINITY, hi = -INFINITY;
-  env_reset(e, 1, obs);
-  assert_float_equal(d->qpos[1], 0.55, 0.05); /* standing: rootz is the torso height */
-  for (int t = 0; t < 600; t++) {
-    random_action(&r, e, act, 1.0f);
-    double x0 = d->qpos[0];
-    assert_int_equal(env_step(e, act, obs, &rew, &term), 0);
-    assert_true(isfinite(rew));
-    assert_close(rew, (d->qpos[0] - x0) / dt + 0.5 - 0.05 * sumsq(act, 4), "runner reward");
-    for (int i = 1; i < m->nq; i++) assert_true(obs[i - 1] == (float)d->qpos[i]);
-    lo = fmin(lo, rew);
-    hi = fmax(hi, rew);
-    if (term) {
-      assert_true(d->qpos[1] <= 0.2 || fabs(d->qpos[2]) >= 1.0);
-      episodes++;
-      env_reset(e, (uint64_t)t, obs);
-    }
-  }
-  assert_true(hi - lo > 0.5); /* rewards vary */
-  /* Idle motors: the springs hold it up for a whole episode. */
-  float zero[4] = {0};
-  env_reset(e, 2, obs);
-  for (int t = 0; t < 1000; t++) {
-    assert_int_equal(env_step(e, zero, obs, &rew, &term), 0);
-    assert_int_equal(term, 0);
-  }
-  assert_true(d->qpos[1] > 0.4);
-  /* Its terminal rule (pitch past 1 rad) and divergence, with no reference model needed. */
-  assert_int_equal(terminal_after(e, 2, 1.2, -1, 0, &rew), 1);
-  assert_int_equal(terminal_after(e, 2, 0.5, -1, 0, &rew), 0);
-  env_reset(e, 3, obs);
-  d->qpos[1] = NAN;
-  assert_int_equal(env_step(e, zero, obs, &rew, &term), TD3_ENONFINITE);
-  env_reset(e, 3, obs);
-  assert_int_equal(env_step(e, zero, obs, &rew, &term), 0);
-  assert_true(episodes > 0); /* random actions tip it over now and then */
-  env_destroy(&e);
-}
-
-static void runner_model_lookup(void **state) {
-  (void)state;
-  td3_err_t err = {0};
-  /* A bad TD3D_MODELS_DIR is noted, and the source tree still serves. */
-  setenv("TD3D_MODELS_DIR", "/nonexistent/models", 1);
-  env_t *e = env_create("Runner-td3d-v0", NULL, &err);
-  if (!e) fail_msg("%s", err.msg);
-  assert_non_null(strstr(env_mujoco_model_path(e), TD3_SOURCE_DIR));
-  env_destroy(&e);
-  /* TD3D_MODELS_DIR wins when it holds the file. */
-  char dir[1024];
-  snprintf(dir, sizeof dir, "%s/common/env/models", TD3_SOURCE_DIR);
-  setenv("TD3D_MODELS_DIR", dir, 1);
-  e = env_create("Runner-td3d-v0", NULL, &err);
-  assert_non_null(e);
-  env_destroy(&e);
-  unsetenv("TD3D_MODELS_DIR");
-  /* An explicit --model that is missing is an error naming it, with no fallback. */
-  env_options_t o = {.model_path = "/nonexistent/runner.xml"};
-  assert_null(env_create("Runner-td3d-v0", &o, &err));
-  assert_int_equal(err.code, TD3_ENOTFOUND);
-  assert_non_null(strstr(err.msg, "/nonexistent/runner.xml"));
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(dims_bounds_and_timing),
@@ -674,14 +412,6 @@ int main(void) {
       cmocka_unit_test(deterministic_for_a_seed),
       cmocka_unit_test(ant_actuator_order),
       cmocka_unit_test(divergence_is_reported),
-      cmocka_unit_test(missing_model_lists_places),
-      cmocka_unit_test(pip_gymnasium_is_found),
-      cmocka_unit_test(env_var_is_used),
-      cmocka_unit_test(wrong_or_broken_model),
-      cmocka_unit_test(accessors_refuse_other_envs),
-      cmocka_unit_test(gymnasium_files),
-      cmocka_unit_test(runner_loads_and_runs),
-      cmocka_unit_test(runner_model_lookup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "export.h"
 #include "onnx_subset.pb-c.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #include <float.h>
 #include <math.h>
@@ -27,15 +28,12 @@ static char dir[256];
 
 static int make_dir(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/td3d_test_export_%ld", (long)getpid());
-  return td3_mkdirs(dir, NULL);
+  return tmpdir_create(dir, sizeof dir, "test_export");
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 static const uint32_t layers[] = {2, 3, 2};

@@ -14,6 +14,7 @@
 
 #include "launcher.h"
 #include "log.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -26,15 +27,12 @@ static char g_dir[64];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/td3d_test_launcher_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return tmpdir_create(g_dir, sizeof g_dir, "test_launcher");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_dir);
 }
 
 /* An argv running a shell script; the script's %s are replaced by g_dir. */

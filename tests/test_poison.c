@@ -19,10 +19,12 @@
 #include "http_client.h"
 
 #include "inproc.h"
+#include "raw_peer.h"
 #include "log.h"
 #include "wire.h"
 
 #include "td3d.pb-c.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <jansson.h>
@@ -39,35 +41,23 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_WARN);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_poison_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_poison");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
-/* A small, fast Pendulum learner on ports port..port+2 with its status server on port + 5. */
+/* A small, fast Pendulum learner (inproc_learner_init_small) on ports port..port+2, its
+ * status server on port + 5, writing to tmp/name; out and status are the caller's buffers
+ * for the two strings. */
 static void learner_prepare(inproc_learner_t *L, unsigned port, const char *name,
                             uint64_t steps, char *out, size_t out_cap, char *status,
                             size_t status_cap) {
   snprintf(out, out_cap, "%s/%s", tmp, name);
   snprintf(status, status_cap, "127.0.0.1:%u", port + 5);
-  inproc_learner_init(L, "Pendulum-v1", port);
-  L->cfg.steps = steps;
-  L->cfg.start_steps = 500;
-  L->cfg.td3.n_hidden = 2;
-  L->cfg.td3.hidden[0] = L->cfg.td3.hidden[1] = 32;
-  L->cfg.td3.batch = 32;
-  L->cfg.eval_every = 1000000;
-  L->cfg.out_dir = out;
-  L->cfg.progress = 0;
-  L->cfg.status_bind = status;
+  inproc_learner_init_small(L, port, steps, out, status);
 }
 
 /* ---- the attacker: a ZeroMQ client that registers like an actor ---- */
@@ -92,36 +82,16 @@ static void attacker_join(attacker_t *a, unsigned port) {
   assert_int_equal(zmq_connect(a->dealer, ep), 0);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
   assert_int_equal(zmq_connect(a->push, ep), 0);
-  float lo = -2, hi = 2;
-  wire_control_t hello = {.type = WIRE_MSG_HELLO};
-  snprintf(hello.u.hello.actor_name, sizeof hello.u.hello.actor_name, "poison/0");
-  snprintf(hello.u.hello.env_id, sizeof hello.u.hello.env_id, "Pendulum-v1");
-  hello.u.hello.role = WIRE_ROLE_ACTOR;
-  hello.u.hello.obs_dim = 3;
-  hello.u.hello.act_dim = 1;
-  hello.u.hello.action_low = &lo;
-  hello.u.hello.action_high = &hi;
-  hello.u.hello.envs = 1;
-  wire_buf_t buf = {0};
-  assert_int_equal(wire_control_encode(&hello, &buf), 0);
-  zmq_pollitem_t item = {a->dealer, 0, ZMQ_POLLIN, 0};
-  int got = 0;
-  for (int attempt = 0; attempt < 30 && !got; attempt++) { /* the learner may still start */
-    assert_true(zmq_send(a->dealer, buf.data, buf.len, 0) >= 0);
-    got = zmq_poll(&item, 1, 1000) == 1;
-  }
-  assert_true(got);
-  uint8_t reply[4096];
-  int n = zmq_recv(a->dealer, reply, sizeof reply, 0);
-  assert_true(n > 0);
-  wire_control_t welcome;
-  assert_int_equal(wire_control_decode(reply, (size_t)n, NULL, &welcome), WIRE_OK);
+  float bounds[2] = {-2, 2};
+  wire_control_t hello, welcome;
+  raw_hello_pendulum(&hello, "poison/0", WIRE_ROLE_ACTOR, bounds);
+  /* the learner may still start */
+  assert_int_equal(raw_hello_send(a->dealer, &hello, 30, 1000, &welcome), 0);
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
   a->run_id = welcome.u.welcome.run_id;
   a->slot = welcome.u.welcome.slot;
   a->lease = welcome.u.welcome.lease;
   wire_control_release(&welcome);
-  wire_buf_free(&buf);
 }
 
 static void attacker_leave(attacker_t *a) {

@@ -10,6 +10,7 @@
 #include "binfile.h"
 #include "policy_file.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,15 +23,12 @@ static char dir[256];
 
 static int make_dir(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/td3d_test_policy_%ld", (long)getpid());
-  return td3_mkdirs(dir, NULL);
+  return tmpdir_create(dir, sizeof dir, "test_policy");
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(dir);
 }
 
 static const uint32_t layers[] = {3, 8, 8, 2};

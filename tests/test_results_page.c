@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "results_page.h"
+#include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +21,12 @@ static char g_tmp[256];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_tmp, sizeof g_tmp, "/tmp/td3d_test_results_%ld", (long)getpid());
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", g_tmp, g_tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(g_tmp, sizeof g_tmp, "test_results");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_tmp);
 }
 
 /* The whole file (caller frees); NULL when it cannot be read. */
@@ -162,8 +158,7 @@ static void test_committed_page_is_current(void **state) {
     skip(); /* no results collected yet */
     return;
   }
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", results);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tmpdir_remove(results), 0);
   copy_tree(TD3_SOURCE_DIR "/docs/results", results);
   td3_err_t err = {0};
   assert_int_equal(results_page_write(results, page, &err), 0);

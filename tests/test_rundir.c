@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rundir.h"
+#include "tmpdir.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,9 +23,7 @@ static char g_dir[256];
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(g_dir);
 }
 
 static rundir_row_t row(uint64_t steps, double mean) {

@@ -12,6 +12,7 @@
 
 #include "policy_file.h"
 #include "serial.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -25,15 +26,12 @@ static char base[256];
 static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
-  snprintf(base, sizeof base, "/tmp/td3d_test_serial_%ld", (long)getpid());
-  return 0;
+  return tmpdir_create(base, sizeof base, "test_serial");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(base);
 }
 
 static void small_config(serial_config_t *c, const char *sub, uint64_t seed) {

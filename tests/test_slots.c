@@ -18,8 +18,10 @@
 #include "http_client.h"
 
 #include "inproc.h"
+#include "raw_peer.h"
 #include "log.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #include <cblas.h>
 #include <jansson.h>
@@ -35,35 +37,23 @@ static int setup(void **state) {
   (void)state;
   openblas_set_num_threads(1);
   log_set_level(LOG_ERROR);
-  snprintf(tmp, sizeof tmp, "/tmp/td3d_test_slots_%ld", (long)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_create(tmp, sizeof tmp, "test_slots");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  return tmpdir_remove(tmp);
 }
 
-/* A small, fast Pendulum learner on ports port..port+2, its status server on port + 5. */
+/* A small, fast Pendulum learner (inproc_learner_init_small) on ports port..port+2, its
+ * status server on port + 5, writing to tmp/name; out and status are the caller's buffers
+ * for the two strings. */
 static void learner_prepare(inproc_learner_t *L, unsigned port, const char *name,
                             uint64_t steps, char *out, size_t out_cap, char *status,
                             size_t status_cap) {
   snprintf(out, out_cap, "%s/%s", tmp, name);
   snprintf(status, status_cap, "127.0.0.1:%u", port + 5);
-  inproc_learner_init(L, "Pendulum-v1", port);
-  L->cfg.steps = steps;
-  L->cfg.start_steps = 500;
-  L->cfg.td3.n_hidden = 2;
-  L->cfg.td3.hidden[0] = L->cfg.td3.hidden[1] = 32;
-  L->cfg.td3.batch = 32;
-  L->cfg.eval_every = 1000000;
-  L->cfg.out_dir = out;
-  L->cfg.progress = 0;
-  L->cfg.status_bind = status;
+  inproc_learner_init_small(L, port, steps, out, status);
 }
 
 /* ---- a stranger: control connections that speak like actors ---- */
@@ -95,16 +85,9 @@ static void send_msg(void *dealer, const wire_control_t *m) {
 }
 
 static void send_hello(void *dealer, const char *name) {
-  static float lo = -2, hi = 2;
-  wire_control_t m = {.type = WIRE_MSG_HELLO};
-  snprintf(m.u.hello.actor_name, sizeof m.u.hello.actor_name, "%s", name);
-  snprintf(m.u.hello.env_id, sizeof m.u.hello.env_id, "Pendulum-v1");
-  m.u.hello.role = WIRE_ROLE_ACTOR;
-  m.u.hello.obs_dim = 3;
-  m.u.hello.act_dim = 1;
-  m.u.hello.action_low = &lo;
-  m.u.hello.action_high = &hi;
-  m.u.hello.envs = 1;
+  static float bounds[2] = {-2, 2};
+  wire_control_t m;
+  raw_hello_pendulum(&m, name, WIRE_ROLE_ACTOR, bounds);
   send_msg(dealer, &m);
 }
 

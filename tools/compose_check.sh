@@ -28,25 +28,13 @@
 # usage: tools/compose_check.sh [--actors N] [--seed S] [--steps N] [--target R]
 #                               [--timeout SECONDS] [--curve] [--monitoring] [--keep]
 set -u
+# shellcheck source=tools/check_lib.sh
+. "$(dirname "$0")/check_lib.sh" || exit 2
+check_name=compose_check
 actors=3 seed=1 steps=40000 target=-200 timeout=900 keep=0 curve=0 monitoring=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --actors) actors=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
-    --target) target=$2; shift 2 ;;
-    --timeout) timeout=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    --curve) curve=1; shift ;;
-    --monitoring) monitoring=1; shift ;;
-    -h|--help) sed -n '2,/^set -u$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "compose_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+check_options monitoring -- "$@"
 cd "$(dirname "$0")/.." || exit 2
-for tool in docker docker-compose python3; do
-  command -v "$tool" >/dev/null || { echo "compose_check: $tool is not installed" >&2; exit 2; }
-done
+check_tools docker docker-compose python3
 docker version >/dev/null 2>&1 || { echo "compose_check: no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset})" >&2; exit 2; }
 
 export COMPOSE_PROJECT_NAME=td3dcheck$$
@@ -71,25 +59,7 @@ fail() {
   echo "{\"check\": \"compose\", \"passed\": false, \"failed_at\": \"$1\"}"
   exit 1
 }
-# seconds since `docker-compose up` started
-elapsed() { echo $(($(date +%s) - t_up)); }
 status_json() { docker-compose exec -T learner td3d status --json 2>/dev/null; }
-# jq-like access to the learner's /status with python3: status_get 'EXPR over d'
-status_get() {
-  status_json | python3 -c "import json, sys
-try: d = json.load(sys.stdin)
-except ValueError: sys.exit(1)
-print($1)" 2>/dev/null
-}
-# waits (at most $2 s) until the python expression $1 over /status prints True
-wait_status() {
-  local deadline=$(($(date +%s) + $2))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(status_get "$1")" = True ] && return 0
-    sleep 1
-  done
-  return 1
-}
 
 echo "== building the image (deploy/Dockerfile)"
 build_args=()
@@ -111,12 +81,7 @@ echo "image built (${build_s} s)"
 if [ "$curve" = 1 ]; then
   echo "== CURVE keys (td3d keygen in the image) and deploy/curve.yml"
   export TD3D_KEYS=$PWD/$run_dir-keys
-  mkdir -p "$TD3D_KEYS/authorized"
-  for k in learner actor intruder; do
-    docker run --rm -v "$TD3D_KEYS:/keys" td3d:latest keygen "$k" --dir /keys >/dev/null ||
-      fail keygen "td3d keygen $k in the image failed"
-  done
-  cp "$TD3D_KEYS/actor.pub" "$TD3D_KEYS/authorized/"
+  check_keys "$TD3D_KEYS" docker
   export COMPOSE_FILE=$compose_file:deploy/curve.yml
 fi
 
@@ -135,8 +100,7 @@ docker-compose up --scale actor="$actors" learner actor evaluator >"$run_dir.up.
 up_pid=$!
 for _ in $(seq 1 60); do [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] && break; sleep 1; done
 [ -n "$(docker-compose ps -q learner 2>/dev/null)" ] || fail up "docker-compose up started no learner: $(tail -5 "$run_dir.up.log")"
-wait_status "sum(a['active'] and a['role'] == 'actor' for a in d['actors']) == $actors and \
-sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1" 120 ||
+wait_status "$(all_joined_expr)" 120 ||
   fail join "the $actors actors and the evaluator did not all join within 120 s"
 joined=$(elapsed)
 run_id=$(status_get "d['run_id']")
@@ -202,10 +166,7 @@ done
 grep -q "is over (step budget spent)" "$run_dir.up.log" ||
   fail end "no actor logged that the learner said the run is over"
 echo "the $actors actors and the evaluator exited 0 and stayed down; docker-compose up ended by itself"
-solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1; exit }' "$run_dir/progress.csv")
-best=$(awk -F, 'NR > 1 && (b == "" || $4 > b) { b = $4 } END { print b }' "$run_dir/progress.csv")
-[ -n "$solved_at" ] || fail target "no evaluation reached $target within $steps env steps (best $best)"
-echo "the first evaluation >= $target came at $solved_at env steps (best $best)"
+check_target "$run_dir/progress.csv"
 
 if [ "$monitoring" = 1 ]; then
   scraped=""
@@ -232,6 +193,6 @@ echo "PASS"
 echo "{\"check\": \"compose\", \"passed\": true, \"actors\": $actors, \
 \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \"restarts\": $restarts, \
 \"resumed_at_env_steps\": $resumed_steps, \"solved_at_env_steps\": $solved_at, \"best\": $best, \"ended_by_itself\": true, \
-\"policy_eval_mean\": $mean, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \"prometheus_env_steps\": ${scraped:-null}, \
+\"policy_eval_mean\": $mean, \"curve\": $(curve_json), \"prometheus_env_steps\": ${scraped:-null}, \
 \"build_s\": $build_s, \"joined_s\": $joined, \"back_s\": $back, \"continued_s\": $continued, \"ended_s\": $ended, \
 \"total_s\": $(($(date +%s) - t0)), \"run_dir\": \"$run_dir\"}"

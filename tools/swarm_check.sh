@@ -31,25 +31,14 @@
 # usage: tools/swarm_check.sh [--actors N] [--seed S] [--steps N] [--target R]
 #                             [--timeout SECONDS] [--curve] [--keep]
 set -u
+# shellcheck source=tools/check_lib.sh
+. "$(dirname "$0")/check_lib.sh" || exit 2
+check_name=swarm_check check_poll_s=2
 actors=2 seed=1 steps=20000 target=-200 timeout=900 keep=0 curve=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --actors) actors=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
-    --target) target=$2; shift 2 ;;
-    --timeout) timeout=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    --curve) curve=1; shift ;;
-    -h|--help) sed -n '2,/^set -u$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "swarm_check: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+check_options -- "$@"
 cd "$(dirname "$0")/.." || exit 2
 [ "$(id -u)" = 0 ] || { echo "swarm_check: needs root (network namespaces, dockerd)" >&2; exit 2; }
-for tool in docker dockerd python3 ip nsenter; do
-  command -v "$tool" >/dev/null || { echo "swarm_check: $tool is not installed" >&2; exit 2; }
-done
+check_tools docker dockerd python3 ip nsenter
 read -r name1 name2 <<<"${TD3DSWARM_NAMES:-td3sw1 td3sw2}"
 read -r net1 net2 <<<"${TD3DSWARM_NETS:-10.201.1 10.201.2}"
 link=${TD3DOCK_LINK_NET:-10.202.0}
@@ -83,27 +72,15 @@ fail() {
   echo "FAIL: $*"
   echo "-- tasks:"; d1 stack ps "$stack" --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' 2>&1 | head -20
   echo "-- learner log:"; d1 service logs --tail 20 "${stack}_learner" 2>&1 | tail -20
-  echo "{\"check\": \"swarm\", \"passed\": false, \"failed_at\": \"$1\", \"curve\": $([ "$curve" = 1 ] && echo true || echo false)}"
+  echo "{\"check\": \"swarm\", \"passed\": false, \"failed_at\": \"$1\", \"curve\": $(curve_json)}"
   exit 1
 }
-elapsed() { echo $(($(date +%s) - t_up)); }
 learner_cid() { d1 ps -q -f "name=${stack}_learner." -f status=running | head -1; }
-status_get() {
+status_json() {
   local c
   c=$(learner_cid)
   [ -n "$c" ] || return 1
-  d1 exec "$c" td3d status --json 2>/dev/null | python3 -c "import json, sys
-try: d = json.load(sys.stdin)
-except ValueError: sys.exit(1)
-print($1)" 2>/dev/null
-}
-wait_status() {
-  local deadline=$(($(date +%s) + $2))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(status_get "$1")" = True ] && return 0
-    sleep 2
-  done
-  return 1
+  d1 exec "$c" td3d status --json 2>/dev/null
 }
 # node ID of each running task of service $1 (one a line)
 task_nodes() {
@@ -121,8 +98,7 @@ wait_running() {
   done
   return 1
 }
-all_joined="sum(a['active'] and a['role'] == 'actor' for a in d['actors']) == $actors and \
-sum(a['active'] and a['role'] == 'evaluator' for a in d['actors']) == 1"
+all_joined=$(all_joined_expr)
 
 echo "== two engines: $name1 ($net1.0/24, builds) and $name2 ($net2.0/24), linked $addr1 <-> $addr2"
 sandbox1 start | sed 's/^/  /'
@@ -169,12 +145,7 @@ files=(-c docker-compose.yml -c deploy/swarm.yml)
 if [ "$curve" = 1 ]; then
   echo "== CURVE keys (td3d keygen in the image) as Docker secrets (deploy/swarm-curve.yml)"
   export TD3D_KEYS=$work/keys
-  mkdir -p "$TD3D_KEYS/authorized"
-  for k in learner actor intruder; do
-    d1 run --rm -v "$TD3D_KEYS:/keys" td3d:latest keygen "$k" --dir /keys >/dev/null ||
-      fail keygen "td3d keygen $k in the image failed"
-  done
-  cp "$TD3D_KEYS/actor.pub" "$TD3D_KEYS/authorized/"
+  check_keys "$TD3D_KEYS" d1
   files+=(-c deploy/swarm-curve.yml)
 fi
 
@@ -276,12 +247,9 @@ done
 echo "the actors and the evaluator exited 0 and stayed down"
 d1 run --rm -v "${stack}_runs:/runs:ro" --entrypoint cat td3d:latest "/runs/$TD3D_RUN/progress.csv" \
   >"$work/progress.csv" || fail target "cannot read progress.csv from the learner's volume"
-solved_at=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { print $1; exit }' "$work/progress.csv")
-best=$(awk -F, 'NR > 1 && (b == "" || $4 > b) { b = $4 } END { print b }' "$work/progress.csv")
-[ -n "$solved_at" ] || fail target "no evaluation reached $target within $steps env steps (best $best)"
-echo "the first evaluation >= $target came at $solved_at env steps (best $best)"
+check_target "$work/progress.csv"
 echo "PASS"
-echo "{\"check\": \"swarm\", \"passed\": true, \"curve\": $([ "$curve" = 1 ] && echo true || echo false), \
+echo "{\"check\": \"swarm\", \"passed\": true, \"curve\": $(curve_json), \
 \"nodes\": 2, \"actors\": $actors, \"killed_at_env_steps\": $killed_steps, \"checkpoint_env_steps\": $ckpt_steps, \
 \"resumed_at_env_steps\": $resumed_steps, \"learner_tasks\": $tasks, \"solved_at_env_steps\": $solved_at, \"best\": $best, \
 \"build_s\": $build_s, \"copy_s\": $copy_s, \"swarm_s\": $swarm_s, \"joined_s\": $joined, \"node2_down_s\": $node2_down, \

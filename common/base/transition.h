@@ -14,6 +14,7 @@
 #ifndef TD3_TRANSITION_H
 #define TD3_TRANSITION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct transition_batch {
@@ -34,5 +35,14 @@ void transition_batch_alloc(transition_batch_t *b, uint32_t cap, uint32_t obs_di
                             uint32_t act_dim);
 /* Frees what transition_batch_alloc allocated and zeroes *b. NULL-safe; safe to call twice. */
 void transition_batch_free(transition_batch_t *b);
+
+/* For a store that keeps its own row count, which may pass uint32 (replay): allocates the five
+ * arrays of *b for rows rows as transition_batch_alloc does (b->obs_dim and b->act_dim set by
+ * the caller; n and cap are left alone), without aborting. Returns 0, or -1 with the five
+ * pointers NULL and nothing left allocated when a size overflows or memory runs out. The
+ * caller owns the arrays and frees them with transition_columns_free. */
+int transition_columns_alloc(transition_batch_t *b, size_t rows);
+/* Frees the five arrays of *b and sets their pointers to NULL; other fields stay. */
+void transition_columns_free(transition_batch_t *b);
 
 #endif

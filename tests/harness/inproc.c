@@ -34,6 +34,20 @@ void inproc_learner_init(inproc_learner_t *j, const char *env_id, unsigned port)
   j->cfg.stop = &j->stop;
 }
 
+void inproc_learner_init_small(inproc_learner_t *j, unsigned port, uint64_t steps,
+                               const char *out_dir, const char *status_bind) {
+  inproc_learner_init(j, "Pendulum-v1", port);
+  j->cfg.steps = steps;
+  j->cfg.start_steps = 500;
+  j->cfg.td3.n_hidden = 2;
+  j->cfg.td3.hidden[0] = j->cfg.td3.hidden[1] = 32;
+  j->cfg.td3.batch = 32;
+  j->cfg.eval_every = 1000000;
+  j->cfg.out_dir = out_dir;
+  j->cfg.progress = 0;
+  j->cfg.status_bind = status_bind;
+}
+
 int inproc_learner_start(inproc_learner_t *j) {
   atomic_store(&j->done, 0);
   int rc = pthread_create(&j->thread, NULL, learner_thread, j);

@@ -61,6 +61,13 @@ typedef struct inproc_actor {
  * stats_out = &j->stats and stop = &j->stop. Other fields keep their defaults. */
 void inproc_learner_init(inproc_learner_t *j, const char *env_id, unsigned port);
 
+/* inproc_learner_init for a small, fast Pendulum-v1 run: steps env steps, 500 start steps,
+ * two hidden layers of 32, batch 32, no evaluation to speak of (every 1e6 steps), no progress
+ * line, its run directory out_dir and its status server on status_bind ("HOST:PORT"; both
+ * borrowed: they must outlive the run). */
+void inproc_learner_init_small(inproc_learner_t *j, unsigned port, uint64_t steps,
+                               const char *out_dir, const char *status_bind);
+
 /* Starts learner_run(&j->cfg, ...) in a new thread. Returns 0, or a negative errno code when
  * the thread could not be created (then nothing runs and join does nothing). */
 int inproc_learner_start(inproc_learner_t *j);
