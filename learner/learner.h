@@ -167,6 +167,8 @@ typedef struct learner_result {
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
 
+/* The defaults: the rows of the learner's flag table and the default preset (learner_flags.c),
+ * with no status server. */
 void learner_config_default(learner_config_t *c);
 
 /* Runs a learner until the run ends (see above). Returns 0, or a negative code with err

@@ -1,5 +1,6 @@
-/* The learner's configuration: defaults, the checks a run makes before it starts, what
- * follows from it (slot noise, experience frame limits, exposure) and config.json's text. */
+/* The learner's configuration: the checks a run makes before it starts, what follows from it
+ * (slot noise, experience frame limits, exposure) and config.json's text. Its defaults are the
+ * rows of the flag table (learner_flags.c: learner_config_default). */
 #include "learner_internal.h"
 
 #include "env_mujoco.h"
@@ -8,43 +9,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-void learner_config_default(learner_config_t *c) {
-  memset(c, 0, sizeof *c);
-  c->env_id = "Pendulum-v1";
-  c->steps = 1000000;
-  c->start_steps = 25000;
-  c->target_return = NAN;
-  td3_config_default(&c->td3);
-  c->replay_capacity = 1000000;
-  c->replay_ratio = 1.0;
-  c->max_lead = 1000;
-  c->publish_every = 10;
-  c->weights_budget_mb = 200;
-  c->batch_steps = 32;
-  c->noise = LEARNER_NOISE_GAUSSIAN;
-  c->expl_noise = 0.1f;
-  c->noise_min = 0.02f;
-  c->noise_max = 0.4f;
-  c->ou_sigma = 0.5f;
-  c->ou_theta = 0.15f;
-  c->ou_dt = 0.01f;
-  c->eval_every = 5000;
-  c->eval_episodes = 10;
-  c->bind_host = "*";
-  c->experience_port = 5555;
-  c->weights_port = 5556;
-  c->control_port = 5557;
-  c->max_actors = 64;
-  c->lease_ms = 5000;
-  c->max_evaluators = 2;
-  c->idle_lease_ms = 10000;
-  c->progress = 1;
-  c->max_frame = 0; /* from the env's dims and batch_steps (learner_frame_limit) */
-  c->max_abs_value = 1e6;
-  c->checkpoint_every = 60;
-  c->checkpoint_replay = 1;
-}
 
 const char *learner_external_name(const char *env_id) {
   size_t k = sizeof LEARNER_EXTERNAL_PREFIX - 1;

@@ -3,6 +3,7 @@
 
 #include "env_mujoco.h"
 #include "evaluate.h"
+#include "learner.h"
 #include "log.h"
 #include "progress.h"
 #include "replay.h"
@@ -15,19 +16,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-void serial_config_default(serial_config_t *c) {
+void serial_config_from_learner(serial_config_t *c, const learner_config_t *l) {
   memset(c, 0, sizeof *c);
-  c->env_id = "Pendulum-v1";
-  c->seed = 0;
-  c->steps = 1000000;
-  c->start_steps = 25000;
-  c->expl_noise = 0.1f;
-  c->eval_every = 5000;
-  c->eval_episodes = 10;
-  c->replay_capacity = 1000000;
-  c->target_return = NAN;
-  c->progress = 1;
-  td3_config_default(&c->td3);
+  c->env_id = l->env_id;
+  c->preset = l->preset;
+  c->env_opts = l->env_opts;
+  c->seed = l->seed;
+  c->steps = l->steps;
+  c->start_steps = l->start_steps;
+  c->expl_noise = l->expl_noise;
+  c->eval_every = l->eval_every;
+  c->eval_episodes = l->eval_episodes;
+  c->replay_capacity = l->replay_capacity;
+  c->target_return = l->target_return;
+  c->out_dir = l->out_dir;
+  c->overwrite = l->overwrite;
+  c->progress = l->progress;
+  c->td3 = l->td3;
+}
+
+void serial_config_default(serial_config_t *c) {
+  learner_config_t l;
+  learner_config_default(&l);
+  serial_config_from_learner(c, &l);
 }
 
 /* The run's configuration as JSON, for config.json; env is the training env (its model file is
