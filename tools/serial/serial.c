@@ -1,12 +1,12 @@
 /* Serial mode: the authors' training loop in one process (see serial.h). */
 #include "serial.h"
 
-#include "env_mujoco.h"
 #include "evaluate.h"
 #include "learner.h"
 #include "log.h"
 #include "progress.h"
 #include "replay.h"
+#include "run_json.h"
 #include "rng.h"
 #include "rundir.h"
 #include "xalloc.h"
@@ -42,34 +42,26 @@ void serial_config_default(serial_config_t *c) {
 }
 
 /* The run's configuration as JSON, for config.json; env is the training env (its model file is
- * recorded for `td3d eval`). */
-static void config_json(const serial_config_t *c, const td3_config_t *t, const env_t *env,
-                        char *out, size_t cap) {
-  char hidden[128] = "";
-  size_t used = 0;
-  for (uint32_t i = 0; i < t->n_hidden; i++)
-    used += (size_t)snprintf(hidden + used, sizeof hidden - used, "%s%u", i ? ", " : "",
-                             t->hidden[i]);
-  char target[32] = "null";
-  if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
-  char preset[64] = "null";
-  if (c->preset) snprintf(preset, sizeof preset, "\"%s\"", c->preset);
-  char model[1024];
-  rundir_json_path(env_mujoco_model_path(env), model, sizeof model);
-  snprintf(out, cap,
-           "{\n  \"mode\": \"serial\",\n  \"preset\": %s,\n  \"env\": \"%s\",\n  \"model\": %s,\n"
-           "  \"seed\": %llu,\n"
-           "  \"steps\": %llu,\n  \"start_steps\": %llu,\n  \"expl_noise\": %.6g,\n"
-           "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"replay_capacity\": %zu,\n"
-           "  \"target_return\": %s,\n  \"hidden\": [%s],\n  \"batch\": %u,\n"
-           "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
-           "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
-           "  \"obs_dim\": %u,\n  \"act_dim\": %u\n}",
-           preset, c->env_id, model, (unsigned long long)c->seed, (unsigned long long)c->steps,
-           (unsigned long long)c->start_steps, c->expl_noise, (unsigned long long)c->eval_every,
-           c->eval_episodes, c->replay_capacity, target, hidden, t->batch, t->gamma, t->tau,
-           t->actor_lr, t->critic_lr, t->policy_noise, t->noise_clip, t->policy_delay,
-           t->obs_dim, t->act_dim);
+ * recorded for `td3d eval`). Returns 0, or -1 when it does not fit in cap. */
+static int config_json(const serial_config_t *c, const td3_config_t *t, const env_t *env,
+                       char *out, size_t cap) {
+  json_t *o = json_object();
+  json_object_set_new(o, "mode", json_string("serial"));
+  json_object_set_new(o, "preset", run_json_string(c->preset));
+  json_object_set_new(o, "env", run_json_string(c->env_id));
+  json_object_set_new(o, "model", run_json_model(env));
+  json_object_set_new(o, "seed", run_json_u64(c->seed));
+  json_object_set_new(o, "steps", run_json_u64(c->steps));
+  json_object_set_new(o, "start_steps", run_json_u64(c->start_steps));
+  json_object_set_new(o, "expl_noise", run_json_number(c->expl_noise, 6));
+  json_object_set_new(o, "eval_every", run_json_u64(c->eval_every));
+  json_object_set_new(o, "eval_episodes", json_integer(c->eval_episodes));
+  json_object_set_new(o, "replay_capacity", run_json_u64(c->replay_capacity));
+  json_object_set_new(o, "target_return", run_json_number(c->target_return, 6));
+  run_json_td3(o, t);
+  int rc = run_json_dump(o, out, cap);
+  json_decref(o);
+  return rc;
 }
 
 static void act_deterministic(void *ctx, const float *obs, float *action) {
@@ -181,8 +173,12 @@ int serial_run(const serial_config_t *c, serial_result_t *res, td3_err_t *err) {
   transition_batch_t *st = &l.step;
   l.returns = xmalloc(c->eval_episodes * sizeof(double));
   if (c->out_dir) {
-    char json[4096];
-    config_json(c, &tc, l.env, json, sizeof json);
+    char json[8192];
+    if (config_json(c, &tc, l.env, json, sizeof json) != 0) {
+      rc = td3_err_set(err, TD3_EINVAL, "the run's configuration does not fit config.json's "
+                       "%zu bytes", sizeof json);
+      goto out;
+    }
     if (!(l.dir = rundir_open(c->out_dir, json, c->overwrite, err))) {
       rc = err ? err->code : TD3_EIO;
       goto out;
