@@ -79,6 +79,14 @@ typedef struct learner_external {
 /* The NAME of an env id "external:NAME", or NULL for any other id. */
 const char *learner_external_name(const char *env_id);
 
+/* What only tests set: hooks that reach paths a healthy run does not take (a slow trainer,
+ * updates that fail). learner_config_t.test_hooks points here; NULL in every program. */
+typedef struct learner_test_hooks {
+  uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose */
+  uint64_t reject_at;         /* treat update number N as non-finite (rejected) ... */
+  uint32_t reject_times;      /* ... this many times in a row (the rollback path) */
+} learner_test_hooks_t;
+
 typedef struct learner_config {
   const char *env_id;         /* a registry id, plugin:..., or external:NAME (then external) */
   learner_external_t external; /* external:NAME: dims and bounds; unused otherwise */
@@ -135,9 +143,8 @@ typedef struct learner_config {
                                  security off */
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
                                    curve_key) */
-  uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
-  uint64_t test_reject_at;    /* tests: treat update number N as non-finite (rejected) ... */
-  uint32_t test_reject_times; /* ... this many times in a row (the rollback path) */
+  const learner_test_hooks_t *test_hooks; /* tests only (borrowed; outlives the run); NULL:
+                                             none */
   learner_stats_t *stats_out; /* optional: filled when the run ends */
   _Atomic int *stop;
 } learner_config_t;

@@ -135,8 +135,9 @@ void *learner_trainer_thread(void *arg) {
         bucket++;
       atomic_fetch_add(&l->update_hist[bucket], 1);
       atomic_fetch_add(&l->update_ns_sum, took);
-      if (!rc && c->test_reject_at && atomic_load(&l->updates) + 1 == c->test_reject_at &&
-          l->test_rejected < c->test_reject_times) {
+      const learner_test_hooks_t *h = c->test_hooks;
+      if (!rc && h && h->reject_at && atomic_load(&l->updates) + 1 == h->reject_at &&
+          l->test_rejected < h->reject_times) {
         l->test_rejected++;
         rc = TD3_ENONFINITE;
       }
@@ -174,7 +175,8 @@ void *learner_trainer_thread(void *arg) {
                  loss_watch_recent(&watch));
       if (u % c->publish_every == 0) t.owed = 1;
       if (t.owed) maybe_publish(&t);
-      if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
+      if (c->test_hooks && c->test_hooks->train_delay_us)
+        td3_sleep_ms((c->test_hooks->train_delay_us + 999) / 1000);
     }
     learner_wake(l);
     maybe_publish(&t);
