@@ -128,14 +128,14 @@ typedef struct learner_config {
                                  dims and batch_steps, learner_frame_limit) */
   double max_abs_value;       /* a transition whose observation, next observation or reward
                                  is this large in magnitude (or whose action lies outside the
-                                 env's bounds) is refused; default 1e6 */
+                                 env's bounds) is refused */
   const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
                                  none. A port that cannot be bound is a warning, not an error */
   const char *resume_dir;     /* continue the run in this run directory from its checkpoint/;
                                  out_dir must be NULL or the same directory */
   double checkpoint_every;    /* seconds between checkpoints into out_dir/checkpoint while
                                  training; 0: only when the learner stops. No out_dir: none */
-  int checkpoint_replay;      /* checkpoints include the replay buffer (default 1) */
+  int checkpoint_replay;      /* checkpoints include the replay buffer */
   const char *flags_text;     /* the run's flags, "--name=value" lines, kept in checkpoints so
                                  `--resume` can start the same run again; may be NULL */
   int insecure;               /* 1: bind a non-loopback address without CURVE on purpose */
@@ -178,11 +178,6 @@ typedef struct learner_result {
  * with no status server. */
 void learner_config_default(learner_config_t *c);
 
-/* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
- * filled (bad configuration, a port in use, an output error, a fatal training error). A run
- * that ended but could not save its end (the final checkpoint, or a run directory write:
- * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
- * res->checkpoint_steps saying what the latest good checkpoint holds. */
 /* The most transitions an ExperienceBatch may carry: batch_steps plus one step of an actor's
  * env copies (it sends once it holds batch_steps rows). */
 uint32_t learner_batch_rows(const learner_config_t *c);
@@ -198,6 +193,12 @@ int learner_bind_is_loopback(const char *host);
  * (curve_key) or insecure. Returns 0, or TD3_EINVAL with err saying what to do. */
 int learner_exposure_check(const learner_config_t *c, td3_err_t *err);
 
+/* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
+ * filled (bad configuration, a port in use, an output error, a training error that no
+ * rollback could undo). A run that ended but could not save its end (the final checkpoint,
+ * or a run directory write: a full disk) returns 0 with res->checkpoint_failed or
+ * res->output_failures set, and res->checkpoint_steps saying what the latest good checkpoint
+ * holds. */
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
 
 /* Sigma of the Gaussian exploration noise for a slot under the configuration. */

@@ -54,10 +54,8 @@ typedef struct serial_result {
   int stopped;              /* 1 if *stop ended the run early */
 } serial_result_t;
 
-/* Defaults: the learner's (learner_config_default, from the flag table and the default
- * preset): the authors' hyperparameters, start_steps 25000 (td3d run sets the preset's
- * figure for the env, learner/preset.h), eval every 5000 steps on 10 episodes, replay 1e6,
- * no target. */
+/* Defaults: the learner's (learner_config_default: its flag table's and the default preset's
+ * values); td3d run sets the preset's start steps for the env (learner/preset.h). */
 void serial_config_default(serial_config_t *c);
 
 /* The serial run of a learner configuration: the fields both have, copied (strings borrowed
