@@ -15,19 +15,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-void actor_config_default(actor_config_t *c) {
-  memset(c, 0, sizeof *c);
-  c->env_id = "Pendulum-v1";
-  c->learner_host = "127.0.0.1";
-  c->experience_port = 5555;
-  c->weights_port = 5556;
-  c->control_port = 5557;
-  c->envs = 1;
-  c->heartbeat_ms = 200;
-  c->learner_timeout_ms = 5000;
-  c->send_timeout_ms = 30000;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* Acting and evaluating                                                                    */
 

@@ -58,6 +58,7 @@ typedef struct actor_result {
   int run_over;            /* stopped because the learner said the run is over */
 } actor_result_t;
 
+/* The defaults: the rows of the actor's flag table (actor_flags.c, common/net/cluster_flags.c). */
 void actor_config_default(actor_config_t *c);
 
 /* Runs until *stop, max_env_steps, the learner's word that the run is over (RunOver: returns

@@ -79,6 +79,14 @@ typedef struct learner_external {
 /* The NAME of an env id "external:NAME", or NULL for any other id. */
 const char *learner_external_name(const char *env_id);
 
+/* What only tests set: hooks that reach paths a healthy run does not take (a slow trainer,
+ * updates that fail). learner_config_t.test_hooks points here; NULL in every program. */
+typedef struct learner_test_hooks {
+  uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose */
+  uint64_t reject_at;         /* treat update number N as non-finite (rejected) ... */
+  uint32_t reject_times;      /* ... this many times in a row (the rollback path) */
+} learner_test_hooks_t;
+
 typedef struct learner_config {
   const char *env_id;         /* a registry id, plugin:..., or external:NAME (then external) */
   learner_external_t external; /* external:NAME: dims and bounds; unused otherwise */
@@ -120,14 +128,14 @@ typedef struct learner_config {
                                  dims and batch_steps, learner_frame_limit) */
   double max_abs_value;       /* a transition whose observation, next observation or reward
                                  is this large in magnitude (or whose action lies outside the
-                                 env's bounds) is refused; default 1e6 */
+                                 env's bounds) is refused */
   const char *status_bind;    /* status server HOST:PORT (learner/status.h); NULL or "off":
                                  none. A port that cannot be bound is a warning, not an error */
   const char *resume_dir;     /* continue the run in this run directory from its checkpoint/;
                                  out_dir must be NULL or the same directory */
   double checkpoint_every;    /* seconds between checkpoints into out_dir/checkpoint while
                                  training; 0: only when the learner stops. No out_dir: none */
-  int checkpoint_replay;      /* checkpoints include the replay buffer (default 1) */
+  int checkpoint_replay;      /* checkpoints include the replay buffer */
   const char *flags_text;     /* the run's flags, "--name=value" lines, kept in checkpoints so
                                  `--resume` can start the same run again; may be NULL */
   int insecure;               /* 1: bind a non-loopback address without CURVE on purpose */
@@ -135,9 +143,8 @@ typedef struct learner_config {
                                  security off */
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
                                    curve_key) */
-  uint32_t train_delay_us;    /* sleep after each update: slows the trainer on purpose (tests) */
-  uint64_t test_reject_at;    /* tests: treat update number N as non-finite (rejected) ... */
-  uint32_t test_reject_times; /* ... this many times in a row (the rollback path) */
+  const learner_test_hooks_t *test_hooks; /* tests only (borrowed; outlives the run); NULL:
+                                             none */
   learner_stats_t *stats_out; /* optional: filled when the run ends */
   _Atomic int *stop;
 } learner_config_t;
@@ -167,13 +174,10 @@ typedef struct learner_result {
   int resumed;                /* the run continued from a checkpoint */
 } learner_result_t;
 
+/* The defaults: the rows of the learner's flag table and the default preset (learner_flags.c),
+ * with no status server. */
 void learner_config_default(learner_config_t *c);
 
-/* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
- * filled (bad configuration, a port in use, an output error, a fatal training error). A run
- * that ended but could not save its end (the final checkpoint, or a run directory write:
- * a full disk) returns 0 with res->checkpoint_failed or res->output_failures set, and
- * res->checkpoint_steps saying what the latest good checkpoint holds. */
 /* The most transitions an ExperienceBatch may carry: batch_steps plus one step of an actor's
  * env copies (it sends once it holds batch_steps rows). */
 uint32_t learner_batch_rows(const learner_config_t *c);
@@ -189,6 +193,12 @@ int learner_bind_is_loopback(const char *host);
  * (curve_key) or insecure. Returns 0, or TD3_EINVAL with err saying what to do. */
 int learner_exposure_check(const learner_config_t *c, td3_err_t *err);
 
+/* Runs a learner until the run ends (see above). Returns 0, or a negative code with err
+ * filled (bad configuration, a port in use, an output error, a training error that no
+ * rollback could undo). A run that ended but could not save its end (the final checkpoint,
+ * or a run directory write: a full disk) returns 0 with res->checkpoint_failed or
+ * res->output_failures set, and res->checkpoint_steps saying what the latest good checkpoint
+ * holds. */
 int learner_run(const learner_config_t *c, learner_result_t *res, td3_err_t *err);
 
 /* Sigma of the Gaussian exploration noise for a slot under the configuration. */

@@ -1,50 +1,13 @@
-/* The learner's configuration: defaults, the checks a run makes before it starts, what
- * follows from it (slot noise, experience frame limits, exposure) and config.json's text. */
+/* The learner's configuration: the checks a run makes before it starts, what follows from it
+ * (slot noise, experience frame limits, exposure) and config.json's text. Its defaults are the
+ * rows of the flag table (learner_flags.c: learner_config_default). */
 #include "learner_internal.h"
 
-#include "env_mujoco.h"
-#include "rundir.h"
+#include "run_json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-void learner_config_default(learner_config_t *c) {
-  memset(c, 0, sizeof *c);
-  c->env_id = "Pendulum-v1";
-  c->steps = 1000000;
-  c->start_steps = 25000;
-  c->target_return = NAN;
-  td3_config_default(&c->td3);
-  c->replay_capacity = 1000000;
-  c->replay_ratio = 1.0;
-  c->max_lead = 1000;
-  c->publish_every = 10;
-  c->weights_budget_mb = 200;
-  c->batch_steps = 32;
-  c->noise = LEARNER_NOISE_GAUSSIAN;
-  c->expl_noise = 0.1f;
-  c->noise_min = 0.02f;
-  c->noise_max = 0.4f;
-  c->ou_sigma = 0.5f;
-  c->ou_theta = 0.15f;
-  c->ou_dt = 0.01f;
-  c->eval_every = 5000;
-  c->eval_episodes = 10;
-  c->bind_host = "*";
-  c->experience_port = 5555;
-  c->weights_port = 5556;
-  c->control_port = 5557;
-  c->max_actors = 64;
-  c->lease_ms = 5000;
-  c->max_evaluators = 2;
-  c->idle_lease_ms = 10000;
-  c->progress = 1;
-  c->max_frame = 0; /* from the env's dims and batch_steps (learner_frame_limit) */
-  c->max_abs_value = 1e6;
-  c->checkpoint_every = 60;
-  c->checkpoint_replay = 1;
-}
 
 const char *learner_external_name(const char *env_id) {
   size_t k = sizeof LEARNER_EXTERNAL_PREFIX - 1;
@@ -111,60 +74,57 @@ int learner_exposure_check(const learner_config_t *c, td3_err_t *err) {
                      c->control_port);
 }
 
-/* Appends "external": {name, dims, bounds} to the JSON object in out (replacing its final
- * '}'); leaves out as it was when the bounds do not fit. */
-static void external_json(const env_info_t *info, char *out, size_t cap) {
-  size_t len = strlen(out);
-  if (len < 2 || out[len - 1] != '}') return;
-  size_t at = len - 2; /* before "\n}" */
-  int n = snprintf(out + at, cap - at, ",\n  \"external\": {\"name\": \"%s\", \"obs_dim\": %u, "
-                   "\"act_dim\": %u, \"action_low\": [", info->id, info->obs_dim, info->act_dim);
-  for (int side = 0; side < 2 && n > 0 && at + (size_t)n < cap; side++) {
-    const float *v = side ? info->action_high : info->action_low;
-    if (side) n += snprintf(out + at + n, cap - at - (size_t)n, "], \"action_high\": [");
-    for (uint32_t j = 0; j < info->act_dim && at + (size_t)n < cap; j++)
-      n += snprintf(out + at + n, cap - at - (size_t)n, "%s%.9g", j ? ", " : "", (double)v[j]);
+/* "external": {name, obs_dim, act_dim, action_low, action_high} of an external env. */
+static json_t *external_json(const env_info_t *info) {
+  json_t *x = json_object(), *low = json_array(), *high = json_array();
+  for (uint32_t j = 0; j < info->act_dim; j++) {
+    json_array_append_new(low, run_json_number(info->action_low[j], 9));
+    json_array_append_new(high, run_json_number(info->action_high[j], 9));
   }
-  if (n > 0 && at + (size_t)n < cap) n += snprintf(out + at + n, cap - at - (size_t)n, "]}\n}");
-  if (n < 0 || at + (size_t)n >= cap) memcpy(out + at, "\n}", 3); /* too long: left out */
+  json_object_set_new(x, "name", run_json_string(info->id));
+  json_object_set_new(x, "obs_dim", json_integer(info->obs_dim));
+  json_object_set_new(x, "act_dim", json_integer(info->act_dim));
+  json_object_set_new(x, "action_low", low);
+  json_object_set_new(x, "action_high", high);
+  return x;
 }
 
 void learner_config_json(const learner_config_t *c, const learner_t *l, char *out, size_t cap) {
-  char target[32] = "null";
-  if (isfinite(c->target_return)) snprintf(target, sizeof target, "%.6g", c->target_return);
-  char preset[64] = "null";
-  if (c->preset) snprintf(preset, sizeof preset, "\"%s\"", c->preset);
   const td3_config_t *t = td3_config(l->td3);
-  char model[1024];  /* the model file the learner's env loaded, for `td3d eval` */
-  rundir_json_path(env_mujoco_model_path(l->env), model, sizeof model);
-  snprintf(out, cap,
-           "{\n  \"mode\": \"distributed\",\n  \"preset\": %s,\n  \"run_id\": \"%016llx\",\n  \"env\": \"%s\",\n"
-           "  \"model\": %s,\n"
-           "  \"seed\": %llu,\n  \"steps\": %llu,\n  \"start_steps\": %llu,\n"
-           "  \"target_return\": %s,\n  \"replay_capacity\": %zu,\n  \"replay_ratio\": %.6g,\n"
-           "  \"max_lead\": %llu,\n  \"publish_every\": %u,\n  \"batch_steps\": %u,\n"
-           "  \"noise\": \"%s\",\n  \"expl_noise\": %.6g,\n  \"noise_spread\": %s,\n"
-           "  \"eval_every\": %llu,\n  \"eval_episodes\": %u,\n  \"batch\": %u,\n"
-           "  \"gamma\": %.6g,\n  \"tau\": %.6g,\n  \"actor_lr\": %.6g,\n  \"critic_lr\": %.6g,\n"
-           "  \"policy_noise\": %.6g,\n  \"noise_clip\": %.6g,\n  \"policy_delay\": %u,\n"
-           "  \"hidden\": [%u%s%u],\n  \"obs_dim\": %u,\n  \"act_dim\": %u,\n"
-           "  \"ports\": {\"experience\": %u, \"weights\": %u, \"control\": %u}\n}",
-           preset, (unsigned long long)l->run_id, c->env_id, model, (unsigned long long)c->seed,
-           (unsigned long long)c->steps, (unsigned long long)c->start_steps, target,
-           replay_capacity(l->replay), c->replay_ratio, (unsigned long long)c->max_lead,
-           c->publish_every, c->batch_steps, c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian",
-           c->expl_noise, c->noise_spread ? "true" : "false", (unsigned long long)c->eval_every,
-           c->eval_episodes, t->batch, t->gamma, t->tau, t->actor_lr, t->critic_lr,
-           t->policy_noise, t->noise_clip, t->policy_delay, t->hidden[0],
-           t->n_hidden > 1 ? ", " : "", t->n_hidden > 1 ? t->hidden[1] : 0u, t->obs_dim,
-           t->act_dim, c->experience_port, c->weights_port, c->control_port);
-  if (t->n_hidden == 1) { /* one hidden layer: drop the second entry printed above */
-    char *p = strstr(out, "\"hidden\": [");
-    if (p) {
-      char *q = strchr(p, ']');
-      char *comma = strchr(p, ',');
-      if (comma && q && comma < q) memmove(comma, q, strlen(q) + 1);
-    }
+  char run_id[17];
+  snprintf(run_id, sizeof run_id, "%016llx", (unsigned long long)l->run_id);
+  json_t *o = json_object();
+  json_object_set_new(o, "mode", json_string("distributed"));
+  json_object_set_new(o, "preset", run_json_string(c->preset));
+  json_object_set_new(o, "run_id", json_string(run_id));
+  json_object_set_new(o, "env", run_json_string(c->env_id));
+  json_object_set_new(o, "model", run_json_model(l->env)); /* for `td3d eval` */
+  json_object_set_new(o, "seed", run_json_u64(c->seed));
+  json_object_set_new(o, "steps", run_json_u64(c->steps));
+  json_object_set_new(o, "start_steps", run_json_u64(c->start_steps));
+  json_object_set_new(o, "target_return", run_json_number(c->target_return, 6));
+  json_object_set_new(o, "replay_capacity", run_json_u64(replay_capacity(l->replay)));
+  json_object_set_new(o, "replay_ratio", run_json_number(c->replay_ratio, 6));
+  json_object_set_new(o, "max_lead", run_json_u64(c->max_lead));
+  json_object_set_new(o, "publish_every", json_integer(c->publish_every));
+  json_object_set_new(o, "batch_steps", json_integer(c->batch_steps));
+  json_object_set_new(o, "noise", json_string(c->noise == LEARNER_NOISE_OU ? "ou" : "gaussian"));
+  json_object_set_new(o, "expl_noise", run_json_number(c->expl_noise, 6));
+  json_object_set_new(o, "noise_spread", json_boolean(c->noise_spread));
+  json_object_set_new(o, "eval_every", run_json_u64(c->eval_every));
+  json_object_set_new(o, "eval_episodes", json_integer(c->eval_episodes));
+  run_json_td3(o, t);
+  json_t *ports = json_object();
+  json_object_set_new(ports, "experience", json_integer(c->experience_port));
+  json_object_set_new(ports, "weights", json_integer(c->weights_port));
+  json_object_set_new(ports, "control", json_integer(c->control_port));
+  json_object_set_new(o, "ports", ports);
+  int dumped = -1;
+  if (learner_external_name(c->env_id)) {
+    json_object_set_new(o, "external", external_json(l->info));
+    dumped = run_json_dump(o, out, cap);
+    json_object_del(o, "external"); /* too long (thousands of bounds): left out */
   }
-  if (learner_external_name(c->env_id)) external_json(l->info, out, cap);
+  if (dumped != 0 && run_json_dump(o, out, cap) != 0) snprintf(out, cap, "{}");
+  json_decref(o);
 }

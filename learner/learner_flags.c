@@ -1,6 +1,9 @@
-/* The learner's flag table (see learner_flags.h). */
+/* The learner's flag table (see learner_flags.h). Its rows carry the defaults, which
+ * learner_config_default reads too; the hyperparameters a preset governs take theirs from
+ * the default preset (preset.c). */
 #include "learner_flags.h"
 
+#include "cluster_flags.h"
 #include "log.h"
 #include "preset.h"
 #include "status.h"
@@ -8,85 +11,157 @@
 #include "checkpoint.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The preset-governed rows' defaults (hidden sizes, batch, learning rates, start steps,
+ * evaluation episodes) as
+ * text, from the default preset, and notes naming the other presets' values: preset.c stays
+ * their one source. */
+static void preset_defaults_text(learner_cli_t *cli) {
+  learner_preset_text_t *d = &cli->preset_text;
+  const preset_t *p = preset_find(PRESET_DEFAULT);
+  snprintf(d->hidden, sizeof d->hidden, "%u,%u", p->hidden[0], p->hidden[1]);
+  snprintf(d->batch, sizeof d->batch, "%u", p->batch);
+  snprintf(d->lr, sizeof d->lr, "%g", (double)p->lr);
+  snprintf(d->start, sizeof d->start, "%llu", (unsigned long long)p->start_steps);
+  size_t nh = 0, nb = 0, nl = 0;
+  d->hidden_note[0] = d->batch_note[0] = d->lr_note[0] = '\0';
+  for (size_t i = 0; (p = preset_at(i)) != NULL; i++) {
+    if (strcmp(p->name, PRESET_DEFAULT) == 0) continue;
+    const char *sep = nh ? ", " : "(";
+    nh += (size_t)snprintf(d->hidden_note + nh, sizeof d->hidden_note - nh, "%s%s: %u,%u", sep,
+                           p->name, p->hidden[0], p->hidden[1]);
+    nb += (size_t)snprintf(d->batch_note + nb, sizeof d->batch_note - nb, "%s%s: %u", sep,
+                           p->name, p->batch);
+    nl += (size_t)snprintf(d->lr_note + nl, sizeof d->lr_note - nl, "%s%s: %g", sep, p->name,
+                           (double)p->lr);
+  }
+  if (nh) {
+    strncat(d->hidden_note, ")", sizeof d->hidden_note - strlen(d->hidden_note) - 1);
+    strncat(d->batch_note, ")", sizeof d->batch_note - strlen(d->batch_note) - 1);
+    strncat(d->lr_note, ")", sizeof d->lr_note - strlen(d->lr_note) - 1);
+  }
+  snprintf(d->eval, sizeof d->eval, "%u", preset_eval_episodes(NULL));
+  snprintf(d->eval_note, sizeof d->eval_note, "(%u for %s)", preset_eval_episodes(CLUSTER_DEFAULT_ENV),
+           CLUSTER_DEFAULT_ENV);
+  p = preset_find(PRESET_DEFAULT);
+  size_t ns = (size_t)snprintf(d->start_note, sizeof d->start_note,
+                               "(the preset's for the env; %s: %llu for", p->name,
+                               (unsigned long long)p->start_listed);
+  for (const char *const *e = p->listed_envs; *e && ns < sizeof d->start_note; e++)
+    ns += (size_t)snprintf(d->start_note + ns, sizeof d->start_note - ns, "%s %s",
+                           e == p->listed_envs ? "" : ",", *e);
+  if (ns < sizeof d->start_note) snprintf(d->start_note + ns, sizeof d->start_note - ns, ")");
+}
+
+/* Moves the values the table holds in cli's own fields (hidden sizes, replay capacity, noise
+ * kind) into cli->cfg. Returns 0 or TD3_EINVAL with err naming the flag. */
+static int cli_values_to_config(learner_cli_t *cli, td3_err_t *err) {
+  learner_config_t *c = &cli->cfg;
+  if (cli->hidden.n > NN_MAX_LAYERS - 2)
+    return td3_err_set(err, TD3_EINVAL, "--hidden: at most %d hidden layers", NN_MAX_LAYERS - 2);
+  c->td3.n_hidden = cli->hidden.n;
+  memcpy(c->td3.hidden, cli->hidden.v, cli->hidden.n * sizeof cli->hidden.v[0]);
+  c->replay_capacity = (size_t)cli->replay_capacity;
+  if (strcmp(cli->noise, "gaussian") == 0) c->noise = LEARNER_NOISE_GAUSSIAN;
+  else if (strcmp(cli->noise, "ou") == 0) c->noise = LEARNER_NOISE_OU;
+  else return td3_err_set(err, TD3_EINVAL, "--noise: '%s' is not gaussian or ou", cli->noise);
+  return 0;
+}
+
 void learner_cli_init(learner_cli_t *cli) {
   memset(cli, 0, sizeof *cli);
-  learner_config_default(&cli->cfg);
-  cli->hidden = (flag_u32_list_t){2, {256, 256}};
-  cli->replay_capacity = cli->cfg.replay_capacity;
-  cli->threads = 0;
-  cli->noise = "gaussian";
-  cli->cfg.status_bind = STATUS_DEFAULT_BIND;
+  learner_config_t *c = &cli->cfg;
+  td3_config_default(&c->td3); /* what no flag sets: Adam's constants */
+  c->target_return = NAN;      /* never: no flag value means it */
+  c->progress = 1;
+  flag_spec_t specs[LEARNER_MAX_FLAGS];
+  size_t n = learner_flag_specs(cli, specs);
+  td3_err_t err = {0};
+  int rc = flags_defaults(specs, n, &err);
+  if (rc == 0) rc = cli_values_to_config(cli, &err);
+  assert(rc == 0 && "a default in the learner's flag table does not parse");
+  (void)rc;
+}
+
+void learner_config_default(learner_config_t *c) {
+  learner_cli_t cli;
+  learner_cli_init(&cli);
+  *c = cli.cfg;
+  c->status_bind = NULL; /* a learner in a test or a bench serves no status page unless asked */
 }
 
 size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
   learner_config_t *c = &cli->cfg;
   td3_config_t *t = &c->td3;
+  learner_preset_text_t *p = &cli->preset_text;
+  preset_defaults_text(cli);
   const flag_spec_t specs[] = {
-      {"env", FLAG_STRING, &c->env_id, "ID", "environment id (td3d envs lists them); default Pendulum-v1; external:NAME for an env the actors bring (clients/python/), with --obs-dim, --act-dim, --action-low, --action-high", 0, 0, NULL},
-      {"obs-dim", FLAG_U32, &c->external.obs_dim, "N", "--env external:NAME: the observation size", 0, 4096, NULL},
-      {"act-dim", FLAG_U32, &c->external.act_dim, "M", "--env external:NAME: the action size", 0, 4096, NULL},
-      {"action-low", FLAG_STRING, &cli->action_low, "X[,X..]", "--env external:NAME: the action lower bounds, one for all dimensions or one each", 0, 0, NULL},
-      {"action-high", FLAG_STRING, &cli->action_high, "X[,X..]", "--env external:NAME: the action upper bounds, one for all dimensions or one each", 0, 0, NULL},
-      {"preset", FLAG_STRING, &c->preset, "NAME", "defaults of the hyperparameters: td3-repo (default) or td3-paper (td3d presets); flags given still win", 0, 0, NULL},
-      {"seed", FLAG_U64, &c->seed, "S", "run seed; default 0", 0, 1.8e19, NULL},
-      {"steps", FLAG_U64, &c->steps, "N", "env step budget (transitions); default 1000000", 1, 1e12, NULL},
-      {"target-return", FLAG_DOUBLE, &c->target_return, "R", "stop once an evaluation's mean return reaches R", -1e12, 1e12, NULL},
-      {"out", FLAG_STRING, &c->out_dir, "DIR", "run directory (config, progress.csv, curve.svg, policy.td3p)", 0, 0, NULL},
-      {"overwrite", FLAG_BOOL, &c->overwrite, NULL, "reuse an --out directory that holds a run", 0, 0, NULL},
-      {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first; default: the preset's for the env (td3-repo: 25000, 1000 for Pendulum, InvertedPendulum, Reacher)", 0, 1e12, &cli->start_seen},
-      {"eval-every", FLAG_U64, &c->eval_every, "N", "env steps between evaluations; default 5000", 1, 1e12, NULL},
-      {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation; default 10 (50 for Pendulum-v1)", 1, 1000, NULL},
-      {"replay-capacity", FLAG_U64, &cli->replay_capacity, "N", "replay buffer transitions; default 1000000", 1, 1e10, NULL},
-      {"replay-ratio", FLAG_DOUBLE, &c->replay_ratio, "X", "TD3 updates per inserted transition; default 1", 1e-3, 1e3, NULL},
-      {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training; default 1000", 1, 1e9, NULL},
-      {"publish-every", FLAG_U32, &c->publish_every, "N", "updates between weight broadcasts; default 10", 1, 1000000, NULL},
-      {"weights-budget", FLAG_DOUBLE, &c->weights_budget_mb, "MB/S", "megabytes per second the weights broadcast may take over all actors (each gets every broadcast; the next waits until they fit); 0 = no limit; default 200", 0, 1e6, NULL},
-      {"batch-steps", FLAG_U32, &c->batch_steps, "N", "transitions per experience message; default 32", 1, 65536, NULL},
-      {"expl-noise", FLAG_FLOAT, &c->expl_noise, "X", "actors' Gaussian noise std, fraction of the half action range; default 0.1", 0, 10, NULL},
-      {"noise", FLAG_STRING, &cli->noise, "KIND", "exploration noise: gaussian (default) or ou (Ornstein-Uhlenbeck)", 0, 0, NULL},
-      {"noise-spread", FLAG_BOOL, &c->noise_spread, NULL, "Ape-X style: slot sigmas log-spread from --noise-max down to --noise-min", 0, 0, NULL},
-      {"noise-min", FLAG_FLOAT, &c->noise_min, "X", "smallest sigma with --noise-spread; default 0.02", 0, 10, NULL},
-      {"noise-max", FLAG_FLOAT, &c->noise_max, "X", "largest sigma with --noise-spread; default 0.4", 0, 10, NULL},
-      {"ou-sigma", FLAG_FLOAT, &c->ou_sigma, "X", "OU noise sigma, fraction of the half range; default 0.5", 0, 10, NULL},
-      {"ou-theta", FLAG_FLOAT, &c->ou_theta, "X", "OU mean reversion; default 0.15", 0, 100, NULL},
-      {"ou-dt", FLAG_FLOAT, &c->ou_dt, "X", "OU time step; default 0.01", 1e-6, 10, NULL},
-      {"hidden", FLAG_U32_LIST, &cli->hidden, "N,N", "hidden layer sizes of all networks; default 256,256 (td3-paper: 400,300)", 1, 4096, NULL},
-      {"batch", FLAG_U32, &t->batch, "N", "minibatch size; default 256 (td3-paper: 100)", 1, 65536, NULL},
-      {"actor-lr", FLAG_FLOAT, &t->actor_lr, "X", "actor Adam learning rate; default 3e-4 (td3-paper: 1e-3)", 1e-9, 1, NULL},
-      {"critic-lr", FLAG_FLOAT, &t->critic_lr, "X", "critic Adam learning rate; default 3e-4 (td3-paper: 1e-3)", 1e-9, 1, NULL},
-      {"gamma", FLAG_FLOAT, &t->gamma, "X", "discount; default 0.99", 0, 1, NULL},
-      {"tau", FLAG_FLOAT, &t->tau, "X", "Polyak rate of the targets; default 0.005", 1e-9, 1, NULL},
-      {"policy-noise", FLAG_FLOAT, &t->policy_noise, "X", "target smoothing std, fraction of half range; default 0.2", 0, 10, NULL},
-      {"noise-clip", FLAG_FLOAT, &t->noise_clip, "X", "target smoothing clip, fraction of half range; default 0.5", 0, 10, NULL},
-      {"policy-delay", FLAG_U32, &t->policy_delay, "N", "critic updates per actor update; default 2", 1, 1000, NULL},
-      {"threads", FLAG_U32, &cli->threads, "N", "threads of the training matrix products; default 0 = one per CPU (at most 8)", 0, 64, NULL},
-      {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind; default * (all; td3d run: 127.0.0.1)", 0, 0, NULL},
-      {"experience-port", FLAG_U32, &c->experience_port, "PORT", "experience socket; default 5555", 1, 65535, NULL},
-      {"weights-port", FLAG_U32, &c->weights_port, "PORT", "weights socket; default 5556", 1, 65535, NULL},
-      {"control-port", FLAG_U32, &c->control_port, "PORT", "control socket; default 5557", 1, 65535, NULL},
-      {"max-actors", FLAG_U32, &c->max_actors, "N", "actor slots; default 64", 1, 4096, NULL},
-      {"lease-ms", FLAG_U32, &c->lease_ms, "MS", "an actor silent this long loses its lease; default 5000", 100, 3600000, NULL},
-      {"insecure", FLAG_BOOL, &c->insecure, NULL, "let the sockets bind beyond loopback without CURVE (anyone who reaches them can join, send experience and read the weights); refused otherwise", 0, 0, NULL},
-      {"max-evaluators", FLAG_U32, &c->max_evaluators, "N", "slots evaluators may hold; default 2", 1, 64, NULL},
-      {"idle-lease-ms", FLAG_U32, &c->idle_lease_ms, "MS", "when every slot is held, an actor that sent no experience for this long (the learner not holding data back) gives its slot to a newcomer; default 10000", 1000, 3600000, NULL},
-      {"model", FLAG_STRING, &c->env_opts.model_path, "PATH", "MuJoCo model file for the env", 0, 0, NULL},
-      {"mujoco-assets", FLAG_STRING, &c->env_opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files", 0, 0, NULL},
-      {"status-bind", FLAG_STRING, &c->status_bind, "HOST:PORT", "status server (/, /metrics, /status, /healthz); default 127.0.0.1:9100, off for none", 0, 0, NULL},
-      {"log-level", FLAG_STRING, &cli->log_level, "LEVEL", "error, warn, info or debug", 0, 0, NULL},
-      {"resume", FLAG_STRING, &c->resume_dir, "DIR", "continue the run in run directory DIR from its checkpoint (its flags apply, the command line's on top)", 0, 0, NULL},
-      {"checkpoint-every", FLAG_DOUBLE, &c->checkpoint_every, "S", "seconds between checkpoints into DIR/checkpoint; 0 = only when the learner stops; default 60", 0, 1e9, NULL},
-      {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security on: the learner's key file (td3d keygen); actors must present a key from --curve-authorized", 0, 0, NULL},
-      {"curve-authorized", FLAG_STRING, &c->curve_authorized, "DIR", "directory of the authorized actors' public keys (.pub files), with --curve-key", 0, 0, NULL},
-      {"continue", FLAG_BOOL, &cli->continue_run, NULL, "continue the run in --out DIR from its checkpoint when it has one, else start a new run there (for restart loops: containers, services)", 0, 0, NULL},
-      {"max-abs-value", FLAG_DOUBLE, &c->max_abs_value, "X", "refuse (and count) transitions with an observation or reward of magnitude X or more, or an action outside the env's bounds; default 1e6", 1e-6, 3.5e38, NULL},
-      {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (default; =0 to leave it out)", 0, 0, NULL},
+      cluster_flag_env(&c->env_id, "environment id (td3d envs lists them); external:NAME for an env the actors bring (clients/python/), with --obs-dim, --act-dim, --action-low, --action-high"),
+      {"obs-dim", FLAG_U32, &c->external.obs_dim, "N", "--env external:NAME: the observation size", 0, 4096, NULL, NULL, NULL},
+      {"act-dim", FLAG_U32, &c->external.act_dim, "M", "--env external:NAME: the action size", 0, 4096, NULL, NULL, NULL},
+      {"action-low", FLAG_STRING, &cli->action_low, "X[,X..]", "--env external:NAME: the action lower bounds, one for all dimensions or one each", 0, 0, NULL, NULL, NULL},
+      {"action-high", FLAG_STRING, &cli->action_high, "X[,X..]", "--env external:NAME: the action upper bounds, one for all dimensions or one each", 0, 0, NULL, NULL, NULL},
+      {"preset", FLAG_STRING, &c->preset, "NAME", "defaults of the hyperparameters: " PRESET_DEFAULT " (default) or td3-paper (td3d presets); flags given still win", 0, 0, NULL, NULL, NULL},
+      {"seed", FLAG_U64, &c->seed, "S", "run seed", 0, 1.8e19, NULL, "0", NULL},
+      {"steps", FLAG_U64, &c->steps, "N", "env step budget (transitions)", 1, 1e12, NULL, "1000000", NULL},
+      {"target-return", FLAG_DOUBLE, &c->target_return, "R", "stop once an evaluation's mean return reaches R", -1e12, 1e12, NULL, NULL, NULL},
+      {"out", FLAG_STRING, &c->out_dir, "DIR", "run directory (config, progress.csv, curve.svg, policy.td3p)", 0, 0, NULL, NULL, NULL},
+      {"overwrite", FLAG_BOOL, &c->overwrite, NULL, "reuse an --out directory that holds a run", 0, 0, NULL, NULL, NULL},
+      {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first", 0, 1e12, NULL, p->start, p->start_note},
+      {"eval-every", FLAG_U64, &c->eval_every, "N", "env steps between evaluations", 1, 1e12, NULL, "5000", NULL},
+      {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation", 1, 1000, NULL, p->eval, p->eval_note},
+      {"replay-capacity", FLAG_U64, &cli->replay_capacity, "N", "replay buffer transitions", 1, 1e10, NULL, "1000000", NULL},
+      {"replay-ratio", FLAG_DOUBLE, &c->replay_ratio, "X", "TD3 updates per inserted transition", 1e-3, 1e3, NULL, "1", NULL},
+      {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training", 1, 1e9, NULL, "1000", NULL},
+      {"publish-every", FLAG_U32, &c->publish_every, "N", "updates between weight broadcasts", 1, 1000000, NULL, "10", NULL},
+      {"weights-budget", FLAG_DOUBLE, &c->weights_budget_mb, "MB/S", "megabytes per second the weights broadcast may take over all actors (each gets every broadcast; the next waits until they fit); 0 = no limit", 0, 1e6, NULL, "200", NULL},
+      {"batch-steps", FLAG_U32, &c->batch_steps, "N", "transitions per experience message", 1, 65536, NULL, "32", NULL},
+      {"expl-noise", FLAG_FLOAT, &c->expl_noise, "X", "actors' Gaussian noise std, fraction of the half action range", 0, 10, NULL, "0.1", NULL},
+      {"noise", FLAG_STRING, &cli->noise, "KIND", "exploration noise: gaussian or ou (Ornstein-Uhlenbeck)", 0, 0, NULL, "gaussian", NULL},
+      {"noise-spread", FLAG_BOOL, &c->noise_spread, NULL, "Ape-X style: slot sigmas log-spread from --noise-max down to --noise-min", 0, 0, NULL, NULL, NULL},
+      {"noise-min", FLAG_FLOAT, &c->noise_min, "X", "smallest sigma with --noise-spread", 0, 10, NULL, "0.02", NULL},
+      {"noise-max", FLAG_FLOAT, &c->noise_max, "X", "largest sigma with --noise-spread", 0, 10, NULL, "0.4", NULL},
+      {"ou-sigma", FLAG_FLOAT, &c->ou_sigma, "X", "OU noise sigma, fraction of the half range", 0, 10, NULL, "0.5", NULL},
+      {"ou-theta", FLAG_FLOAT, &c->ou_theta, "X", "OU mean reversion", 0, 100, NULL, "0.15", NULL},
+      {"ou-dt", FLAG_FLOAT, &c->ou_dt, "X", "OU time step", 1e-6, 10, NULL, "0.01", NULL},
+      {"hidden", FLAG_U32_LIST, &cli->hidden, "N,N", "hidden layer sizes of all networks", 1, 4096, NULL, p->hidden, p->hidden_note},
+      {"batch", FLAG_U32, &t->batch, "N", "minibatch size", 1, 65536, NULL, p->batch, p->batch_note},
+      {"actor-lr", FLAG_FLOAT, &t->actor_lr, "X", "actor Adam learning rate", 1e-9, 1, NULL, p->lr, p->lr_note},
+      {"critic-lr", FLAG_FLOAT, &t->critic_lr, "X", "critic Adam learning rate", 1e-9, 1, NULL, p->lr, p->lr_note},
+      {"gamma", FLAG_FLOAT, &t->gamma, "X", "discount", 0, 1, NULL, "0.99", NULL},
+      {"tau", FLAG_FLOAT, &t->tau, "X", "Polyak rate of the targets", 1e-9, 1, NULL, "0.005", NULL},
+      {"policy-noise", FLAG_FLOAT, &t->policy_noise, "X", "target smoothing std, fraction of half range", 0, 10, NULL, "0.2", NULL},
+      {"noise-clip", FLAG_FLOAT, &t->noise_clip, "X", "target smoothing clip, fraction of half range", 0, 10, NULL, "0.5", NULL},
+      {"policy-delay", FLAG_U32, &t->policy_delay, "N", "critic updates per actor update", 1, 1000, NULL, "2", NULL},
+      {"threads", FLAG_U32, &cli->threads, "N", "threads of the training matrix products", 0, 64, NULL, "0", "= one per CPU (at most 8)"},
+      {"bind", FLAG_STRING, &c->bind_host, "ADDR", "address the learner's sockets bind", 0, 0, NULL, "*", "(all; td3d run: 127.0.0.1)"},
+      cluster_flag_port(CLUSTER_PORT_EXPERIENCE, &c->experience_port),
+      cluster_flag_port(CLUSTER_PORT_WEIGHTS, &c->weights_port),
+      cluster_flag_port(CLUSTER_PORT_CONTROL, &c->control_port),
+      {"max-actors", FLAG_U32, &c->max_actors, "N", "actor slots", 1, 4096, NULL, "64", NULL},
+      {"lease-ms", FLAG_U32, &c->lease_ms, "MS", "an actor silent this long loses its lease", 100, 3600000, NULL, "5000", NULL},
+      {"insecure", FLAG_BOOL, &c->insecure, NULL, "let the sockets bind beyond loopback without CURVE (anyone who reaches them can join, send experience and read the weights); refused otherwise", 0, 0, NULL, NULL, NULL},
+      {"max-evaluators", FLAG_U32, &c->max_evaluators, "N", "slots evaluators may hold", 1, 64, NULL, "2", NULL},
+      {"idle-lease-ms", FLAG_U32, &c->idle_lease_ms, "MS", "when every slot is held, an actor that sent no experience for this long (the learner not holding data back) gives its slot to a newcomer", 1000, 3600000, NULL, "10000", NULL},
+      cluster_flag_model(&c->env_opts.model_path),
+      cluster_flag_mujoco_assets(&c->env_opts.assets_dir),
+      {"status-bind", FLAG_STRING, &c->status_bind, "HOST:PORT", "status server (/, /metrics, /status, /healthz), off for none", 0, 0, NULL, STATUS_DEFAULT_BIND, NULL},
+      cluster_flag_log_level(&cli->log_level),
+      {"resume", FLAG_STRING, &c->resume_dir, "DIR", "continue the run in run directory DIR from its checkpoint (its flags apply, the command line's on top)", 0, 0, NULL, NULL, NULL},
+      {"checkpoint-every", FLAG_DOUBLE, &c->checkpoint_every, "S", "seconds between checkpoints into DIR/checkpoint; 0 = only when the learner stops", 0, 1e9, NULL, "60", NULL},
+      {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security on: the learner's key file (td3d keygen); actors must present a key from --curve-authorized", 0, 0, NULL, NULL, NULL},
+      {"curve-authorized", FLAG_STRING, &c->curve_authorized, "DIR", "directory of the authorized actors' public keys (.pub files), with --curve-key", 0, 0, NULL, NULL, NULL},
+      {"continue", FLAG_BOOL, &cli->continue_run, NULL, "continue the run in --out DIR from its checkpoint when it has one, else start a new run there (for restart loops: containers, services)", 0, 0, NULL, NULL, NULL},
+      {"max-abs-value", FLAG_DOUBLE, &c->max_abs_value, "X", "refuse (and count) transitions with an observation or reward of magnitude X or more, or an action outside the env's bounds", 1e-6, 3.5e38, NULL, "1e6", NULL},
+      {"checkpoint-replay", FLAG_BOOL, &c->checkpoint_replay, NULL, "checkpoints hold the replay buffer (=0 to leave it out)", 0, 0, NULL, "1", NULL},
   };
+  _Static_assert(sizeof specs / sizeof specs[0] <= LEARNER_MAX_FLAGS, "raise LEARNER_MAX_FLAGS");
   size_t n = sizeof specs / sizeof specs[0];
   memcpy(out, specs, sizeof specs);
   return n;
@@ -169,15 +244,8 @@ static int finish_external(learner_cli_t *cli, td3_err_t *err) {
 int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
   learner_config_t *c = &cli->cfg;
   int rc = finish_external(cli, err);
+  if (rc == 0) rc = cli_values_to_config(cli, err);
   if (rc) return rc;
-  if (cli->hidden.n > NN_MAX_LAYERS - 2)
-    return td3_err_set(err, TD3_EINVAL, "--hidden: at most %d hidden layers", NN_MAX_LAYERS - 2);
-  c->td3.n_hidden = cli->hidden.n;
-  memcpy(c->td3.hidden, cli->hidden.v, cli->hidden.n * sizeof cli->hidden.v[0]);
-  c->replay_capacity = (size_t)cli->replay_capacity;
-  if (strcmp(cli->noise, "gaussian") == 0) c->noise = LEARNER_NOISE_GAUSSIAN;
-  else if (strcmp(cli->noise, "ou") == 0) c->noise = LEARNER_NOISE_OU;
-  else return td3_err_set(err, TD3_EINVAL, "--noise: '%s' is not gaussian or ou", cli->noise);
   if (c->noise_spread && !(c->noise_min > 0 && c->noise_min <= c->noise_max))
     return td3_err_set(err, TD3_EINVAL, "--noise-min must be > 0 and <= --noise-max");
   if (cli->threads == 0) {
@@ -189,14 +257,7 @@ int learner_cli_finish(learner_cli_t *cli, td3_err_t *err) {
     unsigned port;
     if (status_parse_bind(c->status_bind, host, sizeof host, &port, err) != 0) return err->code;
   }
-  if (cli->log_level) {
-    log_level_t lv;
-    if (log_level_parse(cli->log_level, &lv) != 0)
-      return td3_err_set(err, TD3_EINVAL, "--log-level: '%s' is not one of error, warn, info, debug",
-                         cli->log_level);
-    log_set_level(lv);
-  }
-  return 0;
+  return cluster_log_level_apply(cli->log_level, err);
 }
 
 void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap) {
@@ -260,7 +321,6 @@ int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
   cli->cfg.env_id = env_given;
   apply_preset(cli, preset);
   if ((rc = flags_parse(specs, n, prog, argc, argv, NULL, 0, NULL, err)) != 0) return rc;
-  cli->start_seen = 1; /* the preset's value or the flag's */
   if (cli->continue_run && !cli->cfg.resume_dir) {
     const char *out = cli->cfg.out_dir;
     if (!out) {
@@ -320,7 +380,6 @@ int learner_cli_parse(learner_cli_t *cli, const flag_spec_t *specs, size_t n,
                          "--resume %s continues the run in that directory; --out %s names another",
                          resume, cli->cfg.out_dir);
     cli->cfg.out_dir = resume;
-    cli->start_seen = 1; /* the stored value stands */
   }
   return 0;
 }

@@ -8,6 +8,12 @@
 
 #define LEARNER_MAX_FLAGS 64
 
+/* Default texts of the rows a preset governs (flag_spec_t def and def_note point here). */
+typedef struct learner_preset_text {
+  char hidden[24], batch[16], lr[16], start[24], eval[16];
+  char hidden_note[64], batch_note[48], lr_note[48], start_note[160], eval_note[48];
+} learner_preset_text_t;
+
 typedef struct learner_cli {
   learner_config_t cfg;
   flag_u32_list_t hidden;
@@ -15,7 +21,6 @@ typedef struct learner_cli {
   uint32_t threads;         /* OpenBLAS threads; 0 on the command line = one per CPU */
   const char *noise;        /* "gaussian" or "ou" */
   const char *log_level;
-  int start_seen;           /* --start-steps given: else a per-env default */
   int continue_run;         /* --continue: resume the run directory when it has a checkpoint */
   char continue_dir[256];   /* --continue without --out: the default run directory */
   char *stored_flags;       /* --resume: the checkpoint's flags text (argv strings point in) */
@@ -24,9 +29,12 @@ typedef struct learner_cli {
   const char *action_low;   /* --action-low / --action-high of an external env: "X" or "X,X,.." */
   const char *action_high;
   float *external_bounds;   /* (2, act_dim) their values, low then high; cfg.external points in */
+  learner_preset_text_t preset_text; /* the default preset's values, for the table's rows */
 } learner_cli_t;
 
-/* Fills defaults. */
+/* Fills the defaults: the table's rows (learner_flag_specs), the default preset's for the
+ * rows a preset governs. learner_config_default (learner.h) gives the same values but for
+ * status_bind (NULL: no status server). */
 void learner_cli_init(learner_cli_t *cli);
 
 /* Writes the flag table into out (at least LEARNER_MAX_FLAGS entries); returns its length. */
@@ -48,8 +56,8 @@ char *learner_cli_flags_text(const flag_spec_t *specs, size_t n);
 /* Frees what learner_cli_parse and the caller stored in cli. */
 void learner_cli_free(learner_cli_t *cli);
 
-/* Applies what the table cannot express (hidden sizes, noise kind, per-env start steps,
- * log level, an external env's dims and bounds: required with --env external:NAME, refused
+/* Applies what the table cannot express (hidden sizes, noise kind, replay capacity,
+ * thread count, status address check, log level, an external env's dims and bounds: required with --env external:NAME, refused
  * with any other env); returns 0 or TD3_EINVAL with err filled. */
 int learner_cli_finish(learner_cli_t *cli, td3_err_t *err);
 

@@ -91,7 +91,7 @@ typedef struct learner {
   _Atomic uint64_t checkpoints;    /* written */
   _Atomic uint64_t checkpoint_failures;
   _Atomic uint64_t rollbacks;      /* non-finite updates undone from the last checkpoint */
-  uint32_t test_rejected;          /* trainer: updates rejected through cfg->test_reject_at */
+  uint32_t test_rejected;          /* trainer: updates rejected through test_hooks->reject_at */
   _Atomic uint64_t last_checkpoint_steps;  /* env steps in the latest checkpoint */
   _Atomic uint64_t last_checkpoint_ns;     /* monotonic time of it (0: none yet) */
   _Atomic int stop;                /* threads exit */

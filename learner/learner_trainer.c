@@ -39,6 +39,9 @@ typedef struct trainer {
   uint64_t next_publish_ns;  /* monotonic: the earliest the byte budget allows a broadcast */
   int owed;                  /* publish_every updates passed since the last new version */
   uint64_t version;
+  transition_batch_t batch;  /* each update's sample, allocated once */
+  uint64_t ckpt_every_ns;    /* checkpoint_every; 0: none while training */
+  uint64_t next_ckpt_ns;     /* monotonic: when the next checkpoint is due */
 } trainer_t;
 
 /* Copies the current actor into the learner's weights copy and sends it. new_version: the
@@ -82,105 +85,148 @@ static void maybe_publish(trainer_t *t) {
   if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
 }
 
+/* Writes a checkpoint when checkpoint_every seconds have passed since the last one; a failure
+ * is logged and training goes on (the previous checkpoint stays). */
+static void maybe_checkpoint(trainer_t *t) {
+  learner_t *l = t->l;
+  if (!l->ckpt_dir || !t->ckpt_every_ns || td3_now_ns() < t->next_ckpt_ns) return;
+  td3_err_t err = {0};
+  if (learner_checkpoint(l, &err) != 0)
+    log_error("checkpoint failed (training goes on; the previous checkpoint stays, with %llu "
+              "env steps of %llu): %s",
+              (unsigned long long)atomic_load(&l->last_checkpoint_steps),
+              (unsigned long long)atomic_load(&l->inserted), err.msg);
+  t->next_ckpt_ns = td3_now_ns() + t->ckpt_every_ns;
+}
+
+/* Nothing to train: once ingest has closed, publishes the final weights (whatever
+ * publish_every says) and marks the trainer drained; keeps the broadcast going and waits up
+ * to 20 ms for data. */
+static void wait_for_data(trainer_t *t) {
+  learner_t *l = t->l;
+  if (atomic_load(&l->ingest_closed) && !atomic_load(&l->trainer_drained)) {
+    publish(t, 1);
+    atomic_store(&l->trainer_drained, 1);
+  }
+  maybe_publish(t);
+  uint64_t t0 = td3_now_ns();
+  learner_wait(l, 20);
+  atomic_fetch_add(&l->trainer_wait_ns, td3_now_ns() - t0);
+}
+
+/* One update's duration into the /status histogram and sum. */
+static void record_update_time(learner_t *l, uint64_t took_ns) {
+  int bucket = 0;
+  while (bucket < STATUS_UPDATE_BUCKETS && (double)took_ns > status_update_bounds[bucket] * 1e9)
+    bucket++;
+  atomic_fetch_add(&l->update_hist[bucket], 1);
+  atomic_fetch_add(&l->update_ns_sum, took_ns);
+}
+
+/* Test hook (learner_test_hooks_t): turns a good update number reject_at into a rejected one,
+ * reject_times times in a row. Returns rc, or TD3_ENONFINITE when the hook fires. */
+static int test_reject(learner_t *l, int rc) {
+  const learner_test_hooks_t *h = l->cfg->test_hooks;
+  if (rc || !h || !h->reject_at || atomic_load(&l->updates) + 1 != h->reject_at ||
+      l->test_rejected >= h->reject_times)
+    return rc;
+  l->test_rejected++;
+  return TD3_ENONFINITE;
+}
+
+/* A good update: counts it, keeps its statistics for /status, feeds the critic loss to the
+ * loss watch (logging its alarm turning on or off) and publishes when a version is owed. */
+static void record_update(trainer_t *t, const td3_stats_t *st) {
+  learner_t *l = t->l;
+  uint64_t u = atomic_fetch_add(&l->updates, 1) + 1;
+  uint64_t now = td3_now_ns(), zero = 0;
+  atomic_compare_exchange_strong(&l->first_update_ns, &zero, now);
+  atomic_store(&l->last_update_ns, now);
+  pthread_mutex_lock(&l->weights_lock);
+  l->last_stats = *st;
+  int changed = loss_watch_add(&l->critic_watch, st->critic_loss);
+  loss_watch_t watch = l->critic_watch;
+  pthread_mutex_unlock(&l->weights_lock);
+  if (changed && watch.exploded)
+    log_warn("critic loss exploded: %.3g over the latest updates, %.3g before (poisoned "
+             "transitions, or a learning rate too high); /healthz reports it",
+             loss_watch_latest(&watch), loss_watch_recent(&watch));
+  else if (changed)
+    log_warn("critic loss back to %.3g (recent level %.3g)", loss_watch_latest(&watch),
+             loss_watch_recent(&watch));
+  if (u % l->cfg->publish_every == 0) t->owed = 1;
+  if (t->owed) maybe_publish(t);
+}
+
+/* A rejected update (td3 unchanged): a non-finite one rolls back to the latest checkpoint and
+ * publishes the restored policy; otherwise, or when the rollback fails (no checkpoint, an
+ * unreadable one, LEARNER_MAX_ROLLBACKS reached), the run fails with the reason. Returns 0
+ * when training goes on, -1 when the run failed. */
+static int on_rejected(trainer_t *t, int rc) {
+  learner_t *l = t->l;
+  td3_err_t rerr = {0};
+  if (rc == TD3_ENONFINITE && learner_rollback(l, &rerr) == 0) {
+    publish(t, 1); /* actors act with the restored policy */
+    return 0;
+  }
+  learner_fail(l, rc,
+               "training produced a non-finite loss or weight at update %llu; the update "
+               "was rejected and no weights were published (%s); try a smaller learning "
+               "rate",
+               (unsigned long long)atomic_load(&l->updates) + 1,
+               rc == TD3_ENONFINITE ? rerr.msg : td3_strerror(rc));
+  return -1;
+}
+
+/* Runs up to n updates, each on a fresh sample (a rollback ends the round: the replay it
+ * sampled from has changed). Returns 0, or -1 when the run failed. */
+static int train_round(trainer_t *t, uint64_t n) {
+  learner_t *l = t->l;
+  const td3_config_t *tc = td3_config(l->td3);
+  const learner_test_hooks_t *hooks = l->cfg->test_hooks;
+  for (uint64_t k = 0; k < n; k++) {
+    replay_sample(l->replay, &l->trainer_rng, tc->batch, &t->batch);
+    td3_stats_t st;
+    uint64_t t_start = td3_now_ns();
+    int rc = td3_train(l->td3, &t->batch, &l->trainer_rng, &st);
+    record_update_time(l, td3_now_ns() - t_start);
+    rc = test_reject(l, rc);
+    if (rc) return on_rejected(t, rc);
+    record_update(t, &st);
+    if (hooks && hooks->train_delay_us) td3_sleep_ms((hooks->train_delay_us + 999) / 1000);
+  }
+  return 0;
+}
+
 void *learner_trainer_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-trainer");
-  const learner_config_t *c = l->cfg;
-  td3_err_t err = {0};
   trainer_t t = {.l = l, .pub = l->weights_sock, .peers = l->weights_mon}; /* bound by run_start */
   l->weights_sock = l->weights_mon = NULL;
   const td3_config_t *tc = td3_config(l->td3);
-  transition_batch_t batch; /* each update's sample, allocated once */
-  transition_batch_alloc(&batch, tc->batch, tc->obs_dim, tc->act_dim);
+  transition_batch_alloc(&t.batch, tc->batch, tc->obs_dim, tc->act_dim);
   t.version = atomic_load(&l->weights_version); /* a resumed run goes on from its version */
   /* the version published now shows the initial networks when nothing was trained yet */
   if (atomic_load(&l->updates) == 0) atomic_store(&l->untrained_version, t.version + 1);
   publish(&t, 1);
-  uint64_t every_ns = (uint64_t)(c->checkpoint_every * 1e9);
-  uint64_t next_ckpt = td3_now_ns() + every_ns;
+  t.ckpt_every_ns = (uint64_t)(l->cfg->checkpoint_every * 1e9);
+  t.next_ckpt_ns = td3_now_ns() + t.ckpt_every_ns;
 
   while (!atomic_load(&l->stop)) {
-    if (l->ckpt_dir && every_ns && td3_now_ns() >= next_ckpt) {
-      if (learner_checkpoint(l, &err) != 0)
-        log_error("checkpoint failed (training goes on; the previous checkpoint stays, with %llu "
-                  "env steps of %llu): %s",
-                  (unsigned long long)atomic_load(&l->last_checkpoint_steps),
-                  (unsigned long long)atomic_load(&l->inserted), err.msg);
-      next_ckpt = td3_now_ns() + every_ns;
-    }
+    maybe_checkpoint(&t);
     uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
     uint64_t allowed = ratelimit_updates_allowed(&l->rl, ins, upd);
     /* a run resumed without its replay buffer trains once new transitions arrive */
     if (allowed && replay_size(l->replay) == 0) allowed = 0;
     if (allowed == 0) {
-      if (atomic_load(&l->ingest_closed) && !atomic_load(&l->trainer_drained)) {
-        publish(&t, 1); /* the final weights, whatever publish_every says */
-        atomic_store(&l->trainer_drained, 1);
-      }
-      maybe_publish(&t);
-      uint64_t t0 = td3_now_ns();
-      learner_wait(l, 20);
-      atomic_fetch_add(&l->trainer_wait_ns, td3_now_ns() - t0);
+      wait_for_data(&t);
       continue;
     }
-    if (allowed > 8) allowed = 8;
-    for (uint64_t k = 0; k < allowed; k++) {
-      replay_sample(l->replay, &l->trainer_rng, tc->batch, &batch);
-      td3_stats_t st;
-      uint64_t t_start = td3_now_ns();
-      int rc = td3_train(l->td3, &batch, &l->trainer_rng, &st);
-      uint64_t took = td3_now_ns() - t_start;
-      int bucket = 0;
-      while (bucket < STATUS_UPDATE_BUCKETS && (double)took > status_update_bounds[bucket] * 1e9)
-        bucket++;
-      atomic_fetch_add(&l->update_hist[bucket], 1);
-      atomic_fetch_add(&l->update_ns_sum, took);
-      if (!rc && c->test_reject_at && atomic_load(&l->updates) + 1 == c->test_reject_at &&
-          l->test_rejected < c->test_reject_times) {
-        l->test_rejected++;
-        rc = TD3_ENONFINITE;
-      }
-      if (rc) {
-        /* the update was rejected (td3 unchanged); go on from the last checkpoint if there
-         * is one and the run has not diverged repeatedly */
-        td3_err_t rerr = {0};
-        if (rc == TD3_ENONFINITE && learner_rollback(l, &rerr) == 0) {
-          publish(&t, 1); /* actors act with the restored policy */
-          break;
-        }
-        learner_fail(l, rc,
-                     "training produced a non-finite loss or weight at update %llu; the update "
-                     "was rejected and no weights were published (%s); try a smaller learning "
-                     "rate",
-                     (unsigned long long)atomic_load(&l->updates) + 1,
-                     rc == TD3_ENONFINITE ? rerr.msg : td3_strerror(rc));
-        goto out;
-      }
-      uint64_t u = atomic_fetch_add(&l->updates, 1) + 1;
-      uint64_t now = td3_now_ns(), zero = 0;
-      atomic_compare_exchange_strong(&l->first_update_ns, &zero, now);
-      atomic_store(&l->last_update_ns, now);
-      pthread_mutex_lock(&l->weights_lock);
-      l->last_stats = st;
-      int changed = loss_watch_add(&l->critic_watch, st.critic_loss);
-      loss_watch_t watch = l->critic_watch;
-      pthread_mutex_unlock(&l->weights_lock);
-      if (changed && watch.exploded)
-        log_warn("critic loss exploded: %.3g over the latest updates, %.3g before (poisoned "
-                 "transitions, or a learning rate too high); /healthz reports it",
-                 loss_watch_latest(&watch), loss_watch_recent(&watch));
-      else if (changed)
-        log_warn("critic loss back to %.3g (recent level %.3g)", loss_watch_latest(&watch),
-                 loss_watch_recent(&watch));
-      if (u % c->publish_every == 0) t.owed = 1;
-      if (t.owed) maybe_publish(&t);
-      if (c->train_delay_us) td3_sleep_ms((c->train_delay_us + 999) / 1000);
-    }
+    if (train_round(&t, allowed > 8 ? 8 : allowed) != 0) break;
     learner_wake(l);
     maybe_publish(&t);
   }
-out:
-  transition_batch_free(&batch);
+  transition_batch_free(&t.batch);
   wire_buf_free(&t.buf);
   zsock_close(&t.peers);
   zsock_close(&t.pub);

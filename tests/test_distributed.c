@@ -321,7 +321,7 @@ static void rate_limiter_holds_ratio(void **state) {
   L.cfg.td3.n_hidden = 2;
   L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
   L.cfg.td3.batch = 32;
-  L.cfg.train_delay_us = 1000; /* about 1000 updates/s at most */
+  L.hooks.train_delay_us = 1000; /* about 1000 updates/s at most */
   L.cfg.eval_every = 100000;
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a[4];
@@ -388,8 +388,8 @@ static void nonfinite_update_rolls_back(void **state) {
     L.cfg.eval_every = 100000;
     L.cfg.checkpoint_every = 0.2;
     /* pass 0: update 800 fails once; pass 1: it fails every time it is tried */
-    L.cfg.test_reject_at = 800;
-    L.cfg.test_reject_times = pass == 0 ? 1 : 100;
+    L.hooks.reject_at = 800;
+    L.hooks.reject_times = pass == 0 ? 1 : 100;
     assert_int_equal(inproc_learner_start(&L), 0);
     inproc_actor_t a;
     actor_start(&a, 28135, "rb/0", 0, 0);

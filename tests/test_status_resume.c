@@ -174,7 +174,7 @@ static void rates_after_resume(void **state) {
    * trainer admits its actors' batches */
   learner_setup(&L);
   L.cfg.resume_dir = tmp;
-  L.cfg.train_delay_us = 20000;
+  L.hooks.train_delay_us = 20000;
   L.cfg.batch_steps = 128;
   L.cfg.max_lead = 256;
   assert_int_equal(inproc_learner_start(&L), 0);

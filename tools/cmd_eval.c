@@ -82,14 +82,14 @@ typedef struct eval_args {
 static int parse_args(int argc, char **argv, eval_args_t *a) {
   *a = (eval_args_t){.episodes = 10, .seed = 100};
   flag_spec_t specs[] = {
-      {"policy", FLAG_STRING, &a->policy_path, "FILE", "policy file (policy.td3p of a run directory); required", 0, 0, NULL},
-      {"env", FLAG_STRING, &a->env_id, "ID", "environment; default the one the policy was trained on", 0, 0, NULL},
-      {"episodes", FLAG_U32, &a->episodes, "N", "deterministic episodes; default 10", 1, 100000, NULL},
-      {"seed", FLAG_U64, &a->seed, "S", "evaluation seed; default 100 (a run with seed S evaluates with S+100)", 0, 1.8e19, NULL},
-      {"json", FLAG_BOOL, &a->json, NULL, "print one JSON object instead of text", 0, 0, NULL},
-      {"record", FLAG_STRING, &a->record_path, "FILE", "write the first episode's trajectory to FILE as CSV: step, obs_0.., action_0.., reward, terminal, truncated (a row per step)", 0, 0, NULL},
-      {"model", FLAG_STRING, &a->opts.model_path, "PATH", "MuJoCo model file for the env; default the one the policy's run loaded (config.json beside the policy)", 0, 0, NULL},
-      {"mujoco-assets", FLAG_STRING, &a->opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files, instead of the run's model", 0, 0, NULL},
+      {"policy", FLAG_STRING, &a->policy_path, "FILE", "policy file (policy.td3p of a run directory); required", 0, 0, NULL, NULL, NULL},
+      {"env", FLAG_STRING, &a->env_id, "ID", "environment; default the one the policy was trained on", 0, 0, NULL, NULL, NULL},
+      {"episodes", FLAG_U32, &a->episodes, "N", "deterministic episodes; default 10", 1, 100000, NULL, NULL, NULL},
+      {"seed", FLAG_U64, &a->seed, "S", "evaluation seed; default 100 (a run with seed S evaluates with S+100)", 0, 1.8e19, NULL, NULL, NULL},
+      {"json", FLAG_BOOL, &a->json, NULL, "print one JSON object instead of text", 0, 0, NULL, NULL, NULL},
+      {"record", FLAG_STRING, &a->record_path, "FILE", "write the first episode's trajectory to FILE as CSV: step, obs_0.., action_0.., reward, terminal, truncated (a row per step)", 0, 0, NULL, NULL, NULL},
+      {"model", FLAG_STRING, &a->opts.model_path, "PATH", "MuJoCo model file for the env; default the one the policy's run loaded (config.json beside the policy)", 0, 0, NULL, NULL, NULL},
+      {"mujoco-assets", FLAG_STRING, &a->opts.assets_dir, "DIR", "directory with Gymnasium's MuJoCo model files, instead of the run's model", 0, 0, NULL, NULL, NULL},
   };
   const flag_program_t prog = {
       "td3d eval --policy FILE [--env ID] [--episodes N] [options]",

@@ -17,10 +17,10 @@
 int cmd_export_main(int argc, char **argv) {
   const char *policy_path = NULL, *format = NULL, *out_path = NULL, *prefix = NULL;
   flag_spec_t specs[] = {
-      {"policy", FLAG_STRING, &policy_path, "FILE", "policy file (policy.td3p of a run directory); required", 0, 0, NULL},
-      {"format", FLAG_STRING, &format, "FMT", "onnx, c (a C99 header) or npz (NumPy); default from --out's extension (.onnx, .h, .npz)", 0, 0, NULL},
-      {"out", FLAG_STRING, &out_path, "FILE", "file to write (replaced atomically if it exists); required", 0, 0, NULL},
-      {"prefix", FLAG_STRING, &prefix, "NAME", "c only: prefix of the header's identifiers (NAME_act, NAME_OBS_DIM, ...); default td3d_policy", 0, 0, NULL},
+      {"policy", FLAG_STRING, &policy_path, "FILE", "policy file (policy.td3p of a run directory); required", 0, 0, NULL, NULL, NULL},
+      {"format", FLAG_STRING, &format, "FMT", "onnx, c (a C99 header) or npz (NumPy); default from --out's extension (.onnx, .h, .npz)", 0, 0, NULL, NULL, NULL},
+      {"out", FLAG_STRING, &out_path, "FILE", "file to write (replaced atomically if it exists); required", 0, 0, NULL, NULL, NULL},
+      {"prefix", FLAG_STRING, &prefix, "NAME", "c only: prefix of the header's identifiers (NAME_act, NAME_OBS_DIM, ...); default td3d_policy", 0, 0, NULL, NULL, NULL},
   };
   const flag_program_t prog = {
       "td3d export --policy FILE --format onnx|c|npz --out FILE [--prefix NAME]",

@@ -51,7 +51,7 @@ int cmd_learner_main(int argc, char **argv) {
   char default_out[256];
   flag_spec_t specs[LEARNER_MAX_FLAGS + 1];
   size_t n = learner_flag_specs(&cli, specs);
-  specs[n++] = (flag_spec_t){"quiet", FLAG_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL};
+  specs[n++] = (flag_spec_t){"quiet", FLAG_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL, NULL, NULL};
   const flag_program_t prog = {
       "td3d learner [options]",
       "Runs the learner of a distributed run: it binds the experience (PULL), weights (PUB)\n"

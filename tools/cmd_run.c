@@ -4,6 +4,7 @@
  * (serial/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
 #include "checkpoint.h"
+#include "cluster_flags.h"
 #include "env.h"
 #include "gemm.h"
 #include "launcher.h"
@@ -40,21 +41,7 @@ static void install_signals(void) {
 static int run_serial(const learner_cli_t *cli, int quiet) {
   const learner_config_t *l = &cli->cfg;
   serial_config_t c;
-  serial_config_default(&c);
-  c.env_id = l->env_id;
-  c.preset = l->preset;
-  c.env_opts = l->env_opts;
-  c.seed = l->seed;
-  c.steps = l->steps;
-  c.start_steps = l->start_steps;
-  c.expl_noise = l->expl_noise;
-  c.eval_every = l->eval_every;
-  c.eval_episodes = l->eval_episodes;
-  c.replay_capacity = l->replay_capacity;
-  c.target_return = l->target_return;
-  c.out_dir = l->out_dir;
-  c.overwrite = l->overwrite;
-  c.td3 = l->td3;
+  serial_config_from_learner(&c, l);
   c.progress = quiet ? 0 : 2;
   c.stop = &g_stop;
   openblas_set_num_threads((int)cli->threads);
@@ -246,14 +233,19 @@ int cmd_run_main(int argc, char **argv) {
   learner_cli_init(&cli);
   cli.cfg.bind_host = "127.0.0.1"; /* a local cluster: unreachable from the network unless --bind */
   int serial = 0, quiet = 0;
-  uint32_t actors = 2, envs = 1;
+  uint32_t actors, envs;
   char default_out[256];
   flag_spec_t specs[LEARNER_MAX_FLAGS + 4];
   size_t n_learner = learner_flag_specs(&cli, specs), n = n_learner;
-  specs[n++] = (flag_spec_t){"serial", FLAG_BOOL, &serial, NULL, "one process steps the env and trains (reproducible baseline)", 0, 0, NULL};
-  specs[n++] = (flag_spec_t){"actors", FLAG_U32, &actors, "N", "actor processes; default 2", 1, 1024, NULL};
-  specs[n++] = (flag_spec_t){"envs-per-actor", FLAG_U32, &envs, "K", "env copies per actor, one batched policy pass; default 1", 1, 1024, NULL};
-  specs[n++] = (flag_spec_t){"quiet", FLAG_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL};
+  specs[n++] = (flag_spec_t){"serial", FLAG_BOOL, &serial, NULL, "one process steps the env and trains (reproducible baseline)", 0, 0, NULL, NULL, NULL};
+  specs[n++] = (flag_spec_t){"actors", FLAG_U32, &actors, "N", "actor processes", 1, 1024, NULL, "2", NULL};
+  specs[n++] = cluster_flag_envs_per_actor(&envs);
+  specs[n++] = (flag_spec_t){"quiet", FLAG_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL, NULL, NULL};
+  td3_err_t err = {0};
+  if (flags_defaults(specs + n_learner, n - n_learner, &err) != 0) {
+    fprintf(stderr, "td3d run: %s\n", err.msg);
+    return 2;
+  }
   const flag_program_t prog = {
       "td3d run [--serial] [--env ID] [--steps N] [--target-return R] [--out DIR] [options]",
       "Trains a TD3 policy with one command. By default it starts a local cluster: a\n"
@@ -265,7 +257,6 @@ int cmd_run_main(int argc, char **argv) {
       "with `td3d eval`) and the learner's checkpoint/. A learner that dies is restarted\n"
       "from its checkpoint; --resume DIR continues a stopped run.",
       NULL};
-  td3_err_t err = {0};
   int rc = learner_cli_parse(&cli, specs, n, &prog, argc, argv, &err);
   if (rc == 1) return 0;
   if (rc < 0 || learner_cli_finish(&cli, &err) != 0) {

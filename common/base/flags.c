@@ -77,8 +77,9 @@ static int parse_bool(const char *s, int *out, const origin_t *o, td3_err_t *err
                      o->text, s);
 }
 
-static int set_value(const flag_spec_t *f, const char *value, const origin_t *o,
-                     td3_err_t *err) {
+/* Parses value into f's destination; does not mark f seen. */
+static int parse_value(const flag_spec_t *f, const char *value, const origin_t *o,
+                       td3_err_t *err) {
   int rc = 0;
   uint64_t w;
   double d;
@@ -126,8 +127,25 @@ static int set_value(const flag_spec_t *f, const char *value, const origin_t *o,
     break;
   }
   }
+  return rc;
+}
+
+static int set_value(const flag_spec_t *f, const char *value, const origin_t *o,
+                     td3_err_t *err) {
+  int rc = parse_value(f, value, o, err);
   if (rc == 0 && f->seen) *f->seen = 1;
   return rc;
+}
+
+int flags_defaults(const flag_spec_t *specs, size_t n_specs, td3_err_t *err) {
+  origin_t o;
+  for (size_t i = 0; i < n_specs; i++) {
+    if (!specs[i].def) continue;
+    snprintf(o.text, sizeof o.text, "the default of --%s", specs[i].name);
+    int rc = parse_value(&specs[i], specs[i].def, &o, err);
+    if (rc) return rc;
+  }
+  return 0;
 }
 
 static const flag_spec_t *find(const flag_spec_t *specs, size_t n, const char *name,
@@ -146,7 +164,10 @@ void flags_usage(FILE *f, const flag_spec_t *specs, size_t n_specs, const flag_p
     snprintf(left, sizeof left, "--%s%s%s", specs[i].name, specs[i].metavar ? " " : "",
              specs[i].metavar ? specs[i].metavar : "");
     flags_env_name(specs[i].name, env, sizeof env);
-    fprintf(f, "  %-26s %s [%s]\n", left, specs[i].help, env);
+    fprintf(f, "  %-26s %s", left, specs[i].help);
+    if (specs[i].def) fprintf(f, "; default %s", specs[i].def);
+    if (specs[i].def && specs[i].def_note) fprintf(f, " %s", specs[i].def_note);
+    fprintf(f, " [%s]\n", env);
   }
   fprintf(f, "  %-26s %s\n", "--help", "show this help and exit");
   if (prog->footer) fprintf(f, "\n%s\n", prog->footer);

@@ -1,7 +1,9 @@
 /* Command-line flags with environment-variable fallback, for every td3d program.
  *
- * A program declares a table of flag_spec_t; flags_parse fills the destinations from, in
- * increasing priority: the defaults already in the destinations, environment variables
+ * A program declares a table of flag_spec_t; each row may carry its default as text (def),
+ * which flags_defaults writes into the destination and `--help` shows, so the default is
+ * written once. flags_parse fills the destinations from, in increasing priority: the
+ * defaults already in the destinations, environment variables
  * TD3D_<NAME> (upper case, '-' -> '_', e.g. --target-return -> TD3D_TARGET_RETURN), and the
  * command line (`--name value` or `--name=value`; booleans take no value on the command line
  * and accept 1/0/true/false/yes/no in the environment). Every value is checked: numbers must
@@ -44,6 +46,10 @@ typedef struct flag_spec {
   const char *help;     /* one line */
   double min, max;      /* numeric range (ignored for strings and booleans) */
   int *seen;            /* optional: set to 1 when the flag was given (either source) */
+  const char *def;      /* optional: the default as a value ("5000", "256,256", "Pendulum-v1"),
+                           written by flags_defaults and shown by --help as "; default <def>";
+                           NULL: none (the destination's value on entry stands, --help is quiet) */
+  const char *def_note; /* optional words --help adds after the default: "(td3-paper: 100)" */
 } flag_spec_t;
 
 /* What a program says about itself in --help. */
@@ -62,7 +68,12 @@ int flags_parse(const flag_spec_t *specs, size_t n_specs, const flag_program_t *
                 char **argv, const char **positional, size_t max_positional,
                 size_t *n_positional, td3_err_t *err);
 
-/* Prints the help text for the table. */
+/* Writes every row's def into its destination (rows without one are left as they are); seen
+ * stays untouched. Returns 0, or a negative code with err filled when a def does not parse or
+ * lies outside the row's range (a bug in the table: tests call it on every table). */
+int flags_defaults(const flag_spec_t *specs, size_t n_specs, td3_err_t *err);
+
+/* Prints the help text for the table: a row's help, then "; default <def>[ <def_note>]". */
 void flags_usage(FILE *f, const flag_spec_t *specs, size_t n_specs, const flag_program_t *prog);
 
 /* Writes the flag's current value as one argument "--name=value" into out, for handing a

@@ -31,6 +31,7 @@ void inproc_learner_init(inproc_learner_t *j, const char *env_id, unsigned port)
   j->cfg.weights_port = port + 1;
   j->cfg.control_port = port + 2;
   j->cfg.stats_out = &j->stats;
+  j->cfg.test_hooks = &j->hooks;
   j->cfg.stop = &j->stop;
 }
 

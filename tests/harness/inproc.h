@@ -13,7 +13,7 @@
  *   ...
  *   if (!inproc_learner_join(&L, 300000)) ... the run had to be stopped ...;
  *
- * A job points into itself (cfg.stop, cfg.stats_out, cfg.name), so it must not move between
+ * A job points into itself (cfg.stop, cfg.stats_out, cfg.test_hooks, cfg.name), so it must not move between
  * init and join. Strings put in cfg (env_id, out_dir, status_bind...) are borrowed and must
  * outlive the run. The functions are called from one controlling thread; the job's own
  * thread only writes res, err, rc and done. Nothing here asserts or exits: callers check the
@@ -36,6 +36,7 @@
 typedef struct inproc_learner {
   learner_config_t cfg;   /* adjust between init and start */
   learner_stats_t stats;  /* filled when the run ends (cfg.stats_out points here) */
+  learner_test_hooks_t hooks; /* adjust between init and start (cfg.test_hooks points here) */
   learner_result_t res;   /* valid after join */
   td3_err_t err;          /* the message when rc != 0 */
   int rc;                 /* learner_run's return code, valid after join */
@@ -58,7 +59,8 @@ typedef struct inproc_actor {
 
 /* Clears *j and fills j->cfg with learner_config_default, env_id (NULL keeps the default),
  * bind address 127.0.0.1, experience/weights/control ports port, port + 1, port + 2,
- * stats_out = &j->stats and stop = &j->stop. Other fields keep their defaults. */
+ * stats_out = &j->stats, test_hooks = &j->hooks (all zero: none) and stop = &j->stop. Other
+ * fields keep their defaults. */
 void inproc_learner_init(inproc_learner_t *j, const char *env_id, unsigned port);
 
 /* inproc_learner_init for a small, fast Pendulum-v1 run: steps env steps, 500 start steps,

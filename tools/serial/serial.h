@@ -14,6 +14,7 @@
 #define TD3_SERIAL_H
 
 #include "env.h"
+#include "learner.h"
 #include "td3.h"
 
 #include <signal.h>
@@ -53,10 +54,13 @@ typedef struct serial_result {
   int stopped;              /* 1 if *stop ended the run early */
 } serial_result_t;
 
-/* Defaults: authors' hyperparameters; start_steps 25000 (td3d run sets the preset's figure
- * for the env, learner/preset.h); eval every 5000 steps on 10 episodes; replay 1e6; no
- * target. */
+/* Defaults: the learner's (learner_config_default: its flag table's and the default preset's
+ * values); td3d run sets the preset's start steps for the env (learner/preset.h). */
 void serial_config_default(serial_config_t *c);
+
+/* The serial run of a learner configuration: the fields both have, copied (strings borrowed
+ * from l); stop is NULL. */
+void serial_config_from_learner(serial_config_t *c, const learner_config_t *l);
 
 /* Runs the loop. Returns 0 (budget spent, target reached, or stopped), or a negative code
  * with err filled (bad config, env creation, file output, non-finite training). */
