@@ -11,7 +11,6 @@
 #include "learner_status.h"
 #include "log.h"
 #include "xalloc.h"
-#include "zsock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,38 +64,6 @@ static int run_resume(run_t *r) {
   return 0;
 }
 
-/* Binds the three sockets one after the other, with their monitors: control (the main loop's),
- * experience (the ingest thread's) and weights (the trainer's). The memory experience can hold,
- * whatever the peers send: ZeroMQ drops the connection of a peer sending a frame over max_frame
- * (before it is buffered whole), and queues at most LEARNER_EXPERIENCE_HWM frames per
- * connection; connections are bounded by the descriptor limit the learner sets for max_actors
- * (raise_fd_limit). */
-static int run_bind(run_t *r) {
-  learner_t *l = &r->l;
-  int backlog = learner_backlog(l->cfg);
-  zsock_opts_t co = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l->curve,
-                     .backlog = backlog};
-  if (!(r->ct.router = zsock_open(l->zctx, ZMQ_ROUTER, &co, l->control_ep, 1, r->err)))
-    return r->err ? r->err->code : TD3_ESYS;
-  r->ct.monitor = learner_monitor_open(l, r->ct.router, LEARNER_MONITOR_EVENTS, "control");
-  zsock_opts_t eo = {.rcvhwm = LEARNER_EXPERIENCE_HWM, .maxmsgsize = (int64_t)l->limits.max_frame,
-                     .curve = l->curve, .backlog = backlog};
-  td3_err_t e = {0};
-  if (!(l->experience_sock = zsock_open(l->zctx, ZMQ_PULL, &eo, l->experience_ep, 1, &e)))
-    return td3_err_set(r->err, e.code, "experience socket: %s", e.msg);
-  /* ZeroMQ closes a connection that sends a frame over max_frame without passing anything
-   * up: the monitor counts the connections that end, and failed handshakes */
-  l->experience_mon = learner_monitor_open(
-      l, l->experience_sock, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "experience");
-  zsock_opts_t wo = {.sndhwm = 4, .curve = l->curve, .backlog = backlog};
-  if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_PUB, &wo, l->weights_ep, 1, &e)))
-    return td3_err_set(r->err, e.code, "weights socket: %s", e.msg);
-  l->weights_mon = learner_monitor_open(
-      l, l->weights_sock,
-      ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "weights");
-  return 0;
-}
-
 /* Binds the sockets (and CURVE), starts the status server, opens the run directory,
  * writes a new run's first checkpoint and starts the ingest and trainer threads. */
 static int run_start(run_t *r) {
@@ -106,7 +73,7 @@ static int run_start(run_t *r) {
   l->zctx = zmq_ctx_new();
   if (c->curve_key && (rc = learner_curve_start(l, &r->curve, &r->authorized, r->err)) != 0)
     return rc;
-  if ((rc = run_bind(r)) != 0) return rc;
+  if ((rc = learner_sockets_bind(l, &r->ct.router, &r->ct.monitor, r->err)) != 0) return rc;
   status_snapshot_t *snap = r->ct.snap;
   learner_config_json(c, l, snap->config_json, sizeof snap->config_json);
   snprintf(snap->run_id, sizeof snap->run_id, "%016llx", (unsigned long long)l->run_id);
@@ -294,10 +261,7 @@ static void run_close(run_t *r) {
     status_destroy(&r->status);
   }
   learner_control_free(&r->ct);
-  learner_monitor_close(&l->experience_mon); /* what no thread took */
-  zsock_close(&l->experience_sock);
-  learner_monitor_close(&l->weights_mon);
-  zsock_close(&l->weights_sock);
+  learner_sockets_close(l); /* what no thread took */
   learner_state_free(l); /* stops the ZAP handler, which reads authorized */
   curve_authorized_free(&r->authorized);
 }

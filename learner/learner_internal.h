@@ -139,7 +139,8 @@ void learner_state_wire(learner_t *l);
  * (every socket must be closed before). */
 void learner_state_free(learner_t *l);
 
-/* ---- socket monitors (learner_monitor.c); each monitor is read by its socket's thread ---- */
+/* ---- the sockets and their monitors (learner_monitor.c); each monitor is read by its
+ * socket's thread ---- */
 
 /* The monitor events every socket reports: handshakes that failed for a reason other than
  * authentication (which the ZAP handler counts): a client without CURVE against a CURVE
@@ -160,6 +161,18 @@ void learner_monitor_drain(learner_t *l, void *mon, int64_t *connections,
 
 /* Closes *mon (NULL: nothing) and sets it NULL. */
 void learner_monitor_close(void **mon);
+
+/* Binds the three sockets one after the other, each with its monitor, on the main thread
+ * before any other starts: control (*router, *router_mon: the main loop's), experience and
+ * weights (l->experience_sock/_mon, l->weights_sock/_mon: the ingest and trainer threads take
+ * them). Experience holds at most what the peers can send: ZeroMQ drops a connection sending
+ * a frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
+ * connection; connections are bounded by the descriptor limit set for max_actors. 0 or an
+ * error with err filled; what was bound stays for learner_sockets_close and the caller. */
+int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err);
+
+/* Closes the experience and weights sockets and monitors no thread took (NULL: nothing). */
+void learner_sockets_close(learner_t *l);
 
 /* ---- configuration (learner_config.c) ---- */
 

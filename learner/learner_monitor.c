@@ -1,9 +1,10 @@
-/* Socket monitors of the learner's three sockets: what ZeroMQ does to a connection without
- * passing a message up (a failed handshake, a connection it closes for a frame over the limit)
- * becomes a counter here. See learner_internal.h for the contract. */
+/* The learner's three sockets, bound together, and their monitors: what ZeroMQ does to a
+ * connection without passing a message up (a failed handshake, a connection it closes for a
+ * frame over the limit) becomes a counter here. See learner_internal.h for the contract. */
 #include "learner_internal.h"
 
 #include "log.h"
+#include "zsock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,4 +54,36 @@ void learner_monitor_drain(learner_t *l, void *mon, int64_t *connections,
 void learner_monitor_close(void **mon) {
   if (*mon) zmq_close(*mon);
   *mon = NULL;
+}
+
+int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err) {
+  int backlog = learner_backlog(l->cfg);
+  zsock_opts_t co = {.sndhwm = 1000, .rcvhwm = 1000, .maxmsgsize = 1 << 20, .curve = l->curve,
+                     .backlog = backlog};
+  if (!(*router = zsock_open(l->zctx, ZMQ_ROUTER, &co, l->control_ep, 1, err)))
+    return err ? err->code : TD3_ESYS;
+  *router_mon = learner_monitor_open(l, *router, LEARNER_MONITOR_EVENTS, "control");
+  zsock_opts_t eo = {.rcvhwm = LEARNER_EXPERIENCE_HWM, .maxmsgsize = (int64_t)l->limits.max_frame,
+                     .curve = l->curve, .backlog = backlog};
+  td3_err_t e = {0};
+  if (!(l->experience_sock = zsock_open(l->zctx, ZMQ_PULL, &eo, l->experience_ep, 1, &e)))
+    return td3_err_set(err, e.code, "experience socket: %s", e.msg);
+  /* ZeroMQ closes a connection that sends a frame over max_frame without passing anything
+   * up: the monitor counts the connections that end, and failed handshakes */
+  l->experience_mon = learner_monitor_open(
+      l, l->experience_sock, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "experience");
+  zsock_opts_t wo = {.sndhwm = 4, .curve = l->curve, .backlog = backlog};
+  if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_PUB, &wo, l->weights_ep, 1, &e)))
+    return td3_err_set(err, e.code, "weights socket: %s", e.msg);
+  l->weights_mon = learner_monitor_open(
+      l, l->weights_sock,
+      ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "weights");
+  return 0;
+}
+
+void learner_sockets_close(learner_t *l) {
+  learner_monitor_close(&l->experience_mon);
+  zsock_close(&l->experience_sock);
+  learner_monitor_close(&l->weights_mon);
+  zsock_close(&l->weights_sock);
 }

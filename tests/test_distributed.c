@@ -92,7 +92,7 @@ static void learns_and_accounts(void **state) {
   actor_start(&a[1], 28110, "test/1", 0, 5000);
   actor_start(&ev, 28110, "test/eval", 1, 0);
   learner_join(&L, 300);
-  assert_int_equal(L.rc, 0);
+  if (L.rc != 0) fail_msg("the learner failed (%d): %s", L.rc, L.err.msg);
   inproc_actor_join(&a[0]);
   inproc_actor_join(&a[1]);
   actor_stop_join(&ev);

@@ -75,7 +75,12 @@ void progress_update(progress_t *p, const progress_status_t *s) {
   if (!p->enabled || !p->live) return;
   uint64_t now = td3_now_ns();
   measure_rates(p, s, now);
-  if (now - p->last_draw_ns < 250000000ULL) return;
+  /* last_draw_ns is the log hook's too (a log line from any thread asks for a redraw) */
+  pthread_mutex_lock(&p->lock);
+  if (now - p->last_draw_ns < 250000000ULL) {
+    pthread_mutex_unlock(&p->lock);
+    return;
+  }
   p->last_draw_ns = now;
   char eval[32] = "-", eta[32] = "-", sps[32] = "-", ups[32] = "-";
   if (isfinite(s->last_eval)) snprintf(eval, sizeof eval, "%.1f", s->last_eval);
@@ -85,7 +90,6 @@ void progress_update(progress_t *p, const progress_status_t *s) {
   }
   if (p->steps_rate > 0 && s->total_steps > s->env_steps)
     snprintf(eta, sizeof eta, "%.0fs", (double)(s->total_steps - s->env_steps) / p->steps_rate);
-  pthread_mutex_lock(&p->lock);
   clear_line(p);
   printf("steps %llu/%llu | %s steps/s | %s updates/s | replay %zu | last eval %s | ETA %s",
          (unsigned long long)s->env_steps, (unsigned long long)s->total_steps, sps, ups,
