@@ -363,6 +363,34 @@ static void env_selects_kernel(void **state) {
   assert_int_equal(check_one(gemm_sgemm_ex, true, false, 33, 17, 64, 1.0f, 0.0f, 1, 1), 0);
 }
 
+/* The cut covers every tile once, in order; the first block of each thread is the biggest,
+ * the tail blocks are small; the block count stays bounded for any size. */
+static void schedule_covers_tiles(void **state) {
+  (void)state;
+  const size_t tile_counts[] = {1, 2, 3, 7, 10, 13, 38, 100, 1000, 100000};
+  for (size_t t = 1; t <= 8; t++) {
+    for (size_t i = 0; i < sizeof tile_counts / sizeof *tile_counts; i++) {
+      size_t tiles = tile_counts[i];
+      uint32_t bound[GEMM_MAX_BLOCKS + 1];
+      uint32_t blocks = gemm_schedule(tiles, t, bound);
+      assert_true(blocks >= 1 && blocks <= GEMM_MAX_BLOCKS);
+      assert_int_equal(bound[0], 0);
+      assert_int_equal(bound[blocks], tiles);
+      for (uint32_t b = 0; b < blocks; b++) assert_true(bound[b] < bound[b + 1]);
+      if (tiles >= 2 * t) {
+        uint32_t first = bound[1] - bound[0];
+        for (uint32_t b = 1; b < t; b++) assert_int_equal(bound[b + 1] - bound[b], first);
+        for (uint32_t b = t; b < blocks; b++) assert_true(bound[b + 1] - bound[b] <= first);
+        assert_true(first * t * 4 <= tiles * 3); /* three quarters of a share at most */
+      }
+    }
+  }
+  /* HalfCheetah's shapes on 2 threads: 13 row tiles in 5 blocks, 10 column tiles in 6 */
+  uint32_t bound[GEMM_MAX_BLOCKS + 1];
+  assert_int_equal(gemm_schedule(13, 2, bound), 5);
+  assert_int_equal(gemm_schedule(10, 2, bound), 6);
+}
+
 static void thread_count_clamps(void **state) {
   (void)state;
   gemm_set_threads(0);
@@ -389,6 +417,7 @@ int main(void) {
       cmocka_unit_test(degenerate_shapes),
       cmocka_unit_test(kernel_names_parse),
       cmocka_unit_test(env_selects_kernel),
+      cmocka_unit_test(schedule_covers_tiles),
       cmocka_unit_test(thread_count_clamps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

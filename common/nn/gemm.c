@@ -38,7 +38,6 @@
  * waiting for it costs a few microseconds. */
 #define SPLIT_MIN_FMA (1u << 18)
 #define SPIN_NS 200000u /* how long an idle worker polls before it sleeps */
-#define BLOCKS_PER_THREAD 4 /* blocks a product is cut into, per thread (fewer if it is small) */
 #define WAIT_SPIN_NS 20000u /* how long the caller spins on claimed blocks before yielding */
 
 /* ---------------------------------------------------------------------------------------- */
@@ -121,17 +120,19 @@ static struct {
   _Atomic int quit_from;     /* workers with an index >= this exit */
   const gemm_plan_t *plan;   /* the posted product (valid until every block is done) */
   bool by_cols;              /* its blocks are column ranges of C, else row ranges */
-  size_t per;                /* rows or columns per block (a multiple of MR or NR) */
+  size_t unit;               /* rows or columns per tile: MR or NR */
+  size_t len;                /* rows or columns of C being split */
+  uint32_t bound[GEMM_MAX_BLOCKS + 1]; /* block b is tiles bound[b] .. bound[b + 1] - 1 */
   uint32_t blocks;           /* blocks of the posted product */
 } g_pool = {.use = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
             .wake = PTHREAD_COND_INITIALIZER, .threads = 1, .quit_from = GEMM_MAX_THREADS};
 
-/* Block `part` of the plan: a range of per rows (or columns), the last one shorter. */
-static void run_part(const gemm_plan_t *p, bool by_cols, size_t per, uint32_t part) {
-  size_t len = by_cols ? p->n : p->m, begin = (size_t)part * per;
-  if (begin >= len) return;
-  size_t end = len - begin < per ? len : begin + per;
-  if (by_cols) gemm_plan_run(p, 0, p->m, begin, end);
+/* Block `part` of the posted product: its range of tiles, as rows (or columns) of C. */
+static void run_part(uint32_t part) {
+  const gemm_plan_t *p = g_pool.plan;
+  size_t begin = g_pool.bound[part] * g_pool.unit, end = g_pool.bound[part + 1] * g_pool.unit;
+  if (end > g_pool.len) end = g_pool.len;
+  if (g_pool.by_cols) gemm_plan_run(p, 0, p->m, begin, end);
   else gemm_plan_run(p, begin, end, 0, p->n);
 }
 
@@ -144,7 +145,7 @@ static uint32_t claim_and_run(uint32_t gen) {
     if (!atomic_compare_exchange_weak(&g_pool.word, &w, w - 1)) continue; /* w reloaded */
     /* claimed: the plan stays valid until this block is counted done */
     uint32_t part = g_pool.blocks - WORD_LEFT(w);
-    run_part(g_pool.plan, g_pool.by_cols, g_pool.per, part);
+    run_part(part);
     atomic_fetch_add(&g_pool.done, 1);
     ran++;
     w = atomic_load(&g_pool.word);
@@ -229,6 +230,34 @@ void gemm_set_threads(int n) {
 
 int gemm_get_threads(void) { return atomic_load(&g_pool.threads); }
 
+/* Cuts `tiles` tiles into blocks for `threads` threads, writing the block bounds; returns the
+ * number of blocks. The first `threads` blocks, the first each thread claims, hold three
+ * quarters of a thread's fair share each: when every thread is running they do most of the
+ * product in as few blocks as a fixed split would (each block packs its own copy of what the
+ * threads share, so fewer blocks are cheaper). The rest is cut into blocks of about an
+ * eighth of a share, which whoever is running claims: a thread that was descheduled
+ * before its first claim costs nothing, and one descheduled inside a big block costs at
+ * most that block. */
+uint32_t gemm_schedule(size_t tiles, size_t threads, uint32_t bound[GEMM_MAX_BLOCKS + 1]) {
+  size_t big = tiles * 3 / (4 * threads), nbig = threads, rest, small;
+  if (big == 0) { /* fewer tiles than a block per thread: one tile each */
+    big = 1;
+    nbig = tiles < GEMM_MAX_BLOCKS ? tiles : GEMM_MAX_BLOCKS;
+  }
+  rest = tiles - big * nbig;
+  small = (rest + 2 * threads - 1) / (2 * threads);
+  if (small == 0) small = 1;
+  while (rest && nbig + (rest + small - 1) / small > GEMM_MAX_BLOCKS) small++;
+  uint32_t b = 0, at = 0;
+  bound[0] = 0;
+  for (size_t i = 0; i < nbig; i++) bound[++b] = at += (uint32_t)big;
+  while (at < tiles) {
+    at = at + small < tiles ? at + (uint32_t)small : (uint32_t)tiles;
+    bound[++b] = at;
+  }
+  return b;
+}
+
 /* Runs the plan split over the workers when it is big enough and they are free; else on
  * the calling thread alone. The split is by columns of C when A is read in place (each
  * block then packs only its own columns of B, and nothing of A) or C has too few rows;
@@ -250,13 +279,11 @@ static void run_plan(const gemm_plan_t *p) {
   }
   size_t threads = (size_t)g_pool.started + 1;
   bool by_cols = col_tiles >= 2 && (!p->ta || row_tiles < 2);
-  size_t tiles = by_cols ? col_tiles : row_tiles, unit = by_cols ? nr : mr;
-  size_t want = threads * BLOCKS_PER_THREAD < tiles ? threads * BLOCKS_PER_THREAD : tiles;
-  size_t per_tiles = (tiles + want - 1) / want;
   g_pool.plan = p;
   g_pool.by_cols = by_cols;
-  g_pool.per = per_tiles * unit;
-  g_pool.blocks = (uint32_t)((tiles + per_tiles - 1) / per_tiles);
+  g_pool.unit = by_cols ? nr : mr;
+  g_pool.len = by_cols ? p->n : p->m;
+  g_pool.blocks = gemm_schedule(by_cols ? col_tiles : row_tiles, threads, g_pool.bound);
   atomic_store(&g_pool.done, 0);
   uint32_t gen = WORD_GEN(atomic_load(&g_pool.word)) + 1;
   if (gen == 0) gen = 1; /* 0 means "none" to a new worker */

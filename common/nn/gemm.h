@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum gemm_kernel {
   GEMM_KERNEL_AUTO = 0,     /* AVX-512 when the CPU has it, else OpenBLAS */
@@ -97,5 +98,13 @@ const char *gemm_kernel_name(void);
  * Lowering the count stops surplus workers. */
 void gemm_set_threads(int n);
 int gemm_get_threads(void);
+
+/* How a split product is cut (exposed for tests): `tiles` MR-row or NR-column tiles of C for
+ * `threads` threads become blocks; block b is tiles bound[b] .. bound[b + 1] - 1 (bound[0] is
+ * 0, the last bound is `tiles`). The first `threads` blocks hold three quarters of a
+ * thread's fair share each, the rest about an eighth; never more than GEMM_MAX_BLOCKS
+ * blocks. Returns the number of blocks. */
+#define GEMM_MAX_BLOCKS 64
+uint32_t gemm_schedule(size_t tiles, size_t threads, uint32_t bound[GEMM_MAX_BLOCKS + 1]);
 
 #endif
