@@ -171,12 +171,16 @@ static int check_handshake(actor_t *a, td3_err_t *err) {
   return 0;
 }
 
-/* Waiting for a Welcome: says Hello with back-off and waits (at most 50 ms) for an answer. */
+/* Waiting for a Welcome: says Hello with back-off and waits (at most 50 ms) for an answer.
+ * The back-off grows only with Hellos that went out unanswered: while the connection is not
+ * up yet the Hello cannot leave (nothing is queued), and it is tried again on every turn, so
+ * it goes out as the connection comes up (with 1000 actors connecting to a busy learner, a
+ * doubling back-off kept actors waiting up to 4 s after their connection was up). */
 static void await_welcome(actor_t *a, uint64_t now) {
   const actor_config_t *c = a->cfg;
   if (now - a->last_hello_ns > a->hello_backoff_ms * 1000000ULL) {
-    actor_send_hello(a);
-    a->hello_backoff_ms = a->hello_backoff_ms * 2 > 4000 ? 4000 : a->hello_backoff_ms * 2;
+    if (actor_send_hello(a) == 0)
+      a->hello_backoff_ms = a->hello_backoff_ms * 2 > 4000 ? 4000 : a->hello_backoff_ms * 2;
     if (now - a->last_wait_log_ns > 10000000000ULL) {
       if (now - a->started_wait_ns > 2000000000ULL)
         log_info("waiting for the learner at %s (control port %u)", c->learner_host,
@@ -186,6 +190,32 @@ static void await_welcome(actor_t *a, uint64_t now) {
   }
   zmq_pollitem_t item = {a->dealer, 0, ZMQ_POLLIN, 0};
   zmq_poll(&item, 1, 50);
+}
+
+/* An actor at its max_env_steps: the partial batch leaves like any other (send_timeout_ms);
+ * then the actor stays (heartbeating) until the learner confirms it received everything
+ * sent, since closing the socket discards frames still queued in it (on a busy machine
+ * ZeroMQ's I/O thread may not have written them out yet). It gives up when nothing was confirmed for
+ * learner_timeout_ms; a learner that stops answering ends the wait the same way (the lease's
+ * timeout). Returns 1 when the actor may stop. */
+static int finish_turn(actor_t *a, uint64_t now) {
+  const actor_config_t *c = a->cfg;
+  if (c->eval) return 1;
+  if (a->batch.n > 0) {
+    actor_batch_seal(a, c->send_timeout_ms);
+    return 0;
+  }
+  if (a->session_accepted >= a->session_sent) return 1;
+  if (!a->finish_wait_ns) a->finish_wait_ns = now;
+  uint64_t since = a->finish_wait_ns > a->accepted_changed_ns ? a->finish_wait_ns : a->accepted_changed_ns;
+  if (now - since > (uint64_t)c->learner_timeout_ms * 1000000ULL) {
+    log_warn("stopping with %llu transitions the learner has not confirmed",
+             (unsigned long long)(a->session_sent - a->session_accepted));
+    return 1;
+  }
+  zmq_pollitem_t item = {a->dealer, 0, ZMQ_POLLIN, 0};
+  zmq_poll(&item, 1, 20);
+  return 0;
 }
 
 /* One turn of the actor's loop, the only place messages are read: the CURVE handshake, control
@@ -219,11 +249,7 @@ static int actor_turn(actor_t *a, td3_err_t *err) {
     actor_pending_serve(a, now);
     return 0;
   }
-  if (a->finishing) { /* the partial batch gets half a second, then the actor stops */
-    if (c->eval || a->batch.n == 0) return 1;
-    actor_batch_seal(a, 500);
-    return 0;
-  }
+  if (a->finishing) return finish_turn(a, now);
   if (!c->eval && should_pace(a)) {
     zmq_pollitem_t items[2] = {{a->sub, 0, ZMQ_POLLIN, 0}, {a->dealer, 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, 5);

@@ -43,6 +43,7 @@ typedef struct actor {
   uint64_t session_sent;        /* transitions sent since the latest Welcome */
   uint64_t session_accepted;    /* of those, accepted by the learner (heartbeat answers) */
   uint64_t accepted_changed_ns; /* when session_accepted last moved */
+  uint64_t finish_wait_ns;      /* finishing: when the wait for confirmations began, 0 before */
   /* acting */
   env_vec_t *vec;
   rng_t noise_rng;
@@ -89,8 +90,10 @@ typedef enum actor_drop {
 } actor_drop_t;
 
 /* Messages to the learner, on the control socket; never block (a full queue drops them). */
-void actor_send_control(actor_t *a, const wire_control_t *m);
-void actor_send_hello(actor_t *a);
+/* Send without waiting; 0 when the message went out, -1 when it could not (no connection to
+ * the learner yet: the control socket queues nothing while it has none). */
+int actor_send_control(actor_t *a, const wire_control_t *m);
+int actor_send_hello(actor_t *a);
 void actor_send_heartbeat(actor_t *a);
 
 /* Reads every control message waiting (Welcome, heartbeat answers, Reject, RunOver). Returns 0,

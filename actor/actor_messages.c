@@ -18,12 +18,12 @@ static log_limit_t drop_limit, weights_limit;
 /* ---------------------------------------------------------------------------------------- */
 /* Messages                                                                                 */
 
-void actor_send_control(actor_t *a, const wire_control_t *m) {
-  if (wire_control_encode(m, &a->cbuf) == 0)
-    zmq_send(a->dealer, a->cbuf.data, a->cbuf.len, ZMQ_DONTWAIT);
+int actor_send_control(actor_t *a, const wire_control_t *m) {
+  if (wire_control_encode(m, &a->cbuf) != 0) return -1;
+  return zmq_send(a->dealer, a->cbuf.data, a->cbuf.len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-void actor_send_hello(actor_t *a) {
+int actor_send_hello(actor_t *a) {
   wire_control_t m = {.type = WIRE_MSG_HELLO};
   wire_hello_t *h = &m.u.hello;
   snprintf(h->actor_name, sizeof h->actor_name, "%s", a->name);
@@ -35,8 +35,9 @@ void actor_send_hello(actor_t *a) {
   h->action_high = a->info->action_high;
   h->envs = a->cfg->eval ? 1 : a->cfg->envs;
   h->lease = a->welcome.lease; /* after a reconnect: takes the slot back while the lease is live */
-  actor_send_control(a, &m);
+  if (actor_send_control(a, &m) != 0) return -1;
   a->last_hello_ns = td3_now_ns();
+  return 0;
 }
 
 void actor_send_heartbeat(actor_t *a) {

@@ -126,6 +126,39 @@ static void learns_and_accounts(void **state) {
   assert_int_equal(seen, 3);
 }
 
+/* ---- 1b. an actor that stops at its max_env_steps loses nothing: it waits until the
+ * learner confirms its last frames (closing the socket discards frames ZeroMQ's I/O thread
+ * has not written out yet, which on a busy machine left learns_and_accounts' learner waiting
+ * for the rest of its budget), here with a learner that trains slowly and holds ingest
+ * back ---- */
+
+static void finished_actor_loses_nothing(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/finish", tmp);
+  inproc_learner_t L;
+  learner_prepare(&L, 28160, out, 3000);
+  L.cfg.start_steps = 200;
+  L.cfg.max_lead = 100;
+  L.cfg.td3.n_hidden = 2;
+  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
+  L.cfg.td3.batch = 32;
+  L.hooks.train_delay_us = 3000; /* about 300 updates/s: ingest waits for training */
+  L.cfg.eval_every = 100000;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t a;
+  actor_start(&a, 28160, "fin/0", 0, 3000); /* the whole budget, then it stops by itself */
+  inproc_actor_join(&a);
+  learner_join(&L, 60);
+  assert_int_equal(L.rc, 0);
+  printf("actor: produced %llu, sent %llu, dropped %llu; learner inserted %llu\n",
+         (unsigned long long)a.res.env_steps, (unsigned long long)a.res.sent,
+         (unsigned long long)a.res.dropped, (unsigned long long)L.stats.inserted);
+  assert_int_equal(a.rc, 0);
+  assert_int_equal(a.res.dropped, 0);
+  assert_int_equal(L.stats.inserted, 3000);
+}
+
 /* ---- 2. bad peers ---- */
 
 static size_t pack_batch(Td3d__ExperienceBatch *m, uint8_t *buf) {
@@ -543,6 +576,7 @@ int main(void) {
       cmocka_unit_test(nonfinite_update_rolls_back),
       cmocka_unit_test(processes_survive_failures),
       cmocka_unit_test(learns_and_accounts),
+      cmocka_unit_test(finished_actor_loses_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
