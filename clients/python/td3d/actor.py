@@ -282,11 +282,14 @@ class Actor:
             log.warning(fmt, *args)
 
     def _send_control(self, **body):
+        """True when the message left; False without a connection to the learner yet (the
+        control socket queues nothing while it has none)."""
         m = pb.Control(**body)
         try:
             self.dealer.send(m.SerializeToString(), zmq.NOBLOCK)
+            return True
         except zmq.Again:
-            pass
+            return False
 
     def _send_hello(self):
         e = self.envx
@@ -294,8 +297,10 @@ class Actor:
                      role=ROLE_EVALUATOR if self.eval else ROLE_ACTOR, env_id=e.id,
                      obs_dim=e.obs_dim, act_dim=e.act_dim, action_low=_f32(e.low),
                      action_high=_f32(e.high), envs=1, lease=self.lease, end_mark=END_MARK)
-        self._send_control(hello=h)
+        if not self._send_control(hello=h):
+            return False
         self.last_hello = _now()
+        return True
 
     def _send_heartbeat(self):
         r = self.result
@@ -438,6 +443,22 @@ class Actor:
     def _clear_batch(self):
         self.b_obs, self.b_act, self.b_rew, self.b_next, self.b_term = [], [], [], [], []
         self.b_eps = []
+
+    def _await_confirmation(self):
+        """Before stopping: waits (heartbeating) until the learner confirms every transition
+        sent, since closing the socket discards frames ZeroMQ has not written out yet; gives up
+        after learner_timeout without progress."""
+        since = _now()
+        while (self.registered and not self._stop and not self.result.run_over
+               and self.session_accepted < self.session_sent):
+            if _now() - max(since, self.accepted_changed) > self.learner_timeout_s:
+                log.warning("stopping with %d transitions the learner has not confirmed",
+                            self.session_sent - self.session_accepted)
+                return
+            if _now() - self.last_heartbeat > self.heartbeat_s:
+                self._send_heartbeat()
+            self.dealer.poll(20)
+            self._poll_control()
 
     def _flush(self, timeout_s):
         n = len(self.b_rew)
@@ -629,8 +650,10 @@ class Actor:
                 now = _now()
                 if not self.registered:
                     if now - self.last_hello > self.hello_backoff:
-                        self._send_hello()
-                        self.hello_backoff = min(self.hello_backoff * 2, 4.0)
+                        # the back-off grows only with Hellos that went out unanswered; one
+                        # that could not leave goes out as the connection comes up
+                        if self._send_hello():
+                            self.hello_backoff = min(self.hello_backoff * 2, 4.0)
                         if now - self.last_wait_log > 10 and now - started_wait > 2:
                             log.info("waiting for the learner at %s (control port %d)",
                                      self.learner, self.ports[2])
@@ -658,7 +681,8 @@ class Actor:
                 if self.max_env_steps and r.env_steps >= self.max_env_steps:
                     break
             if not self.eval and self.registered and not r.run_over:
-                self._flush(0.5)
+                self._flush(self.send_timeout_s)
+                self._await_confirmation()
             if self.registered and not r.run_over:
                 self._send_heartbeat()  # final counts for the learner's table
         finally:
