@@ -102,3 +102,9 @@ set_tests_properties(cli_keygen_new_dir PROPERTIES FIXTURES_REQUIRED cli_keygen_
 add_test(NAME cli_eval_run_model COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/eval_run_model.sh
          $<TARGET_FILE:td3d> ${TD3_ASSETS_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_eval_run_model)
 set_tests_properties(cli_eval_run_model PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The transitions a distributed run stores follow each other as the actors stepped them (every
+# next_obs starts the actor's next row, except at time limits): tests/replay_chains.py.
+add_test(NAME replay_chains COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/export_python.sh numpy
+         ${CMAKE_CURRENT_SOURCE_DIR}/replay_chains.py $<TARGET_FILE:td3d>)
+set_tests_properties(replay_chains PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
