@@ -109,6 +109,12 @@ find_program(TD3_PYTHON3 python3)
 if(TD3_PYTHON3)
   add_test(NAME live_line COMMAND ${TD3_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/live_line.py $<TARGET_FILE:td3d>)
   set_tests_properties(live_line PROPERTIES TIMEOUT 120)
+  # ... and the log lines of td3d run's other processes (the launcher's restart and stop lines,
+  # the actors' warnings) neither: actors and the evaluator are killed to make the launcher
+  # speak. Ports 29651-29653.
+  add_test(NAME live_line_children COMMAND ${TD3_PYTHON3}
+           ${CMAKE_CURRENT_SOURCE_DIR}/live_line_children.py $<TARGET_FILE:td3d>)
+  set_tests_properties(live_line_children PROPERTIES TIMEOUT 120)
 endif()
 
 # curve.svg of the short serial run above, and a results chart, are valid SVG documents.
