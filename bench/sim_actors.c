@@ -139,28 +139,41 @@ static void drain_control(sim_worker_t *w, sim_actor_t *a) {
   zmq_msg_close(&msg);
 }
 
+/* Weights frames a simulated actor's SUB queues, as the real actor's (ACTOR_WEIGHTS_HWM in
+ * actor/actor_internal.h): no CONFLATE, whose libzmq implementation leaks a frame when its
+ * reader and the I/O thread meet. */
+#define SIM_WEIGHTS_HWM 4
+
+/* actor_poll_weights: reads every queued Weights frame (each one counted) and decodes the
+ * newest. */
 static void drain_weights(sim_worker_t *w, sim_actor_t *a) {
   if (!a->sub) return;
-  zmq_msg_t msg;
+  zmq_msg_t msg, last;
   zmq_msg_init(&msg);
+  zmq_msg_init(&last);
+  int have = 0;
   while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
     atomic_fetch_add(&w->c.weights, 1);
     if (zmq_msg_size(&msg) > atomic_load(&w->c.weights_bytes))
       atomic_store(&w->c.weights_bytes, zmq_msg_size(&msg));
-    if (!a->registered || w->sim->cfg.no_decode) continue;
-    wire_weights_t wt;
-    wire_limits_t lim = {.run_id = a->welcome.run_id, .obs_dim = 3, .act_dim = 1};
-    wire_reason_t r = wire_weights_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &wt);
-    if (r != WIRE_OK) {
-      atomic_fetch_add(&w->c.weights_bad, 1);
-      continue;
-    }
-    a->version = wt.version;
-    if (wt.env_steps > a->run_env_steps) a->run_env_steps = wt.env_steps;
-    if (wt.updates > a->run_updates) a->run_updates = wt.updates;
-    wire_weights_release(&wt);
+    zmq_msg_move(&last, &msg);
+    have = 1;
   }
   zmq_msg_close(&msg);
+  if (have && a->registered && !w->sim->cfg.no_decode) {
+    wire_weights_t wt;
+    wire_limits_t lim = {.run_id = a->welcome.run_id, .obs_dim = 3, .act_dim = 1};
+    wire_reason_t r = wire_weights_decode(zmq_msg_data(&last), zmq_msg_size(&last), &lim, &wt);
+    if (r == WIRE_OK) {
+      a->version = wt.version;
+      if (wt.env_steps > a->run_env_steps) a->run_env_steps = wt.env_steps;
+      if (wt.updates > a->run_updates) a->run_updates = wt.updates;
+      wire_weights_release(&wt);
+    } else {
+      atomic_fetch_add(&w->c.weights_bad, 1);
+    }
+  }
+  zmq_msg_close(&last);
 }
 
 /* actor.c's should_pace: at most half of max_lead of this actor's transitions unconfirmed, and
@@ -365,7 +378,7 @@ int sim_open(sim_t *s, const sim_config_t *c, td3_err_t *err) {
   zsock_endpoint(ep_e, sizeof ep_e, "127.0.0.1", o->port);
   const zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20,
                            .reconnect_ivl_ms = 100, .reconnect_ivl_max_ms = 2000, .immediate = 1};
-  const zsock_opts_t ow = {.rcvhwm = 1, .conflate = 1, .subscribe_all = 1,
+  const zsock_opts_t ow = {.rcvhwm = SIM_WEIGHTS_HWM, .subscribe_all = 1,
                            .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                            .reconnect_ivl_max_ms = 2000};
   const zsock_opts_t oe = {.sndhwm = 4, .immediate = 1, .reconnect_ivl_ms = 100,

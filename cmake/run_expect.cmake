@@ -1,6 +1,7 @@
 # Runs CMD with ARGS (a ;-list) and checks its exit code (EXPECT_RC), that its standard
-# error contains EXPECT_ERR and that its standard output matches the regex EXPECT_OUT (each
-# optional). Used by ctest for command-line behaviour.
+# error contains EXPECT_ERR and has exactly EXPECT_ERR_LINES lines, and that its standard
+# output matches the regex EXPECT_OUT ("^$": nothing at all) (each optional). Used by ctest
+# for command-line behaviour.
 execute_process(COMMAND ${CMD} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(DEFINED EXPECT_RC AND NOT rc EQUAL EXPECT_RC)
   message(FATAL_ERROR "exit code ${rc}, expected ${EXPECT_RC}\nstdout: ${out}\nstderr: ${err}")
@@ -9,6 +10,13 @@ if(DEFINED EXPECT_ERR AND NOT EXPECT_ERR STREQUAL "")
   string(FIND "${err}" "${EXPECT_ERR}" pos)
   if(pos EQUAL -1)
     message(FATAL_ERROR "stderr lacks '${EXPECT_ERR}':\n${err}")
+  endif()
+endif()
+if(DEFINED EXPECT_ERR_LINES AND NOT EXPECT_ERR_LINES STREQUAL "")
+  string(REGEX MATCHALL "\n" newlines "${err}")
+  list(LENGTH newlines lines)
+  if(NOT lines EQUAL EXPECT_ERR_LINES)
+    message(FATAL_ERROR "stderr has ${lines} lines, expected ${EXPECT_ERR_LINES}:\n${err}\nstdout: ${out}")
   endif()
 endif()
 if(DEFINED EXPECT_OUT AND NOT EXPECT_OUT STREQUAL "" AND NOT out MATCHES "${EXPECT_OUT}")

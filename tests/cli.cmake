@@ -1,13 +1,13 @@
 # The td3d command line: help, version, unknown commands and options, and a short serial
 # run whose policy `td3d eval` then loads. Included from tests/CMakeLists.txt.
 
-# td3_cli_test(<name> RC <code> [ERR <text>] [OUT <regex>] ARGS <args...>)
+# td3_cli_test(<name> RC <code> [ERR <text>] [ERR_LINES <n>] [OUT <regex>] ARGS <args...>)
 function(td3_cli_test name)
-  cmake_parse_arguments(T "" "RC;ERR;OUT" "ARGS" ${ARGN})
+  cmake_parse_arguments(T "" "RC;ERR;ERR_LINES;OUT" "ARGS" ${ARGN})
   # The quoted "-DARGS=..." keeps the ;-list as one argument; run_expect.cmake expands it.
   add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -DCMD=$<TARGET_FILE:td3d> "-DARGS=${T_ARGS}"
-           -DEXPECT_RC=${T_RC} "-DEXPECT_ERR=${T_ERR}" "-DEXPECT_OUT=${T_OUT}"
-           -P ${PROJECT_SOURCE_DIR}/cmake/run_expect.cmake)
+           -DEXPECT_RC=${T_RC} "-DEXPECT_ERR=${T_ERR}" "-DEXPECT_ERR_LINES=${T_ERR_LINES}"
+           "-DEXPECT_OUT=${T_OUT}" -P ${PROJECT_SOURCE_DIR}/cmake/run_expect.cmake)
   set_tests_properties(${name} PROPERTIES TIMEOUT 300)
 endfunction()
 
@@ -41,8 +41,20 @@ td3_cli_test(cli_eval_record_unwritable RC 1
 td3_cli_test(cli_eval_record_directory RC 1 ERR "is a directory; name a file"
   ARGS eval --policy ${cli_run_dir}/policy.td3p --record ${CMAKE_CURRENT_BINARY_DIR})
 td3_cli_test(cli_eval_help_record RC 0 OUT "--record FILE" ARGS eval --help)
-set(cli_run_users cli_run_refuses_existing cli_eval_policy cli_eval_wrong_env cli_eval_record
-    cli_eval_record_unwritable cli_eval_record_directory)
+# A distributed run checks the environment and the run directory once, before any child
+# (learner, actors, evaluator) or the learner's status server starts: one error line, nothing
+# on standard output (not even the run's header). Each child would have said something of its
+# own (its error, "status server on ...", the launcher's line about the learner's exit).
+# Ports 29641-29644.
+set(cli_ports --experience-port 29641 --weights-port 29642 --control-port 29643)
+td3_cli_test(cli_run_dist_bad_env RC 1 ERR "td3d run: unknown environment 'Nope-v0'" ERR_LINES 1
+  OUT "^$" ARGS run --env Nope-v0 --log-level info --status-bind 127.0.0.1:29644 ${cli_ports}
+                --out ${CMAKE_CURRENT_BINARY_DIR}/cli_dist_bad_env)
+td3_cli_test(cli_run_dist_refuses_existing RC 1 ERR "already holds a run (progress.csv exists)"
+  ERR_LINES 1 OUT "^$"
+  ARGS run --steps 10 --log-level info --status-bind 127.0.0.1:29644 ${cli_ports} --out ${cli_run_dir})
+set(cli_run_users cli_run_dist_refuses_existing cli_run_refuses_existing cli_eval_policy
+    cli_eval_wrong_env cli_eval_record cli_eval_record_unwritable cli_eval_record_directory)
 set_tests_properties(${cli_run_users} PROPERTIES DEPENDS cli_run_serial_short)
 set_tests_properties(cli_run_serial_short PROPERTIES FIXTURES_SETUP cli_run_dir)
 set_tests_properties(${cli_run_users} PROPERTIES FIXTURES_REQUIRED cli_run_dir)
@@ -59,6 +71,30 @@ td3_cli_test(cli_checkpoint_help RC 0 OUT "usage: td3d checkpoint RUN_DIR" ARGS 
 td3_cli_test(cli_checkpoint_missing RC 1 ERR "holds no checkpoint" ARGS checkpoint /nonexistent/run)
 td3_cli_test(cli_checkpoint_no_dir RC 2 ERR "RUN_DIR is required" ARGS checkpoint)
 
+# A run that spends its budget below --target-return says so in its last line and exits 3,
+# distributed and serial (ports 29641-29643, as above: ctest runs these one after the other).
+set(cli_unsolved_last "target NOT reached: [^\n]*the target 1000\\.00 \\(exit status 3\\)\n$")
+set(cli_unsolved_dir ${CMAKE_CURRENT_BINARY_DIR}/cli_unsolved)
+td3_cli_test(cli_run_unsolved RC 3 OUT "${cli_unsolved_last}"
+  ARGS run --env Pendulum-v1 --steps 2000 --start-steps 500 --eval-every 1000 --eval-episodes 2
+       --hidden 32,32 --batch 64 --actors 1 --target-return 1000 --status-bind off ${cli_ports}
+       --out ${cli_unsolved_dir} --overwrite)
+td3_cli_test(cli_run_serial_unsolved RC 3 OUT "${cli_unsolved_last}"
+  ARGS run --serial --env Pendulum-v1 --steps 1500 --start-steps 500 --eval-every 500
+       --eval-episodes 2 --hidden 32,32 --batch 64 --target-return 1000
+       --out ${CMAKE_CURRENT_BINARY_DIR}/cli_serial_unsolved --overwrite)
+set_tests_properties(cli_run_dist_bad_env cli_run_dist_refuses_existing cli_run_unsolved
+                     PROPERTIES RESOURCE_LOCK cli_ports)
+# The stored flags of that run print the shortest text that reads back as the same number
+# (flags_format): --gamma=0.99, not --gamma=0.99000001.
+td3_cli_test(cli_checkpoint_flags_exact RC 0
+  OUT "\nflags +[^\n]* --expl-noise=0\\.1 [^\n]* --actor-lr=0\\.0003 --critic-lr=0\\.0003 \
+--gamma=0\\.99 --tau=0\\.005 --policy-noise=0\\.2 --noise-clip=0\\.5 "
+  ARGS checkpoint ${cli_unsolved_dir})
+set_tests_properties(cli_run_unsolved PROPERTIES FIXTURES_SETUP cli_unsolved_dir)
+set_tests_properties(cli_checkpoint_flags_exact PROPERTIES DEPENDS cli_run_unsolved
+                     FIXTURES_REQUIRED cli_unsolved_dir)
+
 # Presets: `td3d presets` lists them; an unknown name is refused before anything starts.
 td3_cli_test(cli_presets RC 0 OUT "td3-paper.*400-300" ARGS presets)
 td3_cli_test(cli_run_bad_preset RC 2 ERR "'fast' is not a preset (td3-repo, td3-paper"
@@ -73,6 +109,12 @@ find_program(TD3_PYTHON3 python3)
 if(TD3_PYTHON3)
   add_test(NAME live_line COMMAND ${TD3_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/live_line.py $<TARGET_FILE:td3d>)
   set_tests_properties(live_line PROPERTIES TIMEOUT 120)
+  # ... and the log lines of td3d run's other processes (the launcher's restart and stop lines,
+  # the actors' warnings) neither: actors and the evaluator are killed to make the launcher
+  # speak. Ports 29651-29653.
+  add_test(NAME live_line_children COMMAND ${TD3_PYTHON3}
+           ${CMAKE_CURRENT_SOURCE_DIR}/live_line_children.py $<TARGET_FILE:td3d>)
+  set_tests_properties(live_line_children PROPERTIES TIMEOUT 120)
 endif()
 
 # curve.svg of the short serial run above, and a results chart, are valid SVG documents.

@@ -8,6 +8,7 @@
 
 #include "flags.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,12 +185,60 @@ static void defaults_from_rows(void **state) {
   assert_non_null(strstr(err.msg, "the default of --steps"));
 }
 
+static const char *format(const flag_spec_t *f) {
+  static char buf[128];
+  assert_int_equal(flags_format(f, buf, sizeof buf), 0);
+  return buf;
+}
+
+/* flags_format writes the shortest number that reads back as the stored value (the flags a
+ * run stores and `td3d checkpoint` shows): --gamma=0.99, not the float's 0.99000001. */
+static void format_shortest_numbers(void **state) {
+  (void)state;
+  opts_t o = {.steps = 1000000, .actors = 3, .target = 0.1, .lr = 0.99f, .serial = 1,
+              .env = "Pendulum-v1", .hidden = {.n = 2, .v = {400, 300}}};
+  flag_spec_t s[16];
+  specs_for(&o, s);
+  const flag_spec_t *steps = &s[0], *actors = &s[1], *target = &s[2], *lr = &s[3];
+  assert_string_equal(format(lr), "--lr=0.99");
+  o.lr = 3e-4f;
+  assert_string_equal(format(lr), "--lr=0.0003");
+  o.lr = 0.005f;
+  assert_string_equal(format(lr), "--lr=0.005");
+  o.lr = 1e-8f;
+  assert_string_equal(format(lr), "--lr=1e-08");
+  o.lr = 1.0f / 3.0f; /* no shorter text reads back as this float */
+  assert_string_equal(format(lr), "--lr=0.33333334");
+  assert_string_equal(format(target), "--target-return=0.1");
+  o.target = -200;
+  assert_string_equal(format(target), "--target-return=-200"); /* not -2e+02 */
+  o.target = 1e6;
+  assert_string_equal(format(target), "--target-return=1000000");
+  o.target = 0.1 + 0.2; /* a double that needs all its digits */
+  assert_string_equal(format(target), "--target-return=0.30000000000000004");
+  o.target = NAN; /* no value: not written */
+  char buf[64];
+  assert_int_equal(flags_format(target, buf, sizeof buf), 1);
+  assert_string_equal(format(steps), "--steps=1000000");
+  assert_string_equal(format(actors), "--actors=3");
+  assert_string_equal(format(&s[4]), "--serial=1");
+  assert_string_equal(format(&s[5]), "--env=Pendulum-v1");
+  assert_string_equal(format(&s[6]), "--hidden=400,300");
+  /* every formatted value parses back to the same number */
+  for (float x = 1e-6f; x < 1e6f; x *= 1.37f) {
+    o.lr = x;
+    const char *t = format(lr) + strlen("--lr=");
+    assert_true(strtof(t, NULL) == x);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(defaults_env_and_cli),
       cmocka_unit_test(bad_values_named),
       cmocka_unit_test(help_and_positionals),
       cmocka_unit_test(defaults_from_rows),
+      cmocka_unit_test(format_shortest_numbers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,11 @@ static void vlog(log_level_t level, uint64_t suppressed, const char *fmt, va_lis
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %c [%s] ",
+  /* On a terminal the line first returns to column 0 and clears it: another process (the
+   * learner under td3d run) may have left its live progress line there without a newline.
+   * Asked each time: a test may point stderr elsewhere. */
+  const char *clear = isatty(STDERR_FILENO) ? "\r\033[K" : "";
+  int n = snprintf(line, sizeof line, "%s%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %c [%s] ", clear,
                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                    tm.tm_sec, ts.tv_nsec / 1000000L, letters[level], g_tag);
   if (n < 0) return;

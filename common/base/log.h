@@ -4,7 +4,11 @@
  * from log_set_level() or the TD3D_LOG_LEVEL environment variable (error, warn, info,
  * debug). Messages that can repeat at a peer's pace (a bad frame, a full queue) go through a
  * log_limit_t: at most one line per interval, and the next printed line says how many were
- * suppressed. All functions are thread-safe; one write(2) per line keeps lines whole. */
+ * suppressed. All functions are thread-safe; one write(2) per line keeps lines whole. When
+ * stderr is a terminal, each line starts with "\r\033[K" (column 0, clear the line), so it
+ * does not land inside a live progress line another process drew there (td3d run's
+ * children share one terminal; the process that draws the line clears it itself, see
+ * log_set_console_hook). */
 #ifndef TD3_LOG_H
 #define TD3_LOG_H
 

@@ -21,7 +21,6 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
   if (o->sndhwm) rc |= set_int(s, ZMQ_SNDHWM, o->sndhwm);
   if (o->rcvhwm) rc |= set_int(s, ZMQ_RCVHWM, o->rcvhwm);
   if (o->maxmsgsize) rc |= zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &o->maxmsgsize, sizeof o->maxmsgsize);
-  if (o->conflate) rc |= set_int(s, ZMQ_CONFLATE, 1);
   if (o->reconnect_ivl_ms) rc |= set_int(s, ZMQ_RECONNECT_IVL, o->reconnect_ivl_ms);
   if (o->reconnect_ivl_max_ms) rc |= set_int(s, ZMQ_RECONNECT_IVL_MAX, o->reconnect_ivl_max_ms);
   if (o->subscribe_all) rc |= zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);

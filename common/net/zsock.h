@@ -1,6 +1,8 @@
 /* ZeroMQ sockets set up the td3d way: every option (high-water marks, ZMQ_LINGER, never
- * infinite, ZMQ_MAXMSGSIZE, reconnect intervals, CONFLATE, subscription) is set before the
- * bind or connect, and failures come back as messages that name the endpoint.
+ * infinite, ZMQ_MAXMSGSIZE, reconnect intervals, subscription) is set before the bind or
+ * connect, and failures come back as messages that name the endpoint. There is no CONFLATE:
+ * libzmq's leaks a frame when its reader and the I/O thread meet, so a reader that wants only
+ * the newest message keeps a small queue (rcvhwm) and drains it (actor_poll_weights).
  *
  * A socket belongs to the thread that uses it (ZeroMQ sockets are not thread-safe). */
 #ifndef TD3_ZSOCK_H
@@ -17,7 +19,6 @@ typedef struct zsock_opts {
   int rcvhwm;
   int linger_ms;           /* time to flush on close; default here 0 when left 0 */
   int64_t maxmsgsize;      /* bytes a peer may send; 0 = no limit set (-1 in ZeroMQ) */
-  int conflate;            /* keep only the latest message (single-frame sockets only) */
   int reconnect_ivl_ms;    /* first reconnect wait; 0 keeps the default (100 ms) */
   int reconnect_ivl_max_ms;/* back-off cap; 0 keeps the default */
   int subscribe_all;       /* SUB: subscribe to every message */

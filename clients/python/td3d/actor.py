@@ -7,7 +7,8 @@ It speaks the protocol of `td3d actor` (actor/actor.c, docs/architecture.md):
     Reject ends the actor when retrying cannot help (another env, dims or bounds, another
     protocol version) and is retried after its retry_after_ms otherwise (no free slot, the
     name's lease held elsewhere); RunOver ends it with success.
-  - weights (SUB, conflated, from the PUB :5556): the policy, run by policy.Policy in NumPy.
+  - weights (SUB queueing 4 frames, from the PUB :5556; each poll keeps the newest): the
+    policy, run by policy.Policy in NumPy.
   - experience (PUSH -> PULL :5555): ExperienceBatch frames with the slot's lease.
 Uniform random actions until the run has start_steps transitions, then the policy plus the
 slot's Gaussian (or Ornstein-Uhlenbeck) noise, clipped to the bounds. `terminated` is
