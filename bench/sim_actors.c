@@ -22,7 +22,8 @@ static int send_control(sim_worker_t *w, sim_actor_t *a, const wire_control_t *m
   return zmq_send(a->dealer, w->cbuf.data, w->cbuf.len, ZMQ_DONTWAIT) >= 0 ? 0 : -1;
 }
 
-static void send_hello(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
+/* Returns 0 when the Hello left, -1 when it could not (no connection yet). */
+static int send_hello(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
   static const float low[1] = {-2.0f}, high[1] = {2.0f};
   wire_control_t m = {.type = WIRE_MSG_HELLO};
   wire_hello_t *h = &m.u.hello;
@@ -34,9 +35,11 @@ static void send_hello(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
   h->action_low = low;
   h->action_high = high;
   h->envs = 1;
-  if (send_control(w, a, &m) == 0 && !a->hello_out_ns) a->hello_out_ns = now;
+  if (send_control(w, a, &m) != 0) return -1;
+  if (!a->hello_out_ns) a->hello_out_ns = now;
   atomic_fetch_add(&w->c.hellos, 1);
   a->hello_ns = now;
+  return 0;
 }
 
 static void send_heartbeat(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
@@ -243,8 +246,9 @@ static void send_batch(sim_worker_t *w, sim_actor_t *a, uint32_t n, uint64_t now
 static void actor_tick(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
   if (a->dead) return;
   if (!a->registered) {
-    if (now - a->hello_ns > a->backoff_ms * 1000000ULL) {
-      send_hello(w, a, now);
+    /* as actor.c: the back-off grows only with Hellos that went out; one that could not
+     * leave (no connection yet) is tried again on the next tick */
+    if (now - a->hello_ns > a->backoff_ms * 1000000ULL && send_hello(w, a, now) == 0) {
       a->backoff_ms = a->backoff_ms * 2 > 4000 ? 4000 : a->backoff_ms * 2;
       drain_control(w, a);
     }
