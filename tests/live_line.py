@@ -14,6 +14,20 @@ import sys
 import tempfile
 
 
+def mixed_lines(text):
+    """Prints and counts the terminal lines (what is left on screen after each carriage
+    return) that hold both the live line and a log line."""
+    bad = []
+    for line in text.split("\n"):
+        shown = line.rstrip("\r").split("\r")[-1]  # a pty ends lines with \r\n
+        if "| ETA" in shown and re.search(r"Z [IWE] \[", shown):
+            bad.append(repr(line))
+    if bad:
+        print("\n".join(bad[:5]))
+        print("FAIL: %d terminal lines hold both the live line and a log line" % len(bad))
+    return len(bad)
+
+
 def main():
     td3d = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="td3d_live_line.") as tmp:
@@ -47,14 +61,7 @@ def main():
         print(text)
         print("FAIL: expected live lines and log lines, saw %d and %d" % (live, logs))
         return 1
-    bad = []
-    for line in text.split("\n"):
-        shown = line.rstrip("\r").split("\r")[-1]  # a pty ends lines with \r\n
-        if "| ETA" in shown and re.search(r"Z [IWE] \[", shown):
-            bad.append(repr(line))
-    if bad:
-        print("\n".join(bad[:5]))
-        print("FAIL: %d terminal lines hold both the live line and a log line" % len(bad))
+    if mixed_lines(text):
         return 1
     print("ok: %d live-line draws, %d log lines, none on the same line" % (live, logs))
     return 0

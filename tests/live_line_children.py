@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from live_line import mixed_lines
+
 
 def children(pid):
     """{pid: argv} of the processes whose parent is pid."""
@@ -108,14 +110,7 @@ def main():
         print("FAIL: expected 3 kills, live lines and 3 restart lines, saw %d, %d and %d"
               % (killed, live, restarts))
         return 1
-    bad = []
-    for line in text.split("\n"):
-        shown = line.rstrip("\r").split("\r")[-1]  # a pty ends lines with \r\n
-        if "| ETA" in shown and re.search(r"Z [IWE] \[", shown):
-            bad.append(repr(line))
-    if bad:
-        print("\n".join(bad[:5]))
-        print("FAIL: %d terminal lines hold both the live line and a log line" % len(bad))
+    if mixed_lines(text):
         return 1
     print("ok: %d live-line draws, %d restart lines of the launcher, none on the same line"
           % (live, restarts))

@@ -58,6 +58,18 @@ static void learner_prepare(inproc_learner_t *j, unsigned port, const char *out,
   j->cfg.progress = 1;
 }
 
+/* The same learner with small fast networks (32-32, batch 32), 200 start steps and no
+ * evaluation before the end: for the tests of the rate limiter and rollbacks. */
+static void learner_prepare_small(inproc_learner_t *j, unsigned port, const char *out,
+                                  uint64_t steps) {
+  learner_prepare(j, port, out, steps);
+  j->cfg.start_steps = 200;
+  j->cfg.td3.n_hidden = 2;
+  j->cfg.td3.hidden[0] = j->cfg.td3.hidden[1] = 32;
+  j->cfg.td3.batch = 32;
+  j->cfg.eval_every = 100000;
+}
+
 static void actor_start(inproc_actor_t *j, unsigned port, const char *name, int eval,
                         uint64_t max_steps) {
   inproc_actor_init(j, "Pendulum-v1", port, name, eval);
@@ -137,14 +149,9 @@ static void finished_actor_loses_nothing(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/finish", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 28160, out, 3000);
-  L.cfg.start_steps = 200;
+  learner_prepare_small(&L, 28160, out, 3000);
   L.cfg.max_lead = 100;
-  L.cfg.td3.n_hidden = 2;
-  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
-  L.cfg.td3.batch = 32;
   L.hooks.train_delay_us = 3000; /* about 300 updates/s: ingest waits for training */
-  L.cfg.eval_every = 100000;
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a;
   actor_start(&a, 28160, "fin/0", 0, 3000); /* the whole budget, then it stops by itself */
@@ -348,14 +355,9 @@ static void rate_limiter_holds_ratio(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/ratio", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 28130, out, 6000);
-  L.cfg.start_steps = 200;
+  learner_prepare_small(&L, 28130, out, 6000);
   L.cfg.max_lead = 100;
-  L.cfg.td3.n_hidden = 2;
-  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
-  L.cfg.td3.batch = 32;
   L.hooks.train_delay_us = 1000; /* about 1000 updates/s at most */
-  L.cfg.eval_every = 100000;
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a[4];
   for (int i = 0; i < 4; i++) {
@@ -385,14 +387,9 @@ static void low_ratio_does_not_stall(void **state) {
   char out[512];
   snprintf(out, sizeof out, "%s/lowratio", tmp);
   inproc_learner_t L;
-  learner_prepare(&L, 28150, out, 6000);
-  L.cfg.start_steps = 200;
+  learner_prepare_small(&L, 28150, out, 6000);
   L.cfg.replay_ratio = 0.001;
   L.cfg.max_lead = 1000;
-  L.cfg.td3.n_hidden = 2;
-  L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
-  L.cfg.td3.batch = 32;
-  L.cfg.eval_every = 100000;
   assert_int_equal(inproc_learner_start(&L), 0);
   inproc_actor_t a;
   actor_start(&a, 28150, "low/0", 0, 0);
@@ -413,12 +410,7 @@ static void nonfinite_update_rolls_back(void **state) {
     char out[512];
     snprintf(out, sizeof out, "%s/rollback%d", tmp, pass);
     inproc_learner_t L;
-    learner_prepare(&L, 28135, out, 3000);
-    L.cfg.start_steps = 200;
-    L.cfg.td3.n_hidden = 2;
-    L.cfg.td3.hidden[0] = L.cfg.td3.hidden[1] = 32;
-    L.cfg.td3.batch = 32;
-    L.cfg.eval_every = 100000;
+    learner_prepare_small(&L, 28135, out, 3000);
     L.cfg.checkpoint_every = 0.2;
     /* pass 0: update 800 fails once; pass 1: it fails every time it is tried */
     L.hooks.reject_at = 800;
