@@ -167,6 +167,7 @@ void learner_monitor_close(void **mon);
  * weights (l->experience_sock/_mon, l->weights_sock/_mon: the ingest and trainer threads take
  * them). Experience holds at most what the peers can send: ZeroMQ drops a connection sending
  * a frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
+ * connection; weights takes frames up to LEARNER_SUBSCRIPTION_MAX, LEARNER_WEIGHTS_RCVHWM a
  * connection; connections are bounded by the descriptor limit set for max_actors. 0 or an
  * error with err filled; what was bound stays for learner_sockets_close and the caller. */
 int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err);
@@ -213,10 +214,18 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
  * again), at most LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
  * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
 #define LEARNER_MAX_ROLLBACKS 3
+int learner_rollback(learner_t *l, td3_err_t *err);
 
 /* Experience frames ZeroMQ queues per connection before it stops reading that peer. */
 #define LEARNER_EXPERIENCE_HWM 4
-int learner_rollback(learner_t *l, td3_err_t *err);
+
+/* The largest frame a peer may send to the weights socket (PUB), bytes: above any handshake
+ * command (CURVE's INITIATE with its metadata and a 255-byte routing id is under 700) and an
+ * actor's subscription (1 byte: everything); ZeroMQ closes a connection that sends more. */
+#define LEARNER_SUBSCRIPTION_MAX 1024
+
+/* Inbound messages (subscriptions) the weights socket queues per connection. */
+#define LEARNER_WEIGHTS_RCVHWM 8
 
 /* Run seconds so far, including those before a resume. */
 double learner_wall(const learner_t *l);
