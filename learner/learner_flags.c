@@ -147,7 +147,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"max-actors", FLAG_U32, &c->max_actors, "N", "actor slots", 1, 4096, NULL, "64", NULL},
       {"lease-ms", FLAG_U32, &c->lease_ms, "MS", "an actor silent this long loses its lease", 100, 3600000, NULL, "5000", NULL},
       {"insecure", FLAG_BOOL, &c->insecure, NULL, "let the sockets bind beyond loopback without CURVE (anyone who reaches them can join, send experience and read the weights); refused otherwise", 0, 0, NULL, NULL, NULL},
-      {"max-evaluators", FLAG_U32, &c->max_evaluators, "N", "slots evaluators may hold", 1, 64, NULL, "2", NULL},
+      {"max-evaluators", FLAG_U32, &c->max_evaluators, "N", "slots evaluators may hold (td3d run starts one evaluator)", 1, 64, NULL, "1", NULL},
       {"idle-lease-ms", FLAG_U32, &c->idle_lease_ms, "MS", "when every slot is held, an actor that sent no experience for this long (the learner not holding data back) gives its slot to a newcomer", 1000, 3600000, NULL, "10000", NULL},
       cluster_flag_model(&c->env_opts.model_path),
       cluster_flag_mujoco_assets(&c->env_opts.assets_dir),
