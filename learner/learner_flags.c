@@ -110,7 +110,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"preset", FLAG_STRING, &c->preset, "NAME", "defaults of the hyperparameters: " PRESET_DEFAULT " (default) or td3-paper (td3d presets); flags given still win", 0, 0, NULL, NULL, NULL},
       {"seed", FLAG_U64, &c->seed, "S", "run seed", 0, 1.8e19, NULL, "0", NULL},
       {"steps", FLAG_U64, &c->steps, "N", "env step budget (transitions)", 1, 1e12, NULL, "1000000", NULL},
-      {"target-return", FLAG_DOUBLE, &c->target_return, "R", "stop once an evaluation's mean return reaches R", -1e12, 1e12, NULL, NULL, NULL},
+      {"target-return", FLAG_DOUBLE, &c->target_return, "R", "stop once an evaluation's mean return reaches R (an evaluator's report once the learner's own evaluation agrees)", -1e12, 1e12, NULL, NULL, NULL},
       {"out", FLAG_STRING, &c->out_dir, "DIR", "run directory (config, progress.csv, curve.svg, policy.td3p)", 0, 0, NULL, NULL, NULL},
       {"overwrite", FLAG_BOOL, &c->overwrite, NULL, "reuse an --out directory that holds a run", 0, 0, NULL, NULL, NULL},
       {"start-steps", FLAG_U64, &c->start_steps, "N", "random-action steps first", 0, 1e12, NULL, p->start, p->start_note},

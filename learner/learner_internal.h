@@ -66,6 +66,14 @@ typedef struct learner {
   _Atomic uint64_t out_of_bounds;  /* those transitions (refused; the batch's others go on) */
   _Atomic uint64_t rollback_dropped; /* replay rows dropped by rollbacks (inserted after the
                                         checkpoint a rollback restored) */
+  /* evaluation reports at or above the target return (learner_record.c): */
+  _Atomic uint64_t target_confirmed;   /* that ended the run: the learner's own evaluation
+                                          agreed (external env: a second report in a row) */
+  _Atomic uint64_t target_unconfirmed; /* that the learner's evaluation did not confirm, or that
+                                          it could not check (not recorded; the run goes on) */
+  _Atomic uint64_t target_untrained;   /* of the untrained networks (recorded; never the end) */
+  _Atomic uint64_t reports_dropped;    /* evaluation reports dropped: the queue behind a check
+                                          was full */
   _Atomic uint64_t weights_version;
   _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
   _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
