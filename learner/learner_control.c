@@ -223,6 +223,7 @@ static void on_heartbeat(learner_control_t *ct, const zmq_msg_t *id, const wire_
   learner_t *l = ct->l;
   uint64_t accepted = 0;
   if (hb->run_id != l->run_id) {
+    atomic_fetch_add(&l->rejected[WIRE_RUN_ID], 1);
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "run %016llx is over; this is run %016llx: say Hello",
            (unsigned long long)hb->run_id, (unsigned long long)l->run_id);
     return;

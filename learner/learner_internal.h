@@ -57,7 +57,8 @@ typedef struct learner {
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
   _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
                                            reports not from the slot's evaluator, heartbeats
-                                           not from the slot's holder */
+                                           not from the slot's holder or for a slot without
+                                           a lease (one of another run: rejected[WIRE_RUN_ID]) */
   _Atomic uint64_t hellos_dropped; /* Hellos over a connection's allowance (hello_limit.h) */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
