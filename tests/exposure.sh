@@ -17,10 +17,12 @@ ports=(--experience-port=23340 --weights-port=23341 --control-port=23342)
 status=23345
 common=(--steps=100000000 --hidden=16,16 --batch=16 --quiet)
 
-# Waits (10 s at most) for the learner's status server to answer /metrics on 127.0.0.1.
+# Waits (10 s at most) for the learner's status server to answer /metrics on 127.0.0.1 with
+# the learner's first snapshot (before it, the server shows an empty one: no run id).
 wait_up() {
   for _ in $(seq 1 100); do
-    [ -n "$(metric td3d_insecure $status)" ] && return 0
+    http_get $status /metrics 2>/dev/null | grep -q 'td3d_run_info{run_id="[0-9a-f]\{16\}"' &&
+      return 0
     kill -0 "$1" 2>/dev/null || fail "the learner exited: $(cat "$2")"
     sleep 0.1
   done
