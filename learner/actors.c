@@ -53,7 +53,7 @@ actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   t->e = xcalloc(max_slots, sizeof *t->e);
   t->active = xcalloc(max_slots, sizeof *t->active);
   t->lease = xcalloc(max_slots, sizeof *t->lease);
-  t->policy = (actors_policy_t){.idle_ns = 10000000000ULL, .max_evaluators = 2};
+  t->policy = (actors_policy_t){.idle_ns = 10000000000ULL, .max_evaluators = 1};
   pthread_mutex_init(&t->lock, NULL);
   return t;
 }

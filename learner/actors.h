@@ -53,7 +53,7 @@ typedef struct actor_info {
 /* Who may take a slot from whom (actors_configure); zeros keep the defaults. */
 typedef struct actors_policy {
   uint64_t idle_ns;          /* an actor idle this long gives way to a newcomer (10 s) */
-  uint32_t max_evaluators;   /* evaluator slots (2) */
+  uint32_t max_evaluators;   /* evaluator slots (1) */
   uint64_t eval_idle_steps;  /* an evaluator without a report for this many env steps gives
                                 way (0: never) */
 } actors_policy_t;

@@ -38,6 +38,12 @@ static uint64_t get_resumed(const learner_t *l) { return (uint64_t)(l->resumed !
 
 #define DROPPED "td3d_transitions_dropped_total"
 #define DROPPED_HELP "Transitions received but not inserted, by reason."
+#define TARGET "td3d_target_reports_total"
+#define TARGET_HELP                                                                               \
+  "Evaluation reports at or above --target-return, by what the learner made of them: "           \
+  "confirmed (the learner's own evaluation agreed, or for an external env a second report in a " \
+  "row: the run ended), unconfirmed (its evaluation fell short or could not be made: not "       \
+  "recorded, the run goes on), untrained (the untrained networks: recorded, never the end)."
 #define REJECTED "td3d_rejected_messages_total"
 #define REJECTED_HELP                                                                             \
   "Experience and control messages refused, by reason (out_of_bounds: batches with transitions " \
@@ -55,6 +61,10 @@ const counter_t counters[] = {
     {OUT(REJECTED, C, REJECTED_HELP, "counters.rejected.", 17), .n = WIRE_REASON_COUNT, .label_key = "reason", L(rejected), S(rejected), ST(rejected), R(rejected_frames)},
     {OUT(REJECTED, C, REJECTED_HELP, "counters.rejected.unregistered", 17), .label_key = "reason", .label_value = "unregistered", L(rejected_unregistered), S(rejected_unregistered), ST(rejected_unregistered), R(rejected_frames)},
     {OUT(REJECTED, C, REJECTED_HELP, "counters.rejected.out_of_bounds", 17), .label_key = "reason", .label_value = "out_of_bounds", L(rejected_bounds), S(rejected_bounds), ST(rejected_bounds), NO_RESULT},
+    {OUT(TARGET, C, TARGET_HELP, "counters.target_confirmed", 18), .label_key = "result", .label_value = "confirmed", L(target_confirmed), S(target_confirmed), ST(target_confirmed), NO_RESULT},
+    {OUT(TARGET, C, TARGET_HELP, "counters.target_unconfirmed", 18), .label_key = "result", .label_value = "unconfirmed", L(target_unconfirmed), S(target_unconfirmed), ST(target_unconfirmed), NO_RESULT},
+    {OUT(TARGET, C, TARGET_HELP, "counters.target_untrained", 18), .label_key = "result", .label_value = "untrained", L(target_untrained), S(target_untrained), ST(target_untrained), NO_RESULT},
+    {OUT("td3d_eval_reports_dropped_total", C, "Evaluation reports dropped unrecorded: 16 were already waiting for the learner's check of a report that claimed the target return.", "counters.eval_reports_dropped", 18), L(reports_dropped), S(reports_dropped), ST(reports_dropped), NO_RESULT},
     {OUT("td3d_hellos_dropped_total", C, "Hellos dropped unanswered: over a connection's allowance (2 a second, a burst of 4).", "counters.hellos_dropped", 7), L(hellos_dropped), S(hellos_dropped), ST(hellos_dropped), NO_RESULT},
     {OUT("td3d_hellos_refused_total", C, "Hellos answered with a refusal (slots full, a live name held by another connection, env or shape).", "counters.hellos_refused", 8), L(hellos_refused), S(hellos_refused), ST(hellos_refused), NO_RESULT},
     {OUT("td3d_slots_preempted_total", C, "Slots taken from idle holders (no experience, or no evaluation reports) for newcomers.", "counters.slots_preempted", 9), L(slots_preempted), S(slots_preempted), ST(slots_preempted), NO_RESULT},

@@ -6,7 +6,6 @@
 #include "learner_internal.h"
 
 #include "counters.h"
-#include "evaluate.h"
 #include "learner_control.h"
 #include "learner_status.h"
 #include "log.h"
@@ -170,39 +169,24 @@ static void run_join(run_t *r) {
   r->have_ingest = r->have_trainer = 0;
 }
 
-static void act_final(void *ctx, const float *obs, float *action) {
-  td3_act((td3_t *)ctx, obs, 1, action);
-}
-
-/* A run that spent its budget ends with the learner's own evaluation of the final policy. */
+/* A run that spent its budget ends with the learner's own evaluation of the final policy
+ * (learner_record_final: on the evaluation thread the learner checks reports with). */
 static void final_evaluation(run_t *r) {
-  const learner_config_t *c = r->l.cfg;
   learner_t *l = &r->l;
   size_t n;
   const float *p = td3_actor_params(l->td3, &n);
+  pthread_mutex_lock(&l->weights_lock);
+  memcpy(l->weights_copy, p, n * sizeof(float));
+  pthread_mutex_unlock(&l->weights_lock);
   if (!l->env) {
     log_info("no final evaluation: the learner cannot step the external env %s (the "
              "evaluator's reports are the run's evaluations)", l->info->id);
-    pthread_mutex_lock(&l->weights_lock);
-    memcpy(l->weights_copy, p, n * sizeof(float));
-    pthread_mutex_unlock(&l->weights_lock);
     r->ct.outputs_stale = 1; /* policy.td3p gets the final policy as the run closes */
     return;
   }
-  double *ret = xmalloc(c->eval_episodes * sizeof *ret);
-  env_t *eval_env = env_create(c->env_id, &c->env_opts, r->err);
-  if (eval_env && evaluate_episodes(eval_env, evaluate_seed(c->seed), c->eval_episodes,
-                                    act_final, l->td3, ret, r->err) == 0) {
-    pthread_mutex_lock(&l->weights_lock);
-    memcpy(l->weights_copy, p, n * sizeof(float));
-    pthread_mutex_unlock(&l->weights_lock);
-    learner_control_record_eval(&r->ct, atomic_load(&l->inserted),
-                                atomic_load(&l->weights_version), ret, c->eval_episodes);
-  } else {
-    log_error("final evaluation failed: %s", r->err ? r->err->msg : "");
-  }
-  env_destroy(&eval_env);
-  free(ret);
+  td3_err_t err = {0};
+  if (learner_record_final(&r->ct, p, atomic_load(&l->weights_version), &err) != 0)
+    log_error("final evaluation failed: %s", err.msg);
 }
 
 /* Joins the threads, then: a fatal error is the run's error; otherwise the final checkpoint
@@ -226,6 +210,9 @@ static int run_finish(run_t *r) {
                 (unsigned long long)atomic_load(&l->inserted));
     }
   }
+  /* a check of a report that claims the target finishes (it may end the run solved), and the
+   * reports behind it are recorded, before the final evaluation's row */
+  learner_record_settle(&r->ct);
   if (atomic_load(&l->trainer_drained) && !res->solved) final_evaluation(r);
   /* The run is over (budget spent or target reached; not a stop from outside, after which
    * the run goes on with --resume): actors and the evaluator are told, and exit. */

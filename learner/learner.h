@@ -17,7 +17,8 @@
  * actors of the run reconnect by themselves.
  *
  * The run ends when the env step budget is inserted and the updates it owes are done (then the
- * learner evaluates the final policy itself), when an evaluation reaches the target return,
+ * learner evaluates the final policy itself), when an evaluation reaches the target return
+ * (an evaluator's report only once the learner's own evaluation agrees: learner_control.h),
  * on a stop request (SIGINT/SIGTERM), or on a fatal error. A non-finite update is not fatal
  * by itself: it is rejected and the learner rolls back to its latest checkpoint and goes on
  * (learner/learner_trainer.c); it ends the run only when there is no checkpoint to roll
@@ -45,12 +46,17 @@ typedef enum learner_noise {
  * set): for tests and tools that need more than the result. */
 typedef struct learner_stats {
   uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
-  uint64_t rejected_unregistered;        /* batches from slots without a lease, and evaluation
-                                           reports not from the slot's evaluator */
+  uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
+                                           reports not from the slot's evaluator, heartbeats
+                                           not from the slot's holder or without a lease */
   uint64_t rejected_bounds;              /* batches with transitions out of bounds */
   uint64_t out_of_bounds;                /* transitions refused out of bounds (max_abs_value,
                                             action bounds) */
   uint64_t rollback_dropped;             /* replay rows dropped by rollbacks */
+  uint64_t target_confirmed;             /* reports at or above the target that ended the run */
+  uint64_t target_unconfirmed;           /* ... that the learner's evaluation did not confirm */
+  uint64_t target_untrained;             /* ... of the untrained networks */
+  uint64_t reports_dropped;              /* evaluation reports dropped behind a check */
   uint64_t hellos_dropped;               /* Hellos over a connection's allowance */
   uint64_t hellos_refused;               /* Hellos answered with a refusal */
   uint64_t slots_preempted;              /* slots taken from idle holders for newcomers */

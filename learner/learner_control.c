@@ -1,5 +1,6 @@
 /* The learner's control socket (main thread): Hello -> Welcome/Reject, heartbeats and
- * leases, evaluation reports and what they are written to, RunOver (see learner_control.h). */
+ * leases, evaluation reports (checked here, recorded by learner_record.c), RunOver (see
+ * learner_control.h). */
 #include "learner_control.h"
 
 #include "evaluate.h"
@@ -7,7 +8,6 @@
 #include "xalloc.h"
 #include "zsock.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +24,11 @@ void learner_control_init(learner_control_t *ct, learner_t *l, learner_result_t 
   ct->peer = xcalloc(l->cfg->max_actors, sizeof *ct->peer);
   ct->peer_len = xcalloc(l->cfg->max_actors, sizeof *ct->peer_len);
   hello_limit_init(&ct->hello_limit, 2.0, 4.0);
+  learner_record_init(ct);
 }
 
 void learner_control_free(learner_control_t *ct) {
+  learner_record_free(ct);
   free(ct->snap);
   free(ct->peer);
   free(ct->peer_len);
@@ -80,36 +82,6 @@ int learner_control_dir_open(learner_control_t *ct, const char *run_dir,
   if (rundir_set_chart(ct->dir, title, c->target_return, err) != 0)
     return err ? err->code : TD3_EIO;
   return 0;
-}
-
-/* A run-directory write failed: logged, and counted for the run's end (a run whose outputs
- * were not all written must not end as if they were). */
-static void output_failed(learner_control_t *ct, const td3_err_t *err) {
-  log_error("%s", err->msg);
-  ct->res->output_failures++;
-  snprintf(ct->res->save_error, sizeof ct->res->save_error, "%s", err->msg);
-}
-
-#define LEARNER_OUTPUTS_EVERY_NS 2000000000ULL
-
-/* Rewrites curve.svg and policy.td3p (the latest published weights) if an evaluation was
- * recorded since they were last written and, unless force, they are LEARNER_OUTPUTS_EVERY_NS
- * old. Main thread. */
-void learner_control_write_outputs(learner_control_t *ct, int force) {
-  learner_t *l = ct->l;
-  uint64_t now = td3_now_ns();
-  if (!ct->dir || !ct->outputs_stale ||
-      (!force && ct->outputs_ns && now - ct->outputs_ns < LEARNER_OUTPUTS_EVERY_NS))
-    return;
-  ct->outputs_stale = 0;
-  ct->outputs_ns = now;
-  td3_err_t err = {0};
-  if (rundir_draw(ct->dir, &err) != 0) output_failed(ct, &err);
-  pthread_mutex_lock(&l->weights_lock);
-  int rc = rundir_save_policy(ct->dir, l->info->id, l->layers, l->n_layers, l->info->action_low,
-                              l->info->action_high, l->weights_copy, &err);
-  pthread_mutex_unlock(&l->weights_lock);
-  if (rc) output_failed(ct, &err);
 }
 
 static log_limit_t control_reject_limit;
@@ -251,6 +223,7 @@ static void on_heartbeat(learner_control_t *ct, const zmq_msg_t *id, const wire_
   learner_t *l = ct->l;
   uint64_t accepted = 0;
   if (hb->run_id != l->run_id) {
+    atomic_fetch_add(&l->rejected[WIRE_RUN_ID], 1);
     reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "run %016llx is over; this is run %016llx: say Hello",
            (unsigned long long)hb->run_id, (unsigned long long)l->run_id);
     return;
@@ -278,75 +251,6 @@ static void on_heartbeat(learner_control_t *ct, const zmq_msg_t *id, const wire_
   m.u.heartbeat.policy_version = atomic_load(&l->weights_version);
   m.u.heartbeat.accepted = accepted;
   reply(ct, id, &m);
-}
-
-/* Appends an evaluation to the status curve, keeping the latest STATUS_MAX_CURVE points. */
-static void curve_push(status_snapshot_t *sn, status_point_t p) {
-  if (sn->n_curve == STATUS_MAX_CURVE) {
-    memmove(sn->curve, sn->curve + 1, (STATUS_MAX_CURVE - 1) * sizeof sn->curve[0]);
-    sn->n_curve--;
-  }
-  sn->curve[sn->n_curve++] = p;
-}
-
-/* Takes an evaluation into the run's result and the status snapshot: the latest, the count,
- * the curve, and the best unless it shows the untrained networks. */
-void learner_control_note_eval(learner_control_t *ct, status_point_t p) {
-  learner_result_t *res = ct->res;
-  status_snapshot_t *sn = ct->snap;
-  res->last_eval = p.mean_return;
-  res->evaluations++;
-  curve_push(sn, p);
-  if (p.untrained) return;
-  res->best_eval = fmax(res->best_eval, p.mean_return); /* fmax ignores the initial NaN */
-  if (!sn->have_best || p.mean_return > sn->best.mean_return) {
-    sn->best = p;
-    sn->have_best = 1;
-  }
-}
-
-/* Records an evaluation (from an evaluator or the learner's own final one) of the policy of
- * weights version policy_version (0: unknown). */
-void learner_control_record_eval(learner_control_t *ct, uint64_t env_steps, uint64_t policy_version,
-                        const double *returns, uint32_t n) {
-  learner_t *l = ct->l;
-  learner_result_t *res = ct->res;
-  double mean, sd, lo, hi;
-  evaluate_stats(returns, n, &mean, &sd, &lo, &hi);
-  double wall = progress_elapsed(ct->pr);
-  uint64_t updates = atomic_load(&l->updates), ins = atomic_load(&l->inserted);
-  uint64_t untrained_version = atomic_load(&l->untrained_version);
-  int untrained = evaluate_untrained(env_steps, updates, l->cfg->start_steps) ||
-                  (policy_version && policy_version <= untrained_version);
-  learner_control_note_eval(ct, (status_point_t){env_steps, updates, wall, mean, sd, untrained});
-  progress_print(ct->pr, "eval  steps %8llu  return %9.2f +- %7.2f  updates %8llu  %6.1fs%s",
-                 (unsigned long long)env_steps, mean, sd, (unsigned long long)updates, wall,
-                 untrained ? "  (untrained)" : "");
-  if (isfinite(l->cfg->target_return) && mean >= l->cfg->target_return && !res->solved) {
-    res->solved = 1;
-    res->solved_at = env_steps;
-    res->solved_seconds = wall;
-    ct->finish = 1;
-  }
-  if (!ct->dir) return;
-  /* the mean return of the training episodes finished since the previous row */
-  uint64_t eps = atomic_load(&l->train_episodes);
-  int64_t sum = atomic_load(&l->train_return_milli);
-  double train = eps > ct->train_episodes_seen
-                     ? (double)(sum - ct->train_return_seen) / 1000.0 /
-                           (double)(eps - ct->train_episodes_seen)
-                     : NAN;
-  ct->train_episodes_seen = eps;
-  ct->train_return_seen = sum;
-  td3_err_t err = {0};
-  rundir_row_t row = {.env_steps = env_steps, .updates = updates, .wall_seconds = wall,
-                      .eval_mean = mean, .eval_std = sd, .eval_min = lo, .eval_max = hi,
-                      .eval_episodes = n, .train_return_mean = train,
-                      .env_steps_per_s = wall > 0 ? (double)ins / wall : 0,
-                      .updates_per_s = wall > 0 ? (double)updates / wall : 0};
-  if (rundir_append(ct->dir, &row, &err) != 0) output_failed(ct, &err);
-  ct->outputs_stale = 1;
-  learner_control_write_outputs(ct, 0);
 }
 
 /* Sends RunOver to every process that holds a slot, then serves the control socket for half
@@ -392,7 +296,7 @@ void learner_control_announce_run_over(learner_control_t *ct, const char *reason
 static log_limit_t report_reject_limit;
 
 /* An evaluation report counts only from the connection that holds an evaluator's slot (its
- * Hello said so), for env steps the run has reached. */
+ * Hello said so), for env steps the run has reached and a weights version it published. */
 static void on_eval_report(learner_control_t *ct, const zmq_msg_t *id, const wire_eval_report_t *e) {
   learner_t *l = ct->l;
   if (e->run_id != l->run_id) {
@@ -408,6 +312,8 @@ static void on_eval_report(learner_control_t *ct, const zmq_msg_t *id, const wir
     why = "the slot is held by another connection";
   else if (e->env_steps > atomic_load(&l->inserted))
     why = "it names env steps the run has not reached";
+  else if (e->policy_version > atomic_load(&l->weights_version))
+    why = "it names a weights version the learner has not published";
   if (why) {
     atomic_fetch_add(&l->rejected_unregistered, 1);
     log_limited(&report_reject_limit, 5000, LOG_WARN,
@@ -421,10 +327,7 @@ static void on_eval_report(learner_control_t *ct, const zmq_msg_t *id, const wir
   uint64_t budget = ct->l->cfg->steps;
   if (budget && e->env_steps >= budget) return;
   actors_evaluated(l->actors, e->slot, atomic_load(&l->inserted));
-  double *r = xmalloc(e->n_returns * sizeof *r);
-  for (uint32_t i = 0; i < e->n_returns; i++) r[i] = e->returns[i];
-  learner_control_record_eval(ct, e->env_steps, e->policy_version, r, e->n_returns);
-  free(r);
+  learner_record_report(ct, e);
 }
 
 /* Handles one message on the control socket: [identity][body]. */
@@ -478,6 +381,8 @@ out:
 
 void learner_control_serve(learner_control_t *ct, int timeout_ms) {
   learner_monitor_drain(ct->l, ct->monitor, NULL, NULL);
+  learner_record_poll(ct);
+  if (ct->finish) return;
   zmq_pollitem_t item = {ct->router, 0, ZMQ_POLLIN, 0};
   if (zmq_poll(&item, 1, timeout_ms) <= 0) return;
   for (int k = 0; k < 64 && !ct->finish; k++) {

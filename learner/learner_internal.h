@@ -57,7 +57,8 @@ typedef struct learner {
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
   _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
                                            reports not from the slot's evaluator, heartbeats
-                                           not from the slot's holder */
+                                           not from the slot's holder or for a slot without
+                                           a lease (one of another run: rejected[WIRE_RUN_ID]) */
   _Atomic uint64_t hellos_dropped; /* Hellos over a connection's allowance (hello_limit.h) */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
@@ -66,6 +67,14 @@ typedef struct learner {
   _Atomic uint64_t out_of_bounds;  /* those transitions (refused; the batch's others go on) */
   _Atomic uint64_t rollback_dropped; /* replay rows dropped by rollbacks (inserted after the
                                         checkpoint a rollback restored) */
+  /* evaluation reports at or above the target return (learner_record.c): */
+  _Atomic uint64_t target_confirmed;   /* that ended the run: the learner's own evaluation
+                                          agreed (external env: a second report in a row) */
+  _Atomic uint64_t target_unconfirmed; /* that the learner's evaluation did not confirm, or that
+                                          it could not check (not recorded; the run goes on) */
+  _Atomic uint64_t target_untrained;   /* of the untrained networks (recorded; never the end) */
+  _Atomic uint64_t reports_dropped;    /* evaluation reports dropped: the queue behind a check
+                                          was full */
   _Atomic uint64_t weights_version;
   _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
   _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
@@ -167,6 +176,7 @@ void learner_monitor_close(void **mon);
  * weights (l->experience_sock/_mon, l->weights_sock/_mon: the ingest and trainer threads take
  * them). Experience holds at most what the peers can send: ZeroMQ drops a connection sending
  * a frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
+ * connection; weights takes frames up to LEARNER_SUBSCRIPTION_MAX, LEARNER_WEIGHTS_RCVHWM a
  * connection; connections are bounded by the descriptor limit set for max_actors. 0 or an
  * error with err filled; what was bound stays for learner_sockets_close and the caller. */
 int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err);
@@ -213,10 +223,18 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
  * again), at most LEARNER_MAX_ROLLBACKS times a run. 0, or an error saying why training cannot go on (no
  * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
 #define LEARNER_MAX_ROLLBACKS 3
+int learner_rollback(learner_t *l, td3_err_t *err);
 
 /* Experience frames ZeroMQ queues per connection before it stops reading that peer. */
 #define LEARNER_EXPERIENCE_HWM 4
-int learner_rollback(learner_t *l, td3_err_t *err);
+
+/* The largest frame a peer may send to the weights socket (PUB), bytes: above any handshake
+ * command (CURVE's INITIATE with its metadata and a 255-byte routing id is under 700) and an
+ * actor's subscription (1 byte: everything); ZeroMQ closes a connection that sends more. */
+#define LEARNER_SUBSCRIPTION_MAX 1024
+
+/* Inbound messages (subscriptions) the weights socket queues per connection. */
+#define LEARNER_WEIGHTS_RCVHWM 8
 
 /* Run seconds so far, including those before a resume. */
 double learner_wall(const learner_t *l);

@@ -72,7 +72,13 @@ int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err
    * up: the monitor counts the connections that end, and failed handshakes */
   l->experience_mon = learner_monitor_open(
       l, l->experience_sock, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "experience");
-  zsock_opts_t wo = {.sndhwm = 4, .curve = l->curve, .backlog = backlog};
+  /* The weights socket's only inbound messages are handshake commands and subscriptions of a
+   * few bytes: ZeroMQ drops a connection whose frame is over LEARNER_SUBSCRIPTION_MAX before
+   * holding it, and queues LEARNER_WEIGHTS_RCVHWM a connection (without them, XSUB peers'
+   * 300 MB frames took the learner from 22 MB to 666 MB) */
+  zsock_opts_t wo = {.sndhwm = 4, .rcvhwm = LEARNER_WEIGHTS_RCVHWM,
+                     .maxmsgsize = LEARNER_SUBSCRIPTION_MAX, .curve = l->curve,
+                     .backlog = backlog};
   if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_PUB, &wo, l->weights_ep, 1, &e)))
     return td3_err_set(err, e.code, "weights socket: %s", e.msg);
   l->weights_mon = learner_monitor_open(

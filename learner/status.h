@@ -101,6 +101,9 @@ typedef struct status_snapshot {
   uint64_t rejected_bounds;       /* batches that carried transitions out of bounds */
   uint64_t out_of_bounds;         /* those transitions, refused */
   uint64_t rollback_dropped;      /* replay rows dropped by rollbacks */
+  uint64_t target_confirmed, target_unconfirmed, target_untrained; /* reports at or above the
+                                     target return: ended the run, not confirmed, untrained */
+  uint64_t reports_dropped;       /* evaluation reports dropped behind a check */
   uint64_t hellos_dropped, hellos_refused, slots_preempted;
   uint64_t insecure;              /* 1: sockets bound beyond loopback without CURVE (--insecure) */
   uint64_t replay_size, replay_capacity;   /* transitions */

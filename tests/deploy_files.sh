@@ -17,7 +17,13 @@
 #     label, keeps its run directory on a volume and publishes td3d's ports in host mode; the
 #     services restart on failure, the network is an overlay; every TD3D_* variable is one the
 #     service's program reads; the CURVE key variables point at secrets the service mounts;
-#     with a docker CLI that has `docker stack config`, the merged stack renders too.
+#     with a docker CLI that has `docker stack config`, the merged stack renders too;
+#  7. the plain Swarm stack publishes its ports beyond the host, so it runs without keys only
+#     when the deployer says so: without TD3D_INSECURE docker-compose (and `docker stack
+#     config`, where there is one) refuse it with a message naming TD3D_INSECURE=1 and the
+#     CURVE file, with TD3D_INSECURE=1 the learner gets it; the CURVE stack renders with
+#     TD3D_INSECURE=0. The message holds no dash (`docker stack deploy` reads the text after
+#     a dash as a default value: the variable would silently be set to it).
 # usage: deploy_files.sh SOURCE_DIR TD3D_BINARY
 set -u
 src=$1 td3d=$2
@@ -248,11 +254,11 @@ for d in docker /usr/local/bin/docker /usr/bin/docker; do
 done
 if [ -n "$swarm_cli" ]; then
   stack=(-c docker-compose.yml -c deploy/swarm.yml -c deploy/swarm-curve.yml)
-  if "$swarm_cli" stack config "${stack[@]}" >/dev/null 2>"$tmp/err"; then
+  if TD3D_INSECURE=0 "$swarm_cli" stack config "${stack[@]}" >/dev/null 2>"$tmp/err"; then
     fail "deploy/swarm-curve.yml was accepted without TD3D_KEYS"
   fi
   grep -q TD3D_KEYS "$tmp/err" || fail "deploy/swarm-curve.yml without TD3D_KEYS: $(cat "$tmp/err")"
-  TD3D_KEYS=$tmp "$swarm_cli" stack config "${stack[@]}" >"$tmp/stack.yml" 2>"$tmp/err" ||
+  TD3D_INSECURE=0 TD3D_KEYS=$tmp "$swarm_cli" stack config "${stack[@]}" >"$tmp/stack.yml" 2>"$tmp/err" ||
     fail "docker stack config: $(cat "$tmp/err")"
   python3 - "$tmp/stack.yml" <<'PY' || fail "the merged stack: see above"
 import sys, yaml
@@ -268,4 +274,38 @@ else
   rendered="not rendered: no docker CLI here has 'docker stack config'"
 fi
 echo "swarm files: valid; $checked TD3D_* variables read by their programs; $rendered"
+
+# --- 7. the plain Swarm stack needs TD3D_INSECURE said ----------------------------------------
+python3 - <<'PY' || fail "deploy/swarm.yml: see above"
+import re, sys, yaml
+env = yaml.safe_load(open("deploy/swarm.yml"))["services"]["learner"].get("environment") or {}
+v = str(env.get("TD3D_INSECURE", ""))
+m = re.fullmatch(r"\$\{TD3D_INSECURE:\?([^}]*)\}", v)
+if not m:
+    sys.exit(f"the learner's TD3D_INSECURE is {v!r}, not a required ${{TD3D_INSECURE:?...}}")
+if "-" in m.group(1):
+    sys.exit("the TD3D_INSECURE message holds a dash, which docker stack deploy reads as a default")
+PY
+plain=(-f docker-compose.yml -f deploy/swarm.yml)
+if docker-compose "${plain[@]}" config >/dev/null 2>"$tmp/err"; then
+  fail "the plain Swarm stack was accepted without TD3D_INSECURE"
+fi
+grep -q "TD3D_INSECURE=1" "$tmp/err" && grep -q "CURVE" "$tmp/err" ||
+  fail "the plain Swarm stack without TD3D_INSECURE: $(cat "$tmp/err")"
+TD3D_INSECURE=1 docker-compose "${plain[@]}" config >"$tmp/plain.yml" 2>"$tmp/err" ||
+  fail "the plain Swarm stack with TD3D_INSECURE=1: $(cat "$tmp/err")"
+grep -q "TD3D_INSECURE: '1'" "$tmp/plain.yml" || fail "TD3D_INSECURE=1 does not reach the learner"
+said="docker-compose refuses the plain stack without TD3D_INSECURE"
+if [ -n "$swarm_cli" ]; then
+  if "$swarm_cli" stack config -c docker-compose.yml -c deploy/swarm.yml >/dev/null 2>"$tmp/err"; then
+    fail "docker stack config accepted the plain stack without TD3D_INSECURE"
+  fi
+  grep -q "TD3D_INSECURE=1" "$tmp/err" || fail "docker stack config without TD3D_INSECURE: $(cat "$tmp/err")"
+  TD3D_INSECURE=1 "$swarm_cli" stack config -c docker-compose.yml -c deploy/swarm.yml \
+    >"$tmp/plain_stack.yml" 2>"$tmp/err" || fail "docker stack config with TD3D_INSECURE=1: $(cat "$tmp/err")"
+  grep -q 'TD3D_INSECURE: "1"' "$tmp/plain_stack.yml" ||
+    fail "docker stack config: TD3D_INSECURE=1 does not reach the learner"
+  said="$said, and so does $swarm_cli stack config"
+fi
+echo "swarm opt-in: $said; TD3D_INSECURE=1 reaches the learner"
 echo "PASS"

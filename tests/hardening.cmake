@@ -23,6 +23,13 @@ set_tests_properties(valgrind_memcheck PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90
 add_test(NAME memory_limits COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memory_limits.sh $<TARGET_FILE:td3d>)
 set_tests_properties(memory_limits PROPERTIES TIMEOUT 120)
 
-# 70 MB experience frames over two connections: the learner's memory stays bounded.
+# 70 MB experience frames over two connections, then 100 MB frames and 512 KB subscriptions
+# to the weights socket: the learner's memory stays bounded.
 add_test(NAME memory_amplify COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/memory_amplify.sh $<TARGET_FILE:td3d>)
 set_tests_properties(memory_amplify PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+
+# Secure by default with real learner processes: --bind 0.0.0.0 without keys is refused, with
+# --insecure it starts with the warning line and td3d_insecure 1; a status server on 0.0.0.0
+# logs its warning (ports 23340-23345; each learner stopped at once).
+add_test(NAME exposure COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/exposure.sh $<TARGET_FILE:td3d>)
+set_tests_properties(exposure PROPERTIES TIMEOUT 120)

@@ -1,5 +1,6 @@
-/* Who holds the slots of a live learner on loopback (ports 29770-29789): strangers that know
- * an actor's name or flood Hellos against a real actor training Pendulum.
+/* Who holds the slots of a live learner on loopback (ports 29770-29789, 23330-23335): strangers
+ * that know an actor's name, flood Hellos or heartbeat for slots they do not hold, against a
+ * real actor training Pendulum.
  *  1. A Hello with a working actor's name from another connection is refused (NAME_IN_USE,
  *     with the time its lease has left) and the actor keeps its slot; before, the stranger
  *     took the slot and the actor's batches stopped counting.
@@ -8,6 +9,10 @@
  *     in (idle holders give way to a newcomer) and the run spends its budget; before, the
  *     real actor was kept out for as long as the flood heartbeated.
  *  3. 100 Hellos over one connection at once: 4 are answered, the rest dropped and counted.
+ *  4. Heartbeats for a slot another connection holds, for a slot beyond the table, of another
+ *     run, and for a slot whose lease ran out: each answered with a refusal and counted
+ *     (td3d_rejected_messages_total, reasons unregistered and run_id); before, a heartbeat of
+ *     another run was not counted.
  * The time limits are only there so that a hang fails the test. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,7 +340,78 @@ static void hellos_dropped_per_connection(void **state) {
   assert_true(dropped >= 90);
 }
 
-/* ---- 4. secure by default ---- */
+/* ---- 4. refused heartbeats ---- */
+
+/* Reads p's answers for up to 2 s until n refusals came; returns how many were UNKNOWN_SLOT. */
+static int read_refusals(peer_t *p, int n) {
+  int got = 0;
+  for (int i = 0; i < 20 && got < n; i++) {
+    td3_sleep_ms(100);
+    uint8_t buf[4096];
+    int len;
+    while ((len = zmq_recv(p->dealer, buf, sizeof buf, ZMQ_DONTWAIT)) > 0) {
+      wire_control_t m;
+      if (wire_control_decode(buf, (size_t)len, NULL, &m) != WIRE_OK) continue;
+      got += m.type == WIRE_MSG_REJECT && m.u.reject.reason == WIRE_REJECT_UNKNOWN_SLOT;
+      wire_control_release(&m);
+    }
+  }
+  return got;
+}
+
+static void refused_heartbeats_counted(void **state) {
+  (void)state;
+  enum { PORT = 23330 };
+  char out[512], status[64];
+  inproc_learner_t L;
+  learner_prepare(&L, PORT, "heartbeats", 100000000, out, sizeof out, status, sizeof status);
+  L.cfg.lease_ms = 300;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  void *ctx = zmq_ctx_new();
+  peer_t a = {.dealer = peer_connect(ctx, PORT)}, b = {.dealer = peer_connect(ctx, PORT)};
+  for (int i = 0; i < 100 && !a.held; i++) {
+    send_hello(a.dealer, "holder/0");
+    td3_sleep_ms(100);
+    peer_read(&a, NULL);
+  }
+  assert_true(a.held);
+  const char *unregistered = "td3d_rejected_messages_total{reason=\"unregistered\"}";
+  const char *run_id = "td3d_rejected_messages_total{reason=\"run_id\"}";
+  double u0 = metric(PORT + 5, unregistered), r0 = metric(PORT + 5, run_id);
+
+  /* b heartbeats for a's slot, for a slot beyond the table, and as another run */
+  peer_t fake = {.dealer = b.dealer, .run_id = a.run_id, .slot = a.slot};
+  send_heartbeat(&fake);
+  fake.slot = 100; /* the table has 64 slots */
+  send_heartbeat(&fake);
+  fake.slot = a.slot;
+  fake.run_id = a.run_id + 1;
+  send_heartbeat(&fake);
+  assert_int_equal(read_refusals(&b, 3), 3);
+  /* a stays silent past its lease (300 ms; leases are expired once a second) */
+  td3_sleep_ms(2500);
+  send_heartbeat(&a);
+  assert_int_equal(read_refusals(&a, 1), 1);
+
+  double u1 = -1, r1 = -1;
+  for (int i = 0; i < 20 && (u1 < u0 + 3 || r1 < r0 + 1); i++) {
+    td3_sleep_ms(100); /* the status snapshot is refreshed every 250 ms */
+    u1 = metric(PORT + 5, unregistered);
+    r1 = metric(PORT + 5, run_id);
+  }
+  printf("refused heartbeats: unregistered %.0f -> %.0f, run_id %.0f -> %.0f\n", u0, u1, r0, r1);
+  inproc_learner_join(&L, 0);
+  zmq_close(a.dealer);
+  zmq_close(b.dealer);
+  zmq_ctx_term(ctx);
+  assert_true(u0 == 0 && r0 == 0);
+  assert_true(u1 == 3); /* a's slot from b, slot 100, a's slot after its lease */
+  assert_true(r1 == 1); /* another run's */
+  assert_int_equal(L.stats.rejected_unregistered, 3);
+  assert_int_equal(L.stats.rejected[WIRE_RUN_ID], 1);
+}
+
+/* ---- 5. secure by default ---- */
 
 static void exposure_needs_keys_or_insecure(void **state) {
   (void)state;
@@ -367,6 +443,7 @@ int main(void) {
       cmocka_unit_test(live_name_not_taken),
       cmocka_unit_test(hello_flood_gives_way),
       cmocka_unit_test(hellos_dropped_per_connection),
+      cmocka_unit_test(refused_heartbeats_counted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,8 +2,8 @@
 # Uninitialised reads (and other memory errors) fail the suite: valgrind's memcheck over a few
 # short unit test binaries and over a short distributed run (a `td3d learner` with its status
 # server and checkpoints, an actor and an evaluator, all three under valgrind, on loopback
-# ports 41310-41315), each with --error-exitcode. Skipped (77) where valgrind is missing
-# (tools/deps.sh installs it). The matrix kernels go through OpenBLAS (TD3D_GEMM=openblas):
+# ports 23110-23115: below the ephemeral range, like every test port), each with
+# --error-exitcode. Skipped (77) where valgrind is missing (tools/deps.sh installs it). The matrix kernels go through OpenBLAS (TD3D_GEMM=openblas):
 # valgrind does not decode AVX-512.
 # usage: valgrind.sh TD3D_BINARY TESTS_DIR TEST...   (tests/hardening.cmake names the tests)
 set -u
@@ -36,7 +36,7 @@ done
 
 # a short distributed run: Hello/Welcome, experience, training, weights, evaluation reports,
 # checkpoints, /status, /metrics and the dashboard, the final evaluation and RunOver
-base=41310 status=41315
+base=23110 status=23115
 ports=(--experience-port=$base --weights-port=$((base + 1)) --control-port=$((base + 2)))
 start=$(date +%s)
 start_bg "$dir/learner.log" "${vg[@]}" "$td3d" learner --bind=127.0.0.1 "${ports[@]}" \

@@ -5,8 +5,9 @@
 # own (node 1 builds td3d:latest through its apt proxy; node 2 runs only loaded images),
 # joins the namespaces by a veth link, copies the image to node 2 (docker save | docker load),
 # makes a Swarm (init on node 1 over the link, join from node 2), labels node 1
-# td3d.runs=yes (the learner's volume) and td3d.actors=no, and deploys the stack: the
-# learner must run on node 1 and the actors and the evaluator on node 2 only. Then:
+# td3d.runs=yes (the learner's volume) and td3d.actors=no, and deploys the stack
+# (TD3D_INSECURE=1, which deploy/swarm.yml needs said; with --curve, 0): the learner must run
+# on node 1 and the actors and the evaluator on node 2 only. Then:
 #  1. all join; training goes on (a step budget and no target, as tools/compose_check.sh);
 #  2. node 2's engine is stopped (its actors die with it; the manager sees the node down)
 #     and started again: Swarm starts the actors again there, they rejoin, training goes on;
@@ -152,6 +153,9 @@ fi
 for v in $(env | sed -n 's/^\(TD3D_[A-Z_]*\)=.*/\1/p'); do [ "$v" = TD3D_KEYS ] || unset "$v"; done
 export TD3D_RUN=swarm-check TD3D_SEED=$seed TD3D_STEPS=$steps TD3D_EVAL_EVERY=1000 \
   TD3D_CHECKPOINT_EVERY=2 TD3D_ACTORS=$actors
+# deploy/swarm.yml needs the choice said: the plain stack runs open on purpose (its nodes are
+# private namespaces here), the CURVE one with keys
+if [ "$curve" = 1 ]; then export TD3D_INSECURE=0; else export TD3D_INSECURE=1; fi
 echo "== docker stack deploy ${files[*]} $stack (actors $actors, $steps env steps, no target)"
 t_up=$(date +%s)
 d1 stack deploy --resolve-image never "${files[@]}" "$stack" >"$work/deploy.log" 2>&1 ||
