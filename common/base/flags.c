@@ -240,6 +240,7 @@ static void format_shortest(char *v, size_t left, double x, int is_float) {
 }
 
 int flags_format(const flag_spec_t *f, char *out, size_t cap) {
+  if (!out || cap == 0) return 1;
   int n = snprintf(out, cap, "--%s=", f->name);
   if (n < 0 || (size_t)n >= cap) return 1;
   char *v = out + n;
