@@ -85,16 +85,6 @@ typedef struct stranger {
   uint64_t version;         /* the learner's weights version, from the same */
 } stranger_t;
 
-static void *dealer_connect(void *ctx, unsigned port) {
-  void *d = zmq_socket(ctx, ZMQ_DEALER);
-  int zero = 0;
-  zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
-  char ep[64];
-  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
-  assert_int_equal(zmq_connect(d, ep), 0);
-  return d;
-}
-
 /* Says Hello as the evaluator called name; the answer's type, and *s filled on a Welcome. */
 static wire_msg_type_t evaluator_hello(stranger_t *s, const char *name) {
   float bounds[2] = {-2, 2};
@@ -177,10 +167,12 @@ static void stranger_cannot_end_run(void **state) {
   learner_prepare(&L, PORT, "stranger", 4000, 0.0, out, sizeof out, status, sizeof status);
   assert_int_equal(inproc_learner_start(&L), 0);
   void *ctx = zmq_ctx_new();
-  stranger_t s = {.dealer = dealer_connect(ctx, PORT)};
+  stranger_t s = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(s.dealer);
   assert_int_equal(evaluator_hello(&s, "stranger/eval"), WIRE_MSG_WELCOME);
   /* the default --max-evaluators is 1: a second evaluator waits */
-  stranger_t second = {.dealer = dealer_connect(ctx, PORT)};
+  stranger_t second = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(second.dealer);
   assert_int_equal(evaluator_hello(&second, "second/eval"), WIRE_MSG_REJECT);
 
   /* a return of 0 at 0 env steps: the untrained networks, which never end a run */
@@ -273,7 +265,8 @@ static void external_needs_two_reports(void **state) {
                                         .action_high = high};
   assert_int_equal(inproc_learner_start(&L), 0);
   void *ctx = zmq_ctx_new();
-  stranger_t s = {.dealer = dealer_connect(ctx, PORT)};
+  stranger_t s = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(s.dealer);
   assert_int_equal(evaluator_hello(&s, "external/eval"), WIRE_MSG_WELCOME);
   inproc_actor_t a;
   actor_start(&a, PORT, "external/0", 0);

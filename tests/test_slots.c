@@ -72,16 +72,6 @@ typedef struct peer {
   uint64_t last_ns;   /* its last Hello or heartbeat */
 } peer_t;
 
-static void *peer_connect(void *ctx, unsigned port) {
-  void *d = zmq_socket(ctx, ZMQ_DEALER);
-  int zero = 0;
-  zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
-  char ep[64];
-  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
-  assert_int_equal(zmq_connect(d, ep), 0);
-  return d;
-}
-
 static void send_msg(void *dealer, const wire_control_t *m) {
   wire_buf_t buf = {0};
   assert_int_equal(wire_control_encode(m, &buf), 0);
@@ -189,7 +179,8 @@ static void live_name_not_taken(void **state) {
   assert_int_equal(wait_actor(PORT + 5, "slots-test/0", 60), 1);
 
   void *ctx = zmq_ctx_new();
-  peer_t p = {.dealer = peer_connect(ctx, PORT)};
+  peer_t p = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(p.dealer);
   wire_control_t last = {0};
   wire_msg_type_t got = 0;
   for (int i = 0; i < 50 && !got; i++) {
@@ -231,7 +222,8 @@ static void hello_flood_gives_way(void **state) {
   void *ctx = zmq_ctx_new();
   static peer_t flood[FLOOD];
   for (int i = 0; i < FLOOD; i++) {
-    flood[i] = (peer_t){.dealer = peer_connect(ctx, PORT)};
+    flood[i] = (peer_t){.dealer = raw_dealer_connect(ctx, PORT)};
+    assert_non_null(flood[i].dealer);
     snprintf(flood[i].name, sizeof flood[i].name, "flood/%d", i);
   }
   /* the flood holds both slots before the real actor comes */
@@ -304,7 +296,8 @@ static void hellos_dropped_per_connection(void **state) {
   L.cfg.max_actors = 2;
   assert_int_equal(inproc_learner_start(&L), 0);
   void *ctx = zmq_ctx_new();
-  peer_t p = {.dealer = peer_connect(ctx, PORT)};
+  peer_t p = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(p.dealer);
   int up = 0; /* the learner is up once it answers a first Hello */
   for (int i = 0; i < 100 && !up; i++) {
     send_hello(p.dealer, "one/0");
@@ -368,7 +361,11 @@ static void refused_heartbeats_counted(void **state) {
   L.cfg.lease_ms = 300;
   assert_int_equal(inproc_learner_start(&L), 0);
   void *ctx = zmq_ctx_new();
-  peer_t a = {.dealer = peer_connect(ctx, PORT)}, b = {.dealer = peer_connect(ctx, PORT)};
+  peer_t a = {.dealer = raw_dealer_connect(ctx, PORT)};
+  peer_t b = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(a.dealer);
+  assert_non_null(b.dealer);
+  assert_non_null(b.dealer);
   for (int i = 0; i < 100 && !a.held; i++) {
     send_hello(a.dealer, "holder/0");
     td3_sleep_ms(100);

@@ -38,3 +38,17 @@ out:
   wire_buf_free(&buf);
   return rc;
 }
+
+void *raw_dealer_connect(void *ctx, unsigned port) {
+  void *d = zmq_socket(ctx, ZMQ_DEALER);
+  if (!d) return NULL;
+  int zero = 0;
+  zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+  char ep[64];
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
+  if (zmq_connect(d, ep) != 0) {
+    zmq_close(d);
+    return NULL;
+  }
+  return d;
+}

@@ -20,4 +20,8 @@ void raw_hello_pendulum(wire_control_t *c, const char *name, wire_role_t role, f
 int raw_hello_send(void *dealer, const wire_control_t *hello, int tries, int wait_ms,
                    wire_control_t *reply);
 
+/* A DEALER of ctx (linger 0) connecting to the control port of a learner whose ports start at
+ * port (control = port + 2); NULL when it cannot be made. */
+void *raw_dealer_connect(void *ctx, unsigned port);
+
 #endif
