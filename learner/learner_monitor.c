@@ -76,9 +76,11 @@ int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err
    * few bytes: ZeroMQ drops a connection whose frame is over LEARNER_SUBSCRIPTION_MAX before
    * holding it, and queues LEARNER_WEIGHTS_RCVHWM a connection (without them, XSUB peers'
    * 300 MB frames took the learner from 22 MB to 666 MB) */
+  /* A linger of half a second lets the final weights (published as the run ends, right
+   * before the socket closes) reach the subscribers, whose policy then matches policy.td3p */
   zsock_opts_t wo = {.sndhwm = 4, .rcvhwm = LEARNER_WEIGHTS_RCVHWM,
                      .maxmsgsize = LEARNER_SUBSCRIPTION_MAX, .curve = l->curve,
-                     .backlog = backlog};
+                     .backlog = backlog, .linger_ms = 500};
   if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_PUB, &wo, l->weights_ep, 1, &e)))
     return td3_err_set(err, e.code, "weights socket: %s", e.msg);
   l->weights_mon = learner_monitor_open(
