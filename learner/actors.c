@@ -15,7 +15,14 @@ typedef struct entry {
   uint64_t next_seq;  /* sequence number expected next; 0 before the first batch */
   int seq_started;
   uint64_t eval_mark;  /* evaluators: run env steps at the latest report or Hello */
+  uint64_t group;      /* hash of its share group (actors.h) */
 } entry_t;
+
+/* A group that was refused a slot lately. */
+typedef struct requester {
+  uint64_t group;      /* hash of its share group */
+  uint64_t at_ns;      /* its latest refused Hello; 0: unused */
+} requester_t;
 
 struct actor_table {
   pthread_mutex_t lock;
@@ -28,7 +35,19 @@ struct actor_table {
   actors_policy_t policy;
   uint64_t last_tick_ns;     /* actors_tick's previous call (0: none yet) */
   uint64_t inserted;         /* the run's env steps at the latest tick */
+  requester_t req[ACTORS_REQUESTERS];
+  uint64_t *scratch;         /* (max_slots + ACTORS_REQUESTERS + 1) for counting groups */
 };
+
+/* FNV-1a of a share group's name, mixed; "" and NULL hash alike. */
+static uint64_t group_hash(const char *g) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char *p = (const unsigned char *)(g ? g : ""); *p; p++)
+    h = (h ^ *p) * 0x100000001b3ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
 
 /* A fresh, non-zero, unguessable lease (the kernel's random source; a time-seeded mix only
  * if that fails, which Linux does not do for 8 bytes). */
@@ -53,6 +72,7 @@ actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   t->e = xcalloc(max_slots, sizeof *t->e);
   t->active = xcalloc(max_slots, sizeof *t->active);
   t->lease = xcalloc(max_slots, sizeof *t->lease);
+  t->scratch = xcalloc((size_t)max_slots + ACTORS_REQUESTERS + 1, sizeof *t->scratch);
   t->policy = (actors_policy_t){.idle_ns = 10000000000ULL, .max_evaluators = 1};
   pthread_mutex_init(&t->lock, NULL);
   return t;
@@ -73,6 +93,7 @@ void actors_destroy(actor_table_t **pt) {
   free(t->e);
   free((void *)t->active);
   free((void *)t->lease);
+  free(t->scratch);
   free(t);
   *pt = NULL;
 }
@@ -94,6 +115,7 @@ static void activate(actor_table_t *t, uint32_t slot, const actors_hello_t *h, u
   e->info.idle_ns = 0;
   snprintf(e->info.owner, sizeof e->info.owner, "%s", h->owner ? h->owner : "");
   e->eval_mark = t->inserted;
+  e->group = group_hash(h->group);
   e->seq_started = 0; /* a restarted actor counts its batches from zero again */
   e->info.session_transitions = 0;
   atomic_store(&t->active[slot], 1);
@@ -121,18 +143,66 @@ static int idle(const actor_table_t *t, const entry_t *e, uint64_t now, uint64_t
   return 0;
 }
 
-/* The active slot of role (any role if 0) idle the longest, or -1; *soonest gets the least
- * time until one of the others may give way. */
+/* Active slots held by group. */
+static uint32_t held_by(const actor_table_t *t, uint64_t group) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < t->max_slots; i++)
+    n += t->e[i].used && t->e[i].info.active && t->e[i].group == group;
+  return n;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The groups that share the slots at now: those holding one, those refused within the
+ * window, and group itself. */
+static uint32_t groups_sharing(actor_table_t *t, uint64_t group, uint64_t now) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < t->max_slots; i++)
+    if (t->e[i].used && t->e[i].info.active) t->scratch[n++] = t->e[i].group;
+  for (int i = 0; i < ACTORS_REQUESTERS; i++)
+    if (t->req[i].at_ns && now - t->req[i].at_ns < ACTORS_REQUEST_WINDOW_NS)
+      t->scratch[n++] = t->req[i].group;
+  t->scratch[n++] = group;
+  qsort(t->scratch, n, sizeof *t->scratch, cmp_u64);
+  uint32_t groups = 1;
+  for (size_t i = 1; i < n; i++) groups += t->scratch[i] != t->scratch[i - 1];
+  return groups;
+}
+
+/* Remembers that group was refused a slot at now. */
+static void note_requester(actor_table_t *t, uint64_t group, uint64_t now) {
+  int at = 0;
+  for (int i = 0; i < ACTORS_REQUESTERS; i++) {
+    if (t->req[i].at_ns && t->req[i].group == group) {
+      at = i;
+      break;
+    }
+    if (t->req[i].at_ns < t->req[at].at_ns) at = i;
+  }
+  t->req[at] = (requester_t){.group = group, .at_ns = now ? now : 1};
+}
+
+/* The active slot of role (any role if 0) that may give way, or -1: an idle one of the group
+ * holding the most slots, the one idle the longest among those; *soonest gets the least time
+ * until one of the others may give way. */
 static int most_idle(const actor_table_t *t, wire_role_t role, uint64_t now, uint64_t *soonest) {
   int best = -1;
+  uint32_t best_held = 0;
   for (uint32_t i = 0; i < t->max_slots; i++) {
     const entry_t *e = &t->e[i];
     if (!e->used || !e->info.active || (role && e->info.role != role)) continue;
     uint64_t left = UINT64_MAX;
     if (idle(t, e, now, &left)) {
-      if (best < 0 || e->info.last_seen_ns - e->info.idle_ns <
-                          t->e[best].info.last_seen_ns - t->e[best].info.idle_ns)
+      uint32_t held = held_by(t, e->group);
+      if (best < 0 || held > best_held ||
+          (held == best_held && e->info.last_seen_ns - e->info.idle_ns <
+                                    t->e[best].info.last_seen_ns - t->e[best].info.idle_ns)) {
         best = (int)i;
+        best_held = held;
+      }
     } else if (left < *soonest) {
       *soonest = left;
     }
@@ -197,9 +267,20 @@ static int register_locked(actor_table_t *t, const actors_hello_t *h, uint64_t n
   }
   if (slot < 0) slot = free_slot >= 0 ? free_slot : oldest;
   if (slot < 0) {
-    uint64_t soonest = UINT64_MAX;
+    uint64_t group = group_hash(h->group), soonest = UINT64_MAX;
+    uint32_t groups = groups_sharing(t, group, now);
+    uint32_t share = (t->max_slots + groups - 1) / groups;
+    if (groups > 1 && held_by(t, group) >= share) {
+      note_requester(t, group, now);
+      v->over_share = 1;
+      v->share = share;
+      return refuse(v, ACTORS_FULL, t->policy.idle_ns);
+    }
     slot = most_idle(t, 0, now, &soonest);
-    if (slot < 0) return refuse(v, ACTORS_FULL, soonest);
+    if (slot < 0) {
+      note_requester(t, group, now);
+      return refuse(v, ACTORS_FULL, soonest);
+    }
     preempt(t, slot, v);
   }
   activate(t, (uint32_t)slot, h, now);

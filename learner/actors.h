@@ -16,6 +16,14 @@
  * (a flood of names that heartbeat and send nothing) cannot keep working actors out. At most
  * max_evaluators slots hold evaluators. With CURVE, a slot remembers the key that holds it.
  *
+ * Shares: each Hello comes from a group, its CURVE key (with CURVE) or else its peer
+ * address. While the table is full, the slots are shared out between the groups that hold
+ * slots or asked for one lately (ACTORS_REQUEST_WINDOW_NS): a newcomer whose group already
+ * holds its share, ceil(slots / groups), is refused even where a holder is idle, and an
+ * idle holder of the group that holds the most slots gives way first. So one host (or key)
+ * that floods names cannot keep another host's actors out by taking back every slot that
+ * falls idle. With one group (every actor on one host, or one key) nothing changes.
+ *
  * Thread safety: every function may be called from any thread (one mutex, held for copies
  * only); actors_active is lock-free (atomics) for the ingest hot path. */
 #ifndef TD3_ACTORS_H
@@ -66,7 +74,14 @@ typedef struct actors_hello {
   uint64_t lease;           /* the lease the Hello presents (0: none) */
   int same_connection;      /* it comes from the connection holding name's slot */
   const char *owner;        /* CURVE key name of its connection ("" or NULL without CURVE) */
+  const char *group;        /* its share group: the CURVE key, else the peer address (NULL
+                               or "": the group of peers whose address is not known) */
 } actors_hello_t;
+
+/* How long a refused newcomer's group counts in the shares after its latest Hello. */
+#define ACTORS_REQUEST_WINDOW_NS 30000000000ULL
+/* Groups remembered as refused newcomers (the oldest is forgotten first). */
+#define ACTORS_REQUESTERS 64
 
 typedef enum actors_refusal {
   ACTORS_OK = 0,
@@ -81,6 +96,8 @@ typedef struct actors_verdict {
   uint64_t retry_after_ns;      /* refused: when a slot may be free (an estimate) */
   int preempted;                /* 1 if slot was taken from an idle holder */
   char preempted_name[WIRE_MAX_NAME + 1];
+  int over_share;               /* refused FULL: the newcomer's group holds its share */
+  uint32_t share;               /* that share (slots a group may hold while others wait) */
 } actors_verdict_t;
 
 typedef struct actor_table actor_table_t;

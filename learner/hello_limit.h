@@ -1,10 +1,14 @@
-/* A cap on Hellos per connection: a token bucket for each ZeroMQ routing id (hashed into a
- * fixed table, so the memory does not grow with connections; connections that share a bucket
- * share its allowance, which only ever makes the cap stricter).
+/* A cap on Hellos: a token bucket for each key (a ZeroMQ routing id, a peer address or a
+ * CURVE client key), hashed into a fixed table, so the memory does not grow with
+ * connections; keys that share a bucket share its allowance, which only ever makes the cap
+ * stricter.
  *
- * A real actor says Hello at most every 250 ms and backs off to 4 s; the default allowance
- * (a burst of 4, then 2 a second) never binds on it, while a peer that floods Hellos over one
- * connection is answered a few times a second and the rest is dropped and counted.
+ * The control socket keeps three (learner_control.c): per connection, a burst of 4, then 2 a
+ * second (a real actor says Hello at most every 250 ms and backs off to 4 s, so this never
+ * binds on it); per peer address and per CURVE key, a burst of the slot count + 4, then the
+ * larger of 2 and a quarter of the slots a second, so a host that opens many connections
+ * (or holds one key on many) gets no more than that in all, while every actor of a host can
+ * still start at once. A Hello over any of them is dropped and counted.
  *
  * Thread safety: one thread (the learner's main thread) uses a limiter. */
 #ifndef TD3_HELLO_LIMIT_H

@@ -24,6 +24,12 @@ void learner_control_init(learner_control_t *ct, learner_t *l, learner_result_t 
   ct->peer = xcalloc(l->cfg->max_actors, sizeof *ct->peer);
   ct->peer_len = xcalloc(l->cfg->max_actors, sizeof *ct->peer_len);
   hello_limit_init(&ct->hello_limit, 2.0, 4.0);
+  /* A peer address (or a CURVE key) may start every slot at once and a few more, then say
+   * Hello 2 times a second, or a quarter of the slots a second for a large table: a host or
+   * key that opens many connections gets no more than that in all */
+  double slots = (double)l->cfg->max_actors;
+  hello_limit_init(&ct->hello_by_peer, slots / 4 > 2 ? slots / 4 : 2, slots + 4);
+  hello_limit_init(&ct->hello_by_key, slots / 4 > 2 ? slots / 4 : 2, slots + 4);
   learner_record_init(ct);
 }
 
@@ -128,11 +134,24 @@ static void reject_after(learner_control_t *ct, const zmq_msg_t *identity, wire_
   va_end(ap);
 }
 
-static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hello_t *h,
-                     const char *owner) {
-  learner_t *l = ct->l;
+/* 1 if a Hello (or an answer to a refused frame) from this connection, peer address (NULL:
+ * not known, as over inproc) and CURVE key (NULL or "": none) is within the caps
+ * (hello_limit.h); takes a token from each. */
+static int hello_allowed(learner_control_t *ct, const zmq_msg_t *id, const char *peer,
+                         const char *key) {
+  uint64_t now = td3_now_ns();
   if (!hello_limit_allow(&ct->hello_limit, zmq_msg_data((zmq_msg_t *)id),
-                         zmq_msg_size((zmq_msg_t *)id), td3_now_ns())) {
+                         zmq_msg_size((zmq_msg_t *)id), now))
+    return 0;
+  if (peer && *peer && !hello_limit_allow(&ct->hello_by_peer, peer, strlen(peer), now)) return 0;
+  if (key && *key && !hello_limit_allow(&ct->hello_by_key, key, strlen(key), now)) return 0;
+  return 1;
+}
+
+static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hello_t *h,
+                     const char *owner, const char *peer) {
+  learner_t *l = ct->l;
+  if (!hello_allowed(ct, id, peer, owner)) {
     atomic_fetch_add(&l->hellos_dropped, 1);
     return;
   }
@@ -159,7 +178,8 @@ static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hell
   int same_connection = held >= 0 && id_len == ct->peer_len[held] &&
                         memcmp(id_bytes, ct->peer[held], id_len) == 0;
   actors_hello_t ah = {.name = h->actor_name, .role = h->role, .envs = h->envs,
-                       .lease = h->lease, .same_connection = same_connection, .owner = owner};
+                       .lease = h->lease, .same_connection = same_connection, .owner = owner,
+                       .group = owner && *owner ? owner : peer};
   actors_verdict_t v;
   int slot = actors_register(l->actors, &ah, td3_now_ns(), &v);
   if (slot < 0) {
@@ -173,6 +193,11 @@ static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hell
       reject_after(ct, id, WIRE_REJECT_FULL, ms,
                    "%u evaluators hold slots already (--max-evaluators); retry in %u ms",
                    c->max_evaluators, ms);
+    else if (v.over_share)
+      reject_after(ct, id, WIRE_REJECT_FULL, ms,
+                   "all %u slots are held and others wait for one: this peer%s holds its "
+                   "share (%u) already; retry in %u ms",
+                   c->max_actors, owner && *owner ? "'s key" : "", v.share, ms);
     else
       reject_after(ct, id, WIRE_REJECT_FULL, ms,
                    "all %u actor slots are held by working actors; retry in %u ms",
@@ -358,7 +383,8 @@ static void recv_one(learner_control_t *ct) {
     log_limited(&control_reject_limit, 5000, LOG_WARN, "control frame refused: %s",
                 wire_reason_name(r));
     /* an answer says why (a peer that floods garbage gets a few a second: the Hello cap) */
-    if (hello_limit_allow(&ct->hello_limit, zmq_msg_data(&id), zmq_msg_size(&id), td3_now_ns())) {
+    if (hello_allowed(ct, &id, zmq_msg_gets(&body, "Peer-Address"),
+                      zmq_msg_gets(&body, "User-Id"))) {
       if (r == WIRE_VERSION)
         reject(ct, &id, WIRE_REJECT_VERSION, "protocol version differs (the learner speaks %u)",
                WIRE_PROTOCOL_VERSION);
@@ -368,7 +394,10 @@ static void recv_one(learner_control_t *ct) {
     goto out;
   }
   switch (m.type) {
-  case WIRE_MSG_HELLO: on_hello(ct, &id, &m.u.hello, zmq_msg_gets(&body, "User-Id")); break;
+  case WIRE_MSG_HELLO:
+    on_hello(ct, &id, &m.u.hello, zmq_msg_gets(&body, "User-Id"),
+             zmq_msg_gets(&body, "Peer-Address"));
+    break;
   case WIRE_MSG_HEARTBEAT: on_heartbeat(ct, &id, &m.u.heartbeat); break;
   case WIRE_MSG_EVAL_REPORT: on_eval_report(ct, &id, &m.u.eval_report); break;
   default: atomic_fetch_add(&l->rejected[WIRE_TYPE], 1); break;

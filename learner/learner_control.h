@@ -56,6 +56,8 @@ typedef struct learner_control {
   uint8_t (*peer)[LEARNER_PEER_ID_MAX];  /* (max_actors) */
   uint8_t *peer_len;                     /* (max_actors) bytes of each, 0: none */
   hello_limit_t hello_limit;     /* Hellos per connection */
+  hello_limit_t hello_by_peer;   /* Hellos per peer address (all its connections) */
+  hello_limit_t hello_by_key;    /* Hellos per CURVE client key (all its connections) */
   uint64_t train_episodes_seen;  /* learner_t's training-episode counters at the last row */
   int64_t train_return_seen;
   /* curve.svg and policy.td3p are rewritten at most every LEARNER_OUTPUTS_EVERY_NS (each

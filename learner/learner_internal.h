@@ -59,7 +59,7 @@ typedef struct learner {
                                            reports not from the slot's evaluator, heartbeats
                                            not from the slot's holder or for a slot without
                                            a lease (one of another run: rejected[WIRE_RUN_ID]) */
-  _Atomic uint64_t hellos_dropped; /* Hellos over a connection's allowance (hello_limit.h) */
+  _Atomic uint64_t hellos_dropped; /* Hellos over a connection's, address's or key's allowance */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */

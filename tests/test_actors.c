@@ -1,6 +1,7 @@
 /* Tests for learner/actors: slots by name (a restarted actor gets its slot back), leases,
  * sequence gaps, takeover of the longest-inactive slot when full, who may take a live name
- * (its connection or its lease), idle holders giving way to newcomers, the evaluator cap;
+ * (its connection or its lease), idle holders giving way to newcomers, shares of a full
+ * table between peer groups, the evaluator cap;
  * and learner/hello_limit (Hellos per connection). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,9 @@
 
 #include "actors.h"
 #include "hello_limit.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #define SEC 1000000000ULL
 
@@ -181,6 +185,69 @@ static void idle_holders_give_way(void **state) {
   actors_destroy(&t);
 }
 
+/* A Hello from a new connection of share group g (a peer address or a CURVE key). */
+static int hello_from(actor_table_t *t, const char *name, const char *g, uint64_t now,
+                      actors_verdict_t *v) {
+  actors_hello_t h = {.name = name, .role = WIRE_ROLE_ACTOR, .envs = 1, .group = g};
+  return actors_register(t, &h, now, v);
+}
+
+/* A full table shared between groups: a group that floods names gets its share of the slots
+ * that fall idle, not all of them. */
+static void groups_share_a_full_table(void **state) {
+  (void)state;
+  actor_table_t *t = actors_new(4, 5 * SEC);
+  actors_configure(t, &(actors_policy_t){.idle_ns = 10 * SEC});
+  actors_verdict_t v;
+  char name[32];
+  for (int i = 0; i < 4; i++) {
+    snprintf(name, sizeof name, "flood/%d", i);
+    assert_int_equal(hello_from(t, name, "10.0.0.2", 0, &v), i);
+  }
+  /* nobody idle: the newcomer of another group is refused, and waits */
+  assert_int_equal(hello_from(t, "real/0", "10.0.0.1", SEC, &v), -1);
+  assert_int_equal(v.refusal, ACTORS_FULL);
+  assert_int_equal(v.over_share, 0);
+  wire_heartbeat_t hb = {0};
+  for (uint64_t s = 1; s <= 11; s++) {
+    actors_tick(t, s * SEC, 0, 0);
+    for (hb.slot = 0; hb.slot < 4; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+  }
+  /* every flood holder is idle now; the flood's group holds 4 of a share of 2 (2 groups):
+   * its newcomers are refused, the waiting group's take idle slots up to its share */
+  assert_int_equal(hello_from(t, "flood/9", "10.0.0.2", 11 * SEC, &v), -1);
+  assert_int_equal(v.refusal, ACTORS_FULL);
+  assert_int_equal(v.over_share, 1);
+  assert_int_equal(v.share, 2);
+  int a = hello_from(t, "real/0", "10.0.0.1", 11 * SEC, &v);
+  assert_true(a >= 0 && v.preempted);
+  int b = hello_from(t, "real/1", "10.0.0.1", 11 * SEC, &v);
+  assert_true(b >= 0 && b != a && v.preempted);
+  assert_int_equal(hello_from(t, "real/2", "10.0.0.1", 11 * SEC, &v), -1);
+  assert_int_equal(v.over_share, 1);
+  assert_int_equal(hello_from(t, "flood/10", "10.0.0.2", 11 * SEC, &v), -1);
+  assert_int_equal(v.over_share, 1);
+  /* a third group: shares of ceil(4 / 3) = 2; the flood holds 2, the third group none */
+  int c = hello_from(t, "other/0", "10.0.0.3", 11 * SEC, &v);
+  assert_true(c >= 0 && c != a && c != b && v.preempted);
+  assert_true(strncmp(v.preempted_name, "flood/", 6) == 0);
+  /* the waiting groups age out of the shares: past the window the flood's group is the only
+   * one besides the holders', and takes idle slots again */
+  actors_destroy(&t);
+  t = actors_new(2, 5 * SEC);
+  actors_configure(t, &(actors_policy_t){.idle_ns = 10 * SEC});
+  assert_int_equal(hello_from(t, "flood/0", "10.0.0.2", 0, &v), 0);
+  assert_int_equal(hello_from(t, "flood/1", "10.0.0.2", 0, &v), 1);
+  assert_int_equal(hello_from(t, "real/0", "10.0.0.1", SEC, &v), -1);
+  uint64_t later = SEC + ACTORS_REQUEST_WINDOW_NS + SEC;
+  for (uint64_t s = 1; s * SEC <= later; s++) {
+    actors_tick(t, s * SEC, 0, 0);
+    for (hb.slot = 0; hb.slot < 2; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+  }
+  assert_true(hello_from(t, "flood/2", "10.0.0.2", later, &v) >= 0);
+  actors_destroy(&t);
+}
+
 /* At most max_evaluators evaluators; one without reports while the run advanced gives way. */
 static void evaluators_are_capped(void **state) {
   (void)state;
@@ -227,6 +294,7 @@ int main(void) {
       cmocka_unit_test(batches_and_gaps),
       cmocka_unit_test(live_names_are_kept),
       cmocka_unit_test(idle_holders_give_way),
+      cmocka_unit_test(groups_share_a_full_table),
       cmocka_unit_test(evaluators_are_capped),
       cmocka_unit_test(hellos_per_connection),
   };

@@ -2,8 +2,9 @@
  * holds a valid slot lease (it said Hello like an actor) sends transitions with huge rewards,
  * observations or actions while a real actor trains Pendulum.
  *  1. With the default bounds (1e6) every such row is refused and counted (/metrics, /status,
- *     the run's stats) and the run spends its budget; before, reward 1e30 made three
- *     rollbacks in a row and ended the run.
+ *     the run's stats), and the run reaches its target return (a real actor and evaluator,
+ *     the learner confirming) while the attacker goes on sending 1e30 rewards; before, reward
+ *     1e30 made three rollbacks in a row and ended the run.
  *  2. With the bounds turned off, a 1e30 reward makes an update non-finite: the rollback drops
  *     the rows inserted since the checkpoint it restores, so it happens once and the run goes
  *     on (before, the same rows failed it again until the learner gave up).
@@ -186,7 +187,9 @@ static void poisoned_rows_refused(void **state) {
   enum { PORT = 29710 };
   char out[512], status[64];
   inproc_learner_t L;
-  learner_prepare(&L, PORT, "refused", 3000, out, sizeof out, status, sizeof status);
+  snprintf(out, sizeof out, "%s/refused", tmp);
+  snprintf(status, sizeof status, "127.0.0.1:%u", PORT + 5);
+  inproc_learner_init_solvable(&L, PORT, 60000, out, status);
   assert_int_equal(inproc_learner_start(&L), 0);
   attacker_t a;
   attacker_join(&a, PORT);
@@ -217,23 +220,39 @@ static void poisoned_rows_refused(void **state) {
   json_decref(s);
   free(js);
 
-  /* the real actor trains the run to its budget */
-  inproc_actor_t act;
+  /* a real actor and evaluator train the run to its target while the attacker goes on: a
+   * batch of four 1e30 rewards every 10 ms */
+  inproc_actor_t act, ev;
   actor_start(&act, PORT, "poison-test/0");
-  if (!inproc_learner_join(&L, 300000)) fail_msg("the learner did not finish within 300 s");
+  inproc_actor_init(&ev, "Pendulum-v1", PORT, "poison-test/eval", 1);
+  assert_int_equal(inproc_actor_start(&ev), 0);
+  uint64_t sent = 0, t1 = td3_now_ns();
+  while (!atomic_load(&L.done) && td3_now_ns() - t1 < 300000000000ULL) {
+    send_rewards(&a, 1e30f, 4);
+    sent++;
+    td3_sleep_ms(10);
+  }
+  if (!inproc_learner_join(&L, 1000)) fail_msg("the learner did not finish within 300 s");
   inproc_actor_stop(&act);
+  inproc_actor_stop(&ev);
   attacker_leave(&a);
-  printf("rc %d (%s); inserted %llu, updates %llu, rollbacks %u, out of bounds %llu in %llu "
-         "batches\n",
-         L.rc, L.rc ? L.err.msg : "ok", (unsigned long long)L.stats.inserted,
-         (unsigned long long)L.stats.updates, (unsigned)L.res.rollbacks,
-         (unsigned long long)L.stats.out_of_bounds, (unsigned long long)L.stats.rejected_bounds);
+  printf("rc %d (%s); %s at %llu env steps after %.1f s with %llu poisoned batches sent "
+         "meanwhile; inserted %llu, rollbacks %u, out of bounds %llu in %llu batches\n",
+         L.rc, L.rc ? L.err.msg : "ok", L.res.solved ? "solved" : "NOT solved",
+         (unsigned long long)L.res.solved_at, (double)(td3_now_ns() - t1) / 1e9,
+         (unsigned long long)sent, (unsigned long long)L.stats.inserted,
+         (unsigned)L.res.rollbacks, (unsigned long long)L.stats.out_of_bounds,
+         (unsigned long long)L.stats.rejected_bounds);
   assert_int_equal(L.rc, 0);
+  assert_true(L.res.solved);
+  /* by an evaluator's report the learner confirmed, not only by its own final evaluation */
+  assert_true(L.res.solved_at < 60000);
   assert_int_equal(L.res.rollbacks, 0);
-  assert_int_equal(L.stats.out_of_bounds, 15);
-  assert_int_equal(L.stats.rejected_bounds, 5);
-  assert_int_equal(L.stats.inserted, 3000);
-  assert_int_equal(L.stats.updates, 2500);
+  /* the attack went on through the run: at least 100 batches refused during training (each
+   * of its rows counted), none of them inserted */
+  assert_true(sent >= 100);
+  assert_true(L.stats.rejected_bounds >= 5 + 100 && L.stats.rejected_bounds <= 5 + sent);
+  assert_int_equal(L.stats.out_of_bounds, 15 + 4 * (L.stats.rejected_bounds - 5));
 }
 
 /* ---- 2. bounds off: the rollback drops the poisoned rows and happens once ---- */

@@ -49,6 +49,16 @@ void inproc_learner_init_small(inproc_learner_t *j, unsigned port, uint64_t step
   j->cfg.status_bind = status_bind;
 }
 
+void inproc_learner_init_solvable(inproc_learner_t *j, unsigned port, uint64_t steps,
+                                  const char *out_dir, const char *status_bind) {
+  inproc_learner_init_small(j, port, steps, out_dir, status_bind);
+  j->cfg.start_steps = 1000;
+  j->cfg.td3.hidden[0] = j->cfg.td3.hidden[1] = 64;
+  j->cfg.td3.batch = 64;
+  j->cfg.eval_every = 1000;
+  j->cfg.target_return = -300.0;
+}
+
 int inproc_learner_start(inproc_learner_t *j) {
   atomic_store(&j->done, 0);
   int rc = pthread_create(&j->thread, NULL, learner_thread, j);

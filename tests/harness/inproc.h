@@ -70,6 +70,15 @@ void inproc_learner_init(inproc_learner_t *j, const char *env_id, unsigned port)
 void inproc_learner_init_small(inproc_learner_t *j, unsigned port, uint64_t steps,
                                const char *out_dir, const char *status_bind);
 
+/* inproc_learner_init for a Pendulum-v1 run that a real actor and evaluator solve in a few
+ * seconds of training (about 15k env steps here): target return -300 (the learner confirms
+ * it by its own evaluation), two hidden layers of 64, batch 64, 1000 start steps, an
+ * evaluation every 1000 env steps, and a budget of `steps` that ends the run unsolved if the
+ * target is not reached; otherwise as inproc_learner_init_small. For attack tests: the run
+ * reaches its target with the attacker active. */
+void inproc_learner_init_solvable(inproc_learner_t *j, unsigned port, uint64_t steps,
+                                  const char *out_dir, const char *status_bind);
+
 /* Starts learner_run(&j->cfg, ...) in a new thread. Returns 0, or a negative errno code when
  * the thread could not be created (then nothing runs and join does nothing). */
 int inproc_learner_start(inproc_learner_t *j);

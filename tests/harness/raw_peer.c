@@ -39,13 +39,18 @@ out:
   return rc;
 }
 
-void *raw_dealer_connect(void *ctx, unsigned port) {
+void *raw_dealer_connect(void *ctx, unsigned port) { return raw_dealer_connect_from(ctx, NULL, port); }
+
+void *raw_dealer_connect_from(void *ctx, const char *source, unsigned port) {
   void *d = zmq_socket(ctx, ZMQ_DEALER);
   if (!d) return NULL;
   int zero = 0;
   zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
-  char ep[64];
-  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
+  char ep[96];
+  if (source) /* ZeroMQ's "source;destination" form, any source port */
+    snprintf(ep, sizeof ep, "tcp://%s:0;127.0.0.1:%u", source, port + 2);
+  else
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port + 2);
   if (zmq_connect(d, ep) != 0) {
     zmq_close(d);
     return NULL;

@@ -24,4 +24,8 @@ int raw_hello_send(void *dealer, const wire_control_t *hello, int tries, int wai
  * port (control = port + 2); NULL when it cannot be made. */
 void *raw_dealer_connect(void *ctx, unsigned port);
 
+/* raw_dealer_connect from the loopback address source ("127.0.0.2": another host, as the
+ * learner sees it; Linux answers for all of 127.0.0.0/8). */
+void *raw_dealer_connect_from(void *ctx, const char *source, unsigned port);
+
 #endif
