@@ -142,7 +142,8 @@ static int eval_step(actor_t *a, td3_err_t *err) {
     wire_control_t m = {.type = WIRE_MSG_EVAL_REPORT};
     m.u.eval_report = (wire_eval_report_t){.run_id = a->run_id, .slot = w->slot,
                                            .policy_version = version, .env_steps = at,
-                                           .n_returns = n, .returns = r32};
+                                           .n_returns = n, .returns = r32,
+                                           .lease = w->lease};
     actor_send_control(a, &m);
     a->res->evaluations++;
     /* the next multiple of eval_every, at least half an interval away (the first

@@ -33,7 +33,8 @@ typedef struct actor {
   /* from the Welcome */
   int registered;
   int run_over;               /* the learner said the run is over: stop, exit 0 */
-  wire_welcome_t welcome;
+  wire_welcome_t welcome;       /* its lease (128 bits) goes with every batch, heartbeat and
+                                   evaluation report, and with the Hello after a reconnect */
   uint64_t run_id;
   /* weights */
   nn_policy_t *policy;

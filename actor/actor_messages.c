@@ -46,7 +46,8 @@ void actor_send_heartbeat(actor_t *a) {
                                      .env_steps = a->res->env_steps,
                                      .policy_version = a->version,
                                      .blocked_us = a->res->blocked_us,
-                                     .dropped = a->res->dropped};
+                                     .dropped = a->res->dropped,
+                                     .lease = a->welcome.lease};
   actor_send_control(a, &m);
   a->last_heartbeat_ns = td3_now_ns();
 }
@@ -168,7 +169,8 @@ static int on_welcome(actor_t *a, const wire_welcome_t *w, td3_err_t *err) {
   const actor_config_t *c = a->cfg;
   uint32_t K = c->eval ? 1 : c->envs, A = a->info->act_dim;
   int same_run = a->registered && w->run_id == a->run_id && w->slot == a->welcome.slot;
-  if (!same_run || w->lease != a->welcome.lease) actor_pending_drop(a, ACTOR_DROP_NEW_SLOT);
+  if (!same_run || !wire_lease_equal(w->lease, a->welcome.lease))
+    actor_pending_drop(a, ACTOR_DROP_NEW_SLOT);
   if (!same_run) {
     nn_policy_destroy(&a->policy);
     a->policy = nn_policy_new(w->layers, w->n_layers, a->info->action_low,

@@ -35,6 +35,7 @@ static int send_hello(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
   h->action_low = low;
   h->action_high = high;
   h->envs = 1;
+  h->lease = a->welcome.lease; /* as td3d actor: after a reconnect, takes the slot back */
   if (send_control(w, a, &m) != 0) return -1;
   if (!a->hello_out_ns) a->hello_out_ns = now;
   atomic_fetch_add(&w->c.hellos, 1);
@@ -45,7 +46,8 @@ static int send_hello(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
 static void send_heartbeat(sim_worker_t *w, sim_actor_t *a, uint64_t now) {
   wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
   m.u.heartbeat = (wire_heartbeat_t){.run_id = a->welcome.run_id, .slot = a->welcome.slot,
-                                     .env_steps = a->session_sent, .policy_version = a->version};
+                                     .env_steps = a->session_sent, .policy_version = a->version,
+                                     .lease = a->welcome.lease};
   send_control(w, a, &m);
   uint64_t gap = now - a->last_hb_ns;
   if (gap > w->hb_gap_all_ns) w->hb_gap_all_ns = gap;

@@ -1,12 +1,13 @@
 /* Simulated actors for bench_actors: N actors in this process, each speaking the protocol as
  * actor/actor.c does over sockets of its own (control DEALER, experience PUSH, weights SUB,
  * with the actor's options): Hello under a unique name with the actor's back-off (0.25 s
- * doubling to 4 s), heartbeats every 200 ms, Pendulum ExperienceBatches (obs 3, act 1; rows of
- * real Pendulum transitions under random actions) at a set rate carrying the Welcome's lease,
- * the actor's pacing, Hello again after a Reject(UNKNOWN_SLOT) or 5 s without an answer (a
- * lost lease, counted), and the Weights it receives decoded. A few worker threads serve all
- * of them, each waiting in epoll on its sockets' ZMQ_FDs (libzmq 4.3's zmq_poll is
- * O(sockets) per call and its poller API is a draft), with timers every TICK_NS.
+ * doubling to 4 s), heartbeats every 200 ms carrying the Welcome's lease, Pendulum
+ * ExperienceBatches (obs 3, act 1; rows of real Pendulum transitions under random actions) at
+ * a set rate carrying it too, the actor's pacing, Hello again after a Reject(UNKNOWN_SLOT)
+ * or 5 s without an answer (a lost lease, counted), and the Weights it receives decoded. A
+ * few worker threads serve all of them, each waiting in epoll on its sockets' ZMQ_FDs
+ * (libzmq 4.3's zmq_poll is O(sockets) per call and its poller API is a draft), with timers
+ * every TICK_NS.
  *
  * The weights sockets live in a ZeroMQ context of their own (as in separate actor processes,
  * a weights backlog does not hold up the control path); both contexts raise ZMQ_MAX_SOCKETS

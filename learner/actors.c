@@ -30,7 +30,14 @@ struct actor_table {
   uint64_t lease_ns;
   entry_t *e;                /* (max_slots) */
   _Atomic uint8_t *active;   /* (max_slots) lock-free copy of info.active */
-  _Atomic uint64_t *lease;   /* (max_slots) the secret of each slot's latest registration */
+  /* (max_slots) the secret of each slot's latest registration: its low and its high 64
+   * bits. The ingest thread reads them without the lock, so it may see one word of a new
+   * lease and one of the old (a torn read). A renewal stores both words before the Welcome
+   * that carries the new lease is sent, so a torn read can only happen before anyone knows
+   * the new lease: the mixture matches no batch its holder sends, and the old lease stops
+   * matching with the first store. */
+  _Atomic uint64_t *lease_lo;
+  _Atomic uint64_t *lease_hi;
   uint64_t fallback;         /* lease source when the kernel's random source fails */
   actors_policy_t policy;
   uint64_t last_tick_ns;     /* actors_tick's previous call (0: none yet) */
@@ -49,19 +56,40 @@ static uint64_t group_hash(const char *g) {
   return h ^ (h >> 33);
 }
 
-/* A fresh, non-zero, unguessable lease (the kernel's random source; a time-seeded mix only
- * if that fails, which Linux does not do for 8 bytes). */
-static uint64_t new_lease(actor_table_t *t) {
-  uint64_t v = 0;
-  if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    v = t->fallback += 0x9e3779b97f4a7c15ULL ^ ((uint64_t)ts.tv_nsec << 20);
-    v ^= v >> 31;
-    v *= 0xbf58476d1ce4e5b9ULL;
-    v ^= v >> 29;
+/* 64 bits of a time-seeded mix, for when the kernel's random source fails. Lock held. */
+static uint64_t fallback_word(actor_table_t *t) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t v = t->fallback += 0x9e3779b97f4a7c15ULL ^ ((uint64_t)ts.tv_nsec << 20);
+  v ^= v >> 31;
+  v *= 0xbf58476d1ce4e5b9ULL;
+  v ^= v >> 29;
+  return v;
+}
+
+/* A fresh, unguessable lease, never all zero: 128 bits of the kernel's random source (a
+ * time-seeded mix only if that fails, which Linux does not do for 16 bytes once its pool is
+ * initialised). Lock held. */
+static wire_lease_t new_lease(actor_table_t *t) {
+  uint64_t w[2] = {0, 0};
+  if (getrandom(w, sizeof w, 0) != (ssize_t)sizeof w) {
+    w[0] = fallback_word(t);
+    w[1] = fallback_word(t);
   }
-  return v ? v : 1;
+  wire_lease_t v = {.lo = w[0], .hi = w[1]};
+  if (wire_lease_is_none(v)) v.lo = 1; /* none means "no lease" */
+  return v;
+}
+
+/* slot's stored lease, whether the slot is active or not (lock-free). */
+static wire_lease_t stored_lease(actor_table_t *t, uint32_t slot) {
+  return (wire_lease_t){.lo = atomic_load(&t->lease_lo[slot]),
+                        .hi = atomic_load(&t->lease_hi[slot])};
+}
+
+/* 1 if lease is some lease and slot's (lock-free). */
+static int lease_matches(actor_table_t *t, uint32_t slot, wire_lease_t lease) {
+  return !wire_lease_is_none(lease) && wire_lease_equal(stored_lease(t, slot), lease);
 }
 
 actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
@@ -71,7 +99,8 @@ actor_table_t *actors_new(uint32_t max_slots, uint64_t lease_ns) {
   t->lease_ns = lease_ns;
   t->e = xcalloc(max_slots, sizeof *t->e);
   t->active = xcalloc(max_slots, sizeof *t->active);
-  t->lease = xcalloc(max_slots, sizeof *t->lease);
+  t->lease_lo = xcalloc(max_slots, sizeof *t->lease_lo);
+  t->lease_hi = xcalloc(max_slots, sizeof *t->lease_hi);
   t->scratch = xcalloc((size_t)max_slots + ACTORS_REQUESTERS + 1, sizeof *t->scratch);
   t->policy = (actors_policy_t){.idle_ns = 10000000000ULL, .max_evaluators = 1};
   pthread_mutex_init(&t->lock, NULL);
@@ -92,7 +121,8 @@ void actors_destroy(actor_table_t **pt) {
   pthread_mutex_destroy(&t->lock);
   free(t->e);
   free((void *)t->active);
-  free((void *)t->lease);
+  free((void *)t->lease_lo);
+  free((void *)t->lease_hi);
   free(t->scratch);
   free(t);
   *pt = NULL;
@@ -253,7 +283,7 @@ static int register_locked(actor_table_t *t, const actors_hello_t *h, uint64_t n
   if (slot >= 0 && t->e[slot].info.active) {
     entry_t *e = &t->e[slot];
     uint64_t left = lease_left(t, e, now);
-    int holder = h->same_connection || (h->lease && h->lease == atomic_load(&t->lease[slot]) &&
+    int holder = h->same_connection || (lease_matches(t, (uint32_t)slot, h->lease) &&
                                         strcmp(e->info.owner, h->owner ? h->owner : "") == 0);
     if (left && !holder) return refuse(v, ACTORS_NAME_IN_USE, left);
   }
@@ -332,7 +362,7 @@ int actors_heartbeat(actor_table_t *t, const wire_heartbeat_t *hb, uint64_t now_
   pthread_mutex_lock(&t->lock);
   entry_t *e = &t->e[hb->slot];
   int rc = -1;
-  if (e->used && e->info.active) {
+  if (e->used && e->info.active && lease_matches(t, hb->slot, hb->lease)) {
     e->info.last_seen_ns = now_ns;
     e->info.env_steps = hb->env_steps;
     e->info.policy_version = hb->policy_version;
@@ -371,21 +401,22 @@ int actors_active(actor_table_t *t, uint32_t slot) {
   return slot < t->max_slots && atomic_load(&t->active[slot]);
 }
 
-uint64_t actors_renew_lease(actor_table_t *t, uint32_t slot) {
-  if (slot >= t->max_slots) return 0;
+wire_lease_t actors_renew_lease(actor_table_t *t, uint32_t slot) {
+  if (slot >= t->max_slots) return (wire_lease_t){0, 0};
   pthread_mutex_lock(&t->lock);
-  uint64_t v = new_lease(t);
-  atomic_store(&t->lease[slot], v);
+  wire_lease_t v = new_lease(t);
+  atomic_store(&t->lease_lo[slot], v.lo);
+  atomic_store(&t->lease_hi[slot], v.hi);
   pthread_mutex_unlock(&t->lock);
   return v;
 }
 
-uint64_t actors_lease(actor_table_t *t, uint32_t slot) {
-  return actors_active(t, slot) ? atomic_load(&t->lease[slot]) : 0;
+wire_lease_t actors_lease(actor_table_t *t, uint32_t slot) {
+  return actors_active(t, slot) ? stored_lease(t, slot) : (wire_lease_t){0, 0};
 }
 
-int actors_lease_ok(actor_table_t *t, uint32_t slot, uint64_t lease) {
-  return lease != 0 && actors_active(t, slot) && atomic_load(&t->lease[slot]) == lease;
+int actors_lease_ok(actor_table_t *t, uint32_t slot, wire_lease_t lease) {
+  return actors_active(t, slot) && lease_matches(t, slot, lease);
 }
 
 wire_role_t actors_role(actor_table_t *t, uint32_t slot) {

@@ -24,8 +24,13 @@
  * that floods names cannot keep another host's actors out by taking back every slot that
  * falls idle. With one group (every actor on one host, or one key) nothing changes.
  *
+ * Each registration that changes hands also draws the slot's secret (actors_renew_lease): 128
+ * random bits sent only to the holder in its Welcome, which every batch, heartbeat and
+ * evaluation report for the slot must carry (both words), so a process that knows a slot's
+ * number but did not register it cannot speak for it.
+ *
  * Thread safety: every function may be called from any thread (one mutex, held for copies
- * only); actors_active is lock-free (atomics) for the ingest hot path. */
+ * only); actors_active and actors_lease_ok are lock-free (atomics) for the ingest hot path. */
 #ifndef TD3_ACTORS_H
 #define TD3_ACTORS_H
 
@@ -71,7 +76,7 @@ typedef struct actors_hello {
   const char *name;
   wire_role_t role;
   uint32_t envs;
-  uint64_t lease;           /* the lease the Hello presents (0: none) */
+  wire_lease_t lease;       /* the lease the Hello presents (all zero: none) */
   int same_connection;      /* it comes from the connection holding name's slot */
   const char *owner;        /* CURVE key name of its connection ("" or NULL without CURVE) */
   const char *group;        /* its share group: the CURVE key, else the peer address (NULL
@@ -123,7 +128,8 @@ void actors_evaluated(actor_table_t *t, uint32_t slot, uint64_t inserted);
 
 /* Renews the lease of slot from a heartbeat; returns 0 and sets *accepted to the
  * transitions accepted from the slot since its latest Hello (accepted may be NULL), or -1 if
- * the slot is not active (the actor must say Hello again). */
+ * the slot is not active or hb does not carry its lease (both words): the actor must say
+ * Hello again. Whether hb came from the holder's connection is the caller's check. */
 int actors_heartbeat(actor_table_t *t, const wire_heartbeat_t *hb, uint64_t now_ns,
                      uint64_t *accepted);
 
@@ -134,15 +140,18 @@ int actors_batch(actor_table_t *t, uint32_t slot, uint64_t seq, uint64_t policy_
 /* 1 if slot holds an active lease (lock-free). */
 int actors_active(actor_table_t *t, uint32_t slot);
 
-/* Draws a new lease for slot (a random non-zero secret, sent only to its holder in Welcome)
- * and returns it; the previous one stops working. */
-uint64_t actors_renew_lease(actor_table_t *t, uint32_t slot);
+/* Draws a new lease for slot (128 random bits, never all zero, sent only to its holder in
+ * Welcome) and returns it; the previous one stops working. Returns none for a slot out of
+ * range. Call it before sending the Welcome that carries the lease (see actors.c on readers
+ * that race a renewal). */
+wire_lease_t actors_renew_lease(actor_table_t *t, uint32_t slot);
 
-/* slot's lease, or 0 when the slot has no active lease (or never had one). */
-uint64_t actors_lease(actor_table_t *t, uint32_t slot);
+/* slot's lease, or none when the slot has no active lease (or never had one). */
+wire_lease_t actors_lease(actor_table_t *t, uint32_t slot);
 
-/* 1 if slot holds an active lease and lease is its secret (lock-free, for ingest). */
-int actors_lease_ok(actor_table_t *t, uint32_t slot, uint64_t lease);
+/* 1 if slot holds an active lease and lease is its secret, both words (lock-free, for
+ * ingest); never for none. */
+int actors_lease_ok(actor_table_t *t, uint32_t slot, wire_lease_t lease);
 
 /* The role of the process holding an active lease on slot, or 0 (WIRE_ROLE_UNSPECIFIED)
  * when the slot has none. */

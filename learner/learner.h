@@ -46,9 +46,10 @@ typedef enum learner_noise {
  * set): for tests and tools that need more than the result. */
 typedef struct learner_stats {
   uint64_t rejected[WIRE_REASON_COUNT];  /* experience and control frames, by reason */
-  uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
-                                           reports not from the slot's evaluator, heartbeats
-                                           not from the slot's holder or without a lease */
+  uint64_t rejected_unregistered;        /* batches from slots without a lease or without
+                                           the slot's lease, evaluation reports not from the
+                                           slot's evaluator or without its lease, heartbeats
+                                           not from the slot's holder or without its lease */
   uint64_t rejected_bounds;              /* batches with transitions out of bounds */
   uint64_t out_of_bounds;                /* transitions refused out of bounds (max_abs_value,
                                             action bounds) */

@@ -215,7 +215,7 @@ static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hell
    * reconnected with its lease, or a newcomer) gets a new one and the old holder's batches
    * stop counting. */
   same_connection = held == slot && same_connection;
-  if (!same_connection || actors_lease(l->actors, (uint32_t)slot) == 0)
+  if (!same_connection || wire_lease_is_none(actors_lease(l->actors, (uint32_t)slot)))
     actors_renew_lease(l->actors, (uint32_t)slot);
   ct->peer_len[slot] = (uint8_t)(id_len < LEARNER_PEER_ID_MAX ? id_len : LEARNER_PEER_ID_MAX);
   memcpy(ct->peer[slot], id_bytes, ct->peer_len[slot]);
@@ -244,6 +244,9 @@ static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hell
            h->envs == 1 ? "" : "s", w->noise_sigma);
 }
 
+/* A heartbeat renews its slot's lease only from the connection that holds the slot and with
+ * the slot's lease (both words); any other is answered UNKNOWN_SLOT and counted as
+ * unregistered (one of another run: as run_id). */
 static void on_heartbeat(learner_control_t *ct, const zmq_msg_t *id, const wire_heartbeat_t *hb) {
   learner_t *l = ct->l;
   uint64_t accepted = 0;
@@ -266,7 +269,9 @@ static void on_heartbeat(learner_control_t *ct, const zmq_msg_t *id, const wire_
   }
   if (actors_heartbeat(l->actors, hb, td3_now_ns(), &accepted) != 0) {
     atomic_fetch_add(&l->rejected_unregistered, 1);
-    reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT, "slot %u has no lease; say Hello again", hb->slot);
+    reject(ct, id, WIRE_REJECT_UNKNOWN_SLOT,
+           "slot %u has no lease, or not the one this heartbeat carries; say Hello again",
+           hb->slot);
     return;
   }
   wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
@@ -321,7 +326,8 @@ void learner_control_announce_run_over(learner_control_t *ct, const char *reason
 static log_limit_t report_reject_limit;
 
 /* An evaluation report counts only from the connection that holds an evaluator's slot (its
- * Hello said so), for env steps the run has reached and a weights version it published. */
+ * Hello said so) and with the slot's lease (both words), for env steps the run has reached
+ * and a weights version it published. */
 static void on_eval_report(learner_control_t *ct, const zmq_msg_t *id, const wire_eval_report_t *e) {
   learner_t *l = ct->l;
   if (e->run_id != l->run_id) {
@@ -335,6 +341,8 @@ static void on_eval_report(learner_control_t *ct, const zmq_msg_t *id, const wir
   else if (id_len != ct->peer_len[e->slot] ||
            memcmp(zmq_msg_data((zmq_msg_t *)id), ct->peer[e->slot], id_len) != 0)
     why = "the slot is held by another connection";
+  else if (!actors_lease_ok(l->actors, e->slot, e->lease))
+    why = "it does not carry the slot's lease";
   else if (e->env_steps > atomic_load(&l->inserted))
     why = "it names env steps the run has not reached";
   else if (e->policy_version > atomic_load(&l->weights_version))

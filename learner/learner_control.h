@@ -1,10 +1,11 @@
 /* The learner's control socket and the run's record of evaluations (main thread only).
  *
- * The control socket (ROUTER) answers Hello with Welcome or Reject, heartbeats with the run's
- * counters, and takes evaluation reports from the connection holding an evaluator's slot;
- * at the end it tells the slot holders RunOver (learner_control.c). The reports, and the
- * learner's own final evaluation, go into the run's result, progress.csv, curve.svg,
- * policy.td3p and the status snapshot's curve (learner_record.c).
+ * The control socket (ROUTER) answers Hello with Welcome or Reject, heartbeats from a slot's
+ * holder (its connection, its lease) with the run's counters, and takes evaluation reports
+ * from the connection holding an evaluator's slot with that slot's lease; at the end it
+ * tells the slot holders RunOver (learner_control.c). The reports, and the learner's own
+ * final evaluation, go into the run's result, progress.csv, curve.svg, policy.td3p and the
+ * status snapshot's curve (learner_record.c).
  *
  * A report at or above the target return ends the run only when the learner agrees: a
  * report of the untrained networks never does; for an env the learner builds, its own
@@ -50,9 +51,10 @@ typedef struct learner_control {
   int finish;                    /* 1: the run is over (target reached) */
   status_snapshot_t *snap;       /* what the status server shows (owned); the curve is appended here */
   /* The ROUTER routing id of the connection that holds each slot (from its Hello). A
-   * heartbeat for a slot must come from that connection: after a learner restart that kept
-   * the run id, slots are handed out anew, and a process still holding an old slot number
-   * must not pass for the slot's new holder. */
+   * heartbeat or evaluation report for a slot must come from that connection (and carry the
+   * slot's lease, actors.h): after a learner restart that kept the run id, slots are handed
+   * out anew, and a process still holding an old slot number must not pass for the slot's
+   * new holder. */
   uint8_t (*peer)[LEARNER_PEER_ID_MAX];  /* (max_actors) */
   uint8_t *peer_len;                     /* (max_actors) bytes of each, 0: none */
   hello_limit_t hello_limit;     /* Hellos per connection */

@@ -2,10 +2,11 @@
  * replay. It is replay's only writer.
  *
  * A frame is decoded and validated first (wire.h; each refusal counted by reason and logged
- * at most once per reason every 5 s), then checked against the actor table (a slot without
- * a lease is refused as unregistered), then row by row against the run's bounds (a transition
- * with an observation or reward of magnitude max_abs_value or more, or an action outside the
- * env's bounds, is refused and counted; the batch's other rows go on). An accepted batch is
+ * at most once per reason every 5 s), then checked against the actor table (a batch for a
+ * slot without a lease, or that does not carry both words of the slot's 128-bit lease, is
+ * refused as unregistered), then row by row against the run's bounds (a transition with an
+ * observation or reward of magnitude max_abs_value or more, or an action outside the env's
+ * bounds, is refused and counted; the batch's other rows go on). An accepted batch is
  * held until the rate limiter admits it; while it is held the thread does not read the
  * socket, so ZeroMQ's queues fill and the actors feel back-pressure. Once the run's step budget is inserted, the rest is
  * counted as over budget. */

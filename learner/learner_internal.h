@@ -55,10 +55,12 @@ typedef struct learner {
   _Atomic uint64_t updates;        /* TD3 iterations done */
   _Atomic uint64_t batches;        /* experience frames accepted */
   _Atomic uint64_t rejected[WIRE_REASON_COUNT];  /* experience + control frames by reason */
-  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease, evaluation
-                                           reports not from the slot's evaluator, heartbeats
-                                           not from the slot's holder or for a slot without
-                                           a lease (one of another run: rejected[WIRE_RUN_ID]) */
+  _Atomic uint64_t rejected_unregistered;        /* batches from slots without a lease or without
+                                           the slot's lease, evaluation reports not from the
+                                           slot's evaluator or without its lease, heartbeats
+                                           not from the slot's holder, without its lease or
+                                           for a slot without a lease (one of another run:
+                                           rejected[WIRE_RUN_ID]) */
   _Atomic uint64_t hellos_dropped; /* Hellos over a connection's, address's or key's allowance */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */

@@ -6,7 +6,8 @@
  * keeps heartbeating while frames wait and drops each at its deadline, counting the wait as
  * blocked time; a Welcome for another slot while a frame waits is handled by the loop and the
  * stale frame never reaches the learner; once the experience socket is bound, frames flow
- * with the new slot's header. */
+ * with the new slot's header. Heartbeats and batches carry both words of the latest
+ * Welcome's 128-bit lease. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,8 +30,9 @@ typedef struct fake {
   uint8_t peer[256];       /* the actor's routing id */
   size_t peer_len;
   uint32_t slot;           /* the slot of the latest Welcome */
-  uint64_t lease;
+  wire_lease_t lease;      /* the latest Welcome's */
   unsigned heartbeats;     /* heartbeats heard */
+  unsigned bad_leases;     /* of those, without the latest Welcome's lease */
   uint64_t last_dropped;   /* the latest heartbeat's dropped count */
   wire_buf_t buf;
 } fake_t;
@@ -41,7 +43,7 @@ static void send_to_actor(fake_t *f, const wire_control_t *m) {
   zmq_send(f->router, f->buf.data, f->buf.len, 0);
 }
 
-static void send_welcome(fake_t *f, uint32_t slot, uint64_t lease) {
+static void send_welcome(fake_t *f, uint32_t slot, wire_lease_t lease) {
   wire_control_t m = {.type = WIRE_MSG_WELCOME};
   wire_welcome_t *w = &m.u.welcome;
   *w = (wire_welcome_t){.run_id = RUN_ID, .slot = slot, .noise = WIRE_NOISE_GAUSSIAN,
@@ -69,9 +71,10 @@ static void serve(fake_t *f, unsigned ms) {
     wire_control_t m;
     assert_int_equal(wire_control_decode(frame, (size_t)n, NULL, &m), WIRE_OK);
     if (m.type == WIRE_MSG_HELLO) {
-      send_welcome(f, 1, 11);
+      send_welcome(f, 1, (wire_lease_t){11, 0x1100000000000011ULL});
     } else if (m.type == WIRE_MSG_HEARTBEAT && m.u.heartbeat.slot == f->slot) {
       f->heartbeats++;
+      f->bad_leases += !wire_lease_equal(m.u.heartbeat.lease, f->lease);
       f->last_dropped = m.u.heartbeat.dropped;
       wire_control_t ans = {.type = WIRE_MSG_HEARTBEAT};
       ans.u.heartbeat = (wire_heartbeat_t){.run_id = RUN_ID, .slot = f->slot};
@@ -101,13 +104,14 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   /* 1. no experience socket: every frame waits, then is dropped; heartbeats go on */
   serve(&f, 2600);
   assert_true(f.heartbeats >= 10);          /* every 50 ms, frames waiting or not */
+  assert_int_equal(f.bad_leases, 0);         /* each with the Welcome's lease, both words */
   assert_true(f.last_dropped >= BATCH_STEPS); /* frames were given up at their deadline */
   assert_int_equal(f.last_dropped % BATCH_STEPS, 0);
 
   /* 2. a Welcome for another slot while a frame waits (one nearly always does), and at once
    * 3. the experience socket: frames flow, each with the new slot's header; the one that
    * waited, encoded for slot 1, must not arrive (its header is stale) */
-  send_welcome(&f, 2, 22);
+  send_welcome(&f, 2, (wire_lease_t){22, 0x2200000000000022ULL});
   f.pull = zmq_socket(f.ctx, ZMQ_PULL);
   zmq_setsockopt(f.pull, ZMQ_LINGER, &zero, sizeof zero);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", PORT);
@@ -124,7 +128,8 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
       assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &b),
                        WIRE_OK);
       assert_int_equal(b.slot, 2);  /* never a slot-1 frame sent after the second Welcome */
-      assert_int_equal(b.lease, 22);
+      assert_int_equal(b.lease.lo, 22);
+      assert_int_equal(b.lease.hi, 0x2200000000000022ULL);
       assert_int_equal(b.rows.n, BATCH_STEPS);
       wire_batch_release(&b);
       got++;
@@ -132,6 +137,7 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
     zmq_msg_close(&msg);
   }
   assert_int_equal(got >= 3, 1);
+  assert_int_equal(f.bad_leases, 0);
   inproc_actor_stop(&a);
 
   const actor_result_t *r = &a.res;

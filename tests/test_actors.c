@@ -1,8 +1,8 @@
-/* Tests for learner/actors: slots by name (a restarted actor gets its slot back), leases,
- * sequence gaps, takeover of the longest-inactive slot when full, who may take a live name
- * (its connection or its lease), idle holders giving way to newcomers, shares of a full
- * table between peer groups, the evaluator cap;
- * and learner/hello_limit (Hellos per connection). */
+/* Tests for learner/actors: slots by name (a restarted actor gets its slot back), leases
+ * (their expiry, and the 128-bit secret a heartbeat or batch must carry), sequence gaps,
+ * takeover of the longest-inactive slot when full, who may take a live name (its connection
+ * or its lease), idle holders giving way to newcomers, shares of a full table between peer
+ * groups, the evaluator cap; and learner/hello_limit (Hellos per connection). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,14 +60,18 @@ static void leases_expire_and_renew(void **state) {
   actor_table_t *t = actors_new(2, 5 * SEC);
   hello(t, "a", WIRE_ROLE_ACTOR, 1, 0);
   hello(t, "b", WIRE_ROLE_ACTOR, 1, 0);
+  wire_lease_t lease_a = actors_renew_lease(t, 0);
   wire_heartbeat_t hb = {.slot = 1, .env_steps = 500, .policy_version = 3, .blocked_us = 7,
-                         .dropped = 2};
+                         .dropped = 2, .lease = actors_renew_lease(t, 1)};
   assert_int_equal(actors_heartbeat(t, &hb, 4 * SEC, NULL), 0);
   assert_int_equal(actors_expire(t, 6 * SEC), 1); /* a: silent 6 s; b: 2 s */
   assert_false(actors_active(t, 0));
   assert_true(actors_active(t, 1));
   assert_int_equal(actors_batch(t, 0, 0, 1, 10, 6 * SEC), -1); /* expired slot refused */
+  assert_false(actors_lease_ok(t, 0, lease_a));                 /* its lease with it */
+  assert_true(wire_lease_is_none(actors_lease(t, 0)));
   hb.slot = 0;
+  hb.lease = lease_a;
   assert_int_equal(actors_heartbeat(t, &hb, 6 * SEC, NULL), -1);
   hb.slot = 99;
   assert_int_equal(actors_heartbeat(t, &hb, 6 * SEC, NULL), -1);
@@ -79,6 +83,47 @@ static void leases_expire_and_renew(void **state) {
   assert_string_equal(info[0].name, "c");
   assert_int_equal(info[1].env_steps, 500);
   assert_int_equal(info[1].blocked_us, 7);
+  actors_destroy(&t);
+}
+
+/* A lease is 128 random bits: each renewal draws both words anew, never all zero; the
+ * previous lease stops working; a batch (actors_lease_ok) or heartbeat must carry both words
+ * of the current one. */
+static void leases_are_128_bit_secrets(void **state) {
+  (void)state;
+  actor_table_t *t = actors_new(2, 5 * SEC);
+  assert_true(wire_lease_is_none(actors_lease(t, 0))); /* never registered */
+  assert_int_equal(hello(t, "a", WIRE_ROLE_ACTOR, 1, 0), 0);
+  assert_int_equal(hello(t, "b", WIRE_ROLE_ACTOR, 1, 0), 1);
+  assert_false(actors_lease_ok(t, 0, (wire_lease_t){0, 0})); /* none is nobody's lease */
+  wire_lease_t l[8];
+  for (int i = 0; i < 8; i++) {
+    l[i] = actors_renew_lease(t, 0);
+    /* each word is zero with probability 2^-64: a zero high word means it was not drawn */
+    assert_true(l[i].lo != 0 && l[i].hi != 0);
+    for (int j = 0; j < i; j++) assert_true(l[i].lo != l[j].lo && l[i].hi != l[j].hi);
+  }
+  wire_lease_t cur = l[7];
+  assert_true(wire_lease_equal(actors_lease(t, 0), cur));
+  assert_true(actors_lease_ok(t, 0, cur));
+  assert_false(actors_lease_ok(t, 0, l[6])); /* the previous lease stops working */
+  assert_false(actors_lease_ok(t, 0, (wire_lease_t){cur.lo, 0}));          /* low word alone */
+  assert_false(actors_lease_ok(t, 0, (wire_lease_t){cur.lo, cur.hi ^ 1})); /* wrong high word */
+  assert_false(actors_lease_ok(t, 0, (wire_lease_t){cur.lo ^ 1, cur.hi})); /* wrong low word */
+  wire_lease_t other = actors_renew_lease(t, 1);
+  assert_false(wire_lease_equal(other, cur));
+  assert_false(actors_lease_ok(t, 1, cur)); /* another slot's lease */
+  assert_true(actors_lease_ok(t, 1, other));
+  /* a heartbeat renews the slot only with both words of its lease */
+  wire_heartbeat_t hb = {.slot = 0, .lease = {cur.lo, cur.hi ^ 0x8000000000000000ULL}};
+  assert_int_equal(actors_heartbeat(t, &hb, SEC, NULL), -1);
+  hb.lease = l[0];
+  assert_int_equal(actors_heartbeat(t, &hb, SEC, NULL), -1);
+  hb.lease = (wire_lease_t){0, 0};
+  assert_int_equal(actors_heartbeat(t, &hb, SEC, NULL), -1);
+  hb.lease = cur;
+  assert_int_equal(actors_heartbeat(t, &hb, SEC, NULL), 0);
+  assert_true(wire_lease_is_none(actors_renew_lease(t, 2))); /* beyond the table */
   actors_destroy(&t);
 }
 
@@ -94,7 +139,7 @@ static void batches_and_gaps(void **state) {
   assert_int_equal(info.transitions, 192);
   assert_int_equal(info.session_transitions, 192);
   uint64_t accepted = 0;
-  wire_heartbeat_t hb = {.slot = 0};
+  wire_heartbeat_t hb = {.slot = 0, .lease = actors_renew_lease(t, 0)};
   assert_int_equal(actors_heartbeat(t, &hb, SEC, &accepted), 0);
   assert_int_equal(accepted, 192);
   assert_int_equal(info.batches, 3);
@@ -116,13 +161,15 @@ static void live_names_are_kept(void **state) {
   (void)state;
   actor_table_t *t = actors_new(4, 5 * SEC);
   assert_int_equal(hello(t, "real/0", WIRE_ROLE_ACTOR, 1, 0), 0);
-  uint64_t lease = actors_renew_lease(t, 0);
+  wire_lease_t lease = actors_renew_lease(t, 0);
   actors_verdict_t v;
   actors_hello_t h = {.name = "real/0", .role = WIRE_ROLE_ACTOR, .envs = 1};
   assert_int_equal(actors_register(t, &h, 2 * SEC, &v), -1);
   assert_int_equal(v.refusal, ACTORS_NAME_IN_USE);
   assert_int_equal(v.retry_after_ns, 3 * SEC);
-  h.lease = lease + 1; /* a guess */
+  h.lease = (wire_lease_t){lease.lo + 1, lease.hi}; /* a guess */
+  assert_int_equal(actors_register(t, &h, 2 * SEC, &v), -1);
+  h.lease = (wire_lease_t){lease.lo, lease.hi ^ 1}; /* the low word alone */
   assert_int_equal(actors_register(t, &h, 2 * SEC, &v), -1);
   h.lease = lease;
   assert_int_equal(actors_register(t, &h, 2 * SEC, &v), 0);
@@ -154,12 +201,16 @@ static void idle_holders_give_way(void **state) {
   actors_configure(t, &(actors_policy_t){.idle_ns = 10 * SEC});
   hello(t, "squat/0", WIRE_ROLE_ACTOR, 1, 0);
   hello(t, "squat/1", WIRE_ROLE_ACTOR, 1, 0);
+  wire_lease_t squat[2] = {actors_renew_lease(t, 0), actors_renew_lease(t, 1)};
   wire_heartbeat_t hb = {0};
   actors_verdict_t v;
   actors_hello_t h = {.name = "real/0", .role = WIRE_ROLE_ACTOR, .envs = 1};
   for (uint64_t s = 0; s <= 20; s++) {
     actors_tick(t, s * SEC, 0, s < 15); /* paced (data held back) for the first 15 s */
-    for (hb.slot = 0; hb.slot < 2; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+    for (hb.slot = 0; hb.slot < 2; hb.slot++) {
+      hb.lease = squat[hb.slot];
+      assert_int_equal(actors_heartbeat(t, &hb, s * SEC, NULL), 0);
+    }
     if (s == 12) { /* 12 s of heartbeats, none of them unpaced: nobody is idle */
       assert_int_equal(actors_register(t, &h, s * SEC, &v), -1);
       assert_int_equal(v.refusal, ACTORS_FULL);
@@ -169,7 +220,10 @@ static void idle_holders_give_way(void **state) {
   assert_int_equal(actors_register(t, &h, 26 * SEC, &v), -1); /* 5 s unpaced of 10 */
   for (uint64_t s = 21; s <= 26; s++) {
     actors_tick(t, s * SEC, 0, 0);
-    for (hb.slot = 0; hb.slot < 2; hb.slot++) actors_heartbeat(t, &hb, s * SEC, NULL);
+    for (hb.slot = 0; hb.slot < 2; hb.slot++) {
+      hb.lease = squat[hb.slot];
+      assert_int_equal(actors_heartbeat(t, &hb, s * SEC, NULL), 0);
+    }
   }
   int slot = actors_register(t, &h, 26 * SEC, &v);
   assert_true(slot == 0 || slot == 1);
@@ -291,6 +345,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(slots_by_name),
       cmocka_unit_test(leases_expire_and_renew),
+      cmocka_unit_test(leases_are_128_bit_secrets),
       cmocka_unit_test(batches_and_gaps),
       cmocka_unit_test(live_names_are_kept),
       cmocka_unit_test(idle_holders_give_way),

@@ -173,16 +173,17 @@ static size_t pack_batch(Td3d__ExperienceBatch *m, uint8_t *buf) {
 }
 
 /* Registers on dealer like an actor ("raw/0"), filling *hello for reuse; returns the Welcome's
- * run id and slot. */
+ * run id, slot and lease. */
 static void raw_register(void *dealer, wire_control_t *hello, float bounds[2], uint64_t *run_id,
-                         uint32_t *slot) {
+                         uint32_t *slot, wire_lease_t *lease) {
   raw_hello_pendulum(hello, "raw/0", WIRE_ROLE_ACTOR, bounds);
   wire_control_t welcome;
   assert_int_equal(raw_hello_send(dealer, hello, 1, 10000, &welcome), 0);
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
   *run_id = welcome.u.welcome.run_id;
   *slot = welcome.u.welcome.slot;
-  assert_true(welcome.u.welcome.lease != 0);
+  *lease = welcome.u.welcome.lease;
+  assert_false(wire_lease_is_none(*lease));
   wire_control_release(&welcome);
 }
 
@@ -198,8 +199,9 @@ static void other_env_rejected(void *dealer, wire_control_t *hello) {
 }
 
 /* Pushes one bad experience frame of each kind (the comments say which), then an oversized
- * one and control garbage on dealer. */
-static void bad_frames_send(void *push, void *dealer, uint64_t run_id, uint32_t slot) {
+ * one and control garbage on dealer. lease is the slot's. */
+static void bad_frames_send(void *push, void *dealer, uint64_t run_id, uint32_t slot,
+                            wire_lease_t lease) {
   float obs[6] = {1, 0, 0, 1, 0, 0}, act[2] = {0.5f, -0.5f}, rew[2] = {-1, -1};
   float next[6] = {1, 0, 0, 1, 0, 0}, term[2] = {0, 0};
   Td3d__ExperienceBatch m = TD3D__EXPERIENCE_BATCH__INIT;
@@ -239,7 +241,10 @@ static void bad_frames_send(void *push, void *dealer, uint64_t run_id, uint32_t 
   m.slot = slot;
   m.lease = 0x1234;
   zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* the slot, not its lease */
-  m.lease = 0;
+  m.lease = lease.lo;
+  m.lease_hi = lease.hi ^ 0x10;
+  zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* lease: low word only */
+  m.lease = m.lease_hi = 0;
   m.run_id = run_id + 1;
   zmq_send(push, frame, pack_batch(&m, frame), 0);                      /* run id */
   size_t big = (1 << 20) + 100;
@@ -249,15 +254,17 @@ static void bad_frames_send(void *push, void *dealer, uint64_t run_id, uint32_t 
   zmq_send(dealer, "\x08\x01\x12", 3, 0);                               /* control garbage */
 }
 
-/* Sends forged evaluation reports, each claiming the target was beaten: from an actor's slot,
- * from a connection without any slot, for env steps the run has not reached. Returns the
- * slotless connection (the caller closes it once the run is over). */
-static void *forged_reports_send(void *ctx, void *dealer, uint64_t run_id, uint32_t slot) {
+/* Sends forged evaluation reports, each claiming the target was beaten: from an actor's slot
+ * (with its lease), from a connection without any slot, for env steps the run has not
+ * reached. Returns the slotless connection (the caller closes it once the run is over). */
+static void *forged_reports_send(void *ctx, void *dealer, uint64_t run_id, uint32_t slot,
+                                 wire_lease_t lease) {
   float high[2] = {123456, 123456};
   wire_buf_t buf = {0};
   wire_control_t ev = {.type = WIRE_MSG_EVAL_REPORT};
   ev.u.eval_report = (wire_eval_report_t){.run_id = run_id, .slot = slot, .policy_version = 1,
-                                          .env_steps = 10, .n_returns = 2, .returns = high};
+                                          .env_steps = 10, .n_returns = 2, .returns = high,
+                                          .lease = lease};
   assert_int_equal(wire_control_encode(&ev, &buf), 0);
   zmq_send(dealer, buf.data, buf.len, 0);                               /* an actor's slot */
   void *stranger = zmq_socket(ctx, ZMQ_DEALER);
@@ -297,7 +304,7 @@ static void refusals_check(const inproc_learner_t *L) {
          (unsigned long long)s->experience_disconnects, (unsigned long long)s->handshake_failures);
   assert_true(s->experience_disconnects >= 1);       /* ... but its connection's end is counted */
   assert_int_equal(s->handshake_failures, 0);        /* every peer here spoke ZeroMQ */
-  assert_int_equal(s->rejected_unregistered, 2 + 3); /* two batches and three reports */
+  assert_int_equal(s->rejected_unregistered, 3 + 3); /* three batches and three reports */
   assert_true(L->res.best_eval < 123456);            /* none of them was recorded */
   assert_false(L->res.solved);
   assert_int_equal(s->inserted, 3000);
@@ -330,10 +337,11 @@ static void bad_peers_refused(void **state) {
   float bounds[2] = {-2, 2};
   uint64_t run_id;
   uint32_t slot;
-  raw_register(dealer, &hello, bounds, &run_id, &slot);
+  wire_lease_t lease;
+  raw_register(dealer, &hello, bounds, &run_id, &slot, &lease);
   other_env_rejected(dealer, &hello);
-  bad_frames_send(push, dealer, run_id, slot);
-  void *stranger = forged_reports_send(ctx, dealer, run_id, slot);
+  bad_frames_send(push, dealer, run_id, slot, lease);
+  void *stranger = forged_reports_send(ctx, dealer, run_id, slot, lease);
 
   /* and now a real actor does the work: training goes on */
   inproc_actor_t a;

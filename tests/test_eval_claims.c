@@ -9,7 +9,9 @@
  *  2. A real evaluator whose report reaches the target: the learner's own evaluation agrees
  *     and the run ends solved.
  *  3. An external env (the learner cannot step it): a report at or above the target ends the
- *     run only when the next one reaches it too.
+ *     run only when the next one reaches it too. Reports from the evaluator's connection
+ *     without its lease, or with only its low word, are not recorded (each would have been
+ *     the second in a row) and are counted as unregistered.
  * The time limits are only there so that a hang fails the test. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +83,7 @@ typedef struct stranger {
   void *dealer;
   uint64_t run_id;
   uint32_t slot;
+  wire_lease_t lease;       /* its Welcome's: heartbeats and reports carry it */
   uint64_t env_steps;       /* the run's, from the latest heartbeat answer */
   uint64_t version;         /* the learner's weights version, from the same */
 } stranger_t;
@@ -95,6 +98,7 @@ static wire_msg_type_t evaluator_hello(stranger_t *s, const char *name) {
   if (type == WIRE_MSG_WELCOME) {
     s->run_id = reply.u.welcome.run_id;
     s->slot = reply.u.welcome.slot;
+    s->lease = reply.u.welcome.lease;
   }
   wire_control_release(&reply);
   return type;
@@ -106,6 +110,7 @@ static void stranger_heartbeat(stranger_t *s) {
   wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
   m.u.heartbeat.run_id = s->run_id;
   m.u.heartbeat.slot = s->slot;
+  m.u.heartbeat.lease = s->lease;
   wire_buf_t buf = {0};
   assert_int_equal(wire_control_encode(&m, &buf), 0);
   zmq_send(s->dealer, buf.data, buf.len, 0);
@@ -137,7 +142,8 @@ static void stranger_wait_steps(stranger_t *s, uint64_t min_steps) {
   assert_true(s->env_steps > min_steps);
 }
 
-/* Reports n returns all equal to value at env_steps, naming weights version version. */
+/* Reports n returns all equal to value at env_steps, naming weights version version, with
+ * s->lease. */
 static void stranger_report(stranger_t *s, uint64_t env_steps, uint64_t version, float value,
                             uint32_t n) {
   float returns[8];
@@ -145,7 +151,8 @@ static void stranger_report(stranger_t *s, uint64_t env_steps, uint64_t version,
   wire_control_t ev = {.type = WIRE_MSG_EVAL_REPORT};
   ev.u.eval_report = (wire_eval_report_t){.run_id = s->run_id, .slot = s->slot,
                                           .policy_version = version, .env_steps = env_steps,
-                                          .n_returns = n, .returns = returns};
+                                          .n_returns = n, .returns = returns,
+                                          .lease = s->lease};
   wire_buf_t buf = {0};
   assert_int_equal(wire_control_encode(&ev, &buf), 0);
   assert_true(zmq_send(s->dealer, buf.data, buf.len, 0) >= 0);
@@ -275,6 +282,13 @@ static void external_needs_two_reports(void **state) {
   stranger_report(&s, s.env_steps, s.version, -100.0f, 5);
   stranger_report(&s, s.env_steps, s.version, -1000.0f, 5);
   stranger_report(&s, s.env_steps, s.version, -100.0f, 5);
+  /* at the target again, from the evaluator's connection without its lease, then with its
+   * low word only: neither is recorded (either would be the second in a row) */
+  stranger_t bare = s;
+  bare.lease = (wire_lease_t){0, 0};
+  stranger_report(&bare, s.env_steps, s.version, -100.0f, 5);
+  bare.lease.lo = s.lease.lo;
+  stranger_report(&bare, s.env_steps, s.version, -100.0f, 5);
   td3_sleep_ms(1500);
   assert_false(atomic_load(&L.done));
   /* a second in a row ends it */
@@ -287,15 +301,17 @@ static void external_needs_two_reports(void **state) {
   zmq_close(s.dealer);
   zmq_ctx_term(ctx);
   printf("the second report in a row ended the run in %.1f s: rc %d, solved %d at %llu env "
-         "steps; confirmed %llu\n",
+         "steps; confirmed %llu; refused as unregistered %llu\n",
          took, L.rc, L.res.solved, (unsigned long long)L.res.solved_at,
-         (unsigned long long)L.stats.target_confirmed);
+         (unsigned long long)L.stats.target_confirmed,
+         (unsigned long long)L.stats.rejected_unregistered);
   assert_true(ended);
   assert_int_equal(L.rc, 0);
   assert_true(L.res.solved);
   assert_int_equal(L.res.solved_at, at);
   assert_int_equal(L.stats.target_confirmed, 1);
   assert_int_equal(L.stats.target_unconfirmed, 0);
+  assert_int_equal(L.stats.rejected_unregistered, 2); /* the two reports without the lease */
 }
 
 int main(void) {

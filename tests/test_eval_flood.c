@@ -89,8 +89,9 @@ static void learner_start(inproc_learner_t *L, char *status, size_t cap) {
 }
 
 /* Registers an evaluator ("flood/eval") on a new DEALER of ctx, which it returns, with no
- * send high-water mark (the whole burst leaves at once); *run_id and *slot are its Welcome's. */
-static void *evaluator_join(void *ctx, uint64_t *run_id, uint32_t *slot) {
+ * send high-water mark (the whole burst leaves at once); *run_id, *slot and *lease are its
+ * Welcome's. */
+static void *evaluator_join(void *ctx, uint64_t *run_id, uint32_t *slot, wire_lease_t *lease) {
   void *dealer = zmq_socket(ctx, ZMQ_DEALER);
   int zero = 0, hwm = 0;
   zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
@@ -105,6 +106,7 @@ static void *evaluator_join(void *ctx, uint64_t *run_id, uint32_t *slot) {
   assert_int_equal(welcome.type, WIRE_MSG_WELCOME);
   *run_id = welcome.u.welcome.run_id;
   *slot = welcome.u.welcome.slot;
+  *lease = welcome.u.welcome.lease;
   wire_control_release(&welcome);
   return dealer;
 }
@@ -136,13 +138,14 @@ static void burst_of_reports_is_cheap(void **state) {
   void *ctx = zmq_ctx_new();
   uint64_t run_id;
   uint32_t slot;
-  void *dealer = evaluator_join(ctx, &run_id, &slot);
+  wire_lease_t lease;
+  void *dealer = evaluator_join(ctx, &run_id, &slot, &lease);
 
   /* the burst: reports at 0 env steps (which the run has reached) */
   float returns[5] = {-1500, -1400, -1450, -1500, -1600};
   wire_control_t ev = {.type = WIRE_MSG_EVAL_REPORT};
   ev.u.eval_report = (wire_eval_report_t){.run_id = run_id, .slot = slot, .env_steps = 0,
-                                          .n_returns = 5, .returns = returns};
+                                          .n_returns = 5, .returns = returns, .lease = lease};
   wire_buf_t buf = {0};
   assert_int_equal(wire_control_encode(&ev, &buf), 0);
   uint64_t t0 = td3_now_ns();

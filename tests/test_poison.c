@@ -65,7 +65,8 @@ static void learner_prepare(inproc_learner_t *L, unsigned port, const char *name
 
 typedef struct attacker {
   void *ctx, *dealer, *push;
-  uint64_t run_id, lease;
+  uint64_t run_id;
+  wire_lease_t lease;
   uint32_t slot;
   uint64_t seq;
 } attacker_t;
@@ -122,7 +123,8 @@ static void send_rows(attacker_t *a, const row_t *rows, uint32_t n) {
   m.protocol_version = WIRE_PROTOCOL_VERSION;
   m.run_id = a->run_id;
   m.slot = a->slot;
-  m.lease = a->lease;
+  m.lease = a->lease.lo;
+  m.lease_hi = a->lease.hi;
   m.seq = ++a->seq;
   m.n = n;
   m.obs_dim = 3;

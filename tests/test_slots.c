@@ -15,10 +15,13 @@
  *     after 128-142 s and the evaluator barely any: the target was reached only by the
  *     learner's final evaluation at the budget).
  *  3. 100 Hellos over one connection at once: 4 are answered, the rest dropped and counted.
- *  4. Heartbeats for a slot another connection holds, for a slot beyond the table, of another
- *     run, and for a slot whose lease ran out: each answered with a refusal and counted
+ *  4. Heartbeats for a slot another connection holds (with the slot's lease), for a slot
+ *     beyond the table, of another run, for a slot whose lease ran out, and from the
+ *     connection that holds the slot but with the lease from before the slot was registered
+ *     again or with a wrong high word: each answered with a refusal and counted
  *     (td3d_rejected_messages_total, reasons unregistered and run_id); before, a heartbeat of
- *     another run was not counted.
+ *     another run was not counted, and one with an old or wrong lease from the holder's
+ *     connection renewed the slot.
  * The time limits are only there so that a hang fails the test. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,6 +78,7 @@ typedef struct peer {
   int held;           /* 1 while it holds a slot */
   uint32_t slot;
   uint64_t run_id;
+  wire_lease_t lease; /* its latest Welcome's */
   uint64_t last_ns;   /* its last Hello or heartbeat */
 } peer_t;
 
@@ -96,6 +100,7 @@ static void send_heartbeat(peer_t *p) {
   wire_control_t m = {.type = WIRE_MSG_HEARTBEAT};
   m.u.heartbeat.run_id = p->run_id;
   m.u.heartbeat.slot = p->slot;
+  m.u.heartbeat.lease = p->lease;
   send_msg(p->dealer, &m);
 }
 
@@ -112,6 +117,7 @@ static wire_msg_type_t peer_read(peer_t *p, wire_control_t *last) {
       p->held = 1;
       p->slot = m.u.welcome.slot;
       p->run_id = m.u.welcome.run_id;
+      p->lease = m.u.welcome.lease;
     } else if (m.type == WIRE_MSG_REJECT) {
       p->held = 0;
     }
@@ -348,21 +354,24 @@ static void hellos_dropped_per_connection(void **state) {
 
 /* ---- 4. refused heartbeats ---- */
 
-/* Reads p's answers for up to 2 s until n refusals came; returns how many were UNKNOWN_SLOT. */
-static int read_refusals(peer_t *p, int n) {
-  int got = 0;
-  for (int i = 0; i < 20 && got < n; i++) {
+/* Reads p's answers for up to 2 s until n came; returns how many were refusals
+ * (UNKNOWN_SLOT), and sets *answered (may be NULL) to how many were heartbeats. */
+static int read_answers(peer_t *p, int n, int *answered) {
+  int refused = 0, hb = 0;
+  for (int i = 0; i < 20 && refused + hb < n; i++) {
     td3_sleep_ms(100);
     uint8_t buf[4096];
     int len;
     while ((len = zmq_recv(p->dealer, buf, sizeof buf, ZMQ_DONTWAIT)) > 0) {
       wire_control_t m;
       if (wire_control_decode(buf, (size_t)len, NULL, &m) != WIRE_OK) continue;
-      got += m.type == WIRE_MSG_REJECT && m.u.reject.reason == WIRE_REJECT_UNKNOWN_SLOT;
+      refused += m.type == WIRE_MSG_REJECT && m.u.reject.reason == WIRE_REJECT_UNKNOWN_SLOT;
+      hb += m.type == WIRE_MSG_HEARTBEAT;
       wire_control_release(&m);
     }
   }
-  return got;
+  if (answered) *answered = hb;
+  return refused;
 }
 
 static void refused_heartbeats_counted(void **state) {
@@ -371,14 +380,15 @@ static void refused_heartbeats_counted(void **state) {
   char out[512], status[64];
   inproc_learner_t L;
   learner_prepare(&L, PORT, "heartbeats", 100000000, out, sizeof out, status, sizeof status);
-  L.cfg.lease_ms = 300;
+  L.cfg.lease_ms = 1000;
   assert_int_equal(inproc_learner_start(&L), 0);
   void *ctx = zmq_ctx_new();
   peer_t a = {.dealer = raw_dealer_connect(ctx, PORT)};
   peer_t b = {.dealer = raw_dealer_connect(ctx, PORT)};
+  peer_t c = {.dealer = raw_dealer_connect(ctx, PORT)};
   assert_non_null(a.dealer);
   assert_non_null(b.dealer);
-  assert_non_null(b.dealer);
+  assert_non_null(c.dealer);
   for (int i = 0; i < 100 && !a.held; i++) {
     send_hello(a.dealer, "holder/0");
     td3_sleep_ms(100);
@@ -389,22 +399,47 @@ static void refused_heartbeats_counted(void **state) {
   const char *run_id = "td3d_rejected_messages_total{reason=\"run_id\"}";
   double u0 = metric(PORT + 5, unregistered), r0 = metric(PORT + 5, run_id);
 
-  /* b heartbeats for a's slot, for a slot beyond the table, and as another run */
-  peer_t fake = {.dealer = b.dealer, .run_id = a.run_id, .slot = a.slot};
+  /* b heartbeats for a's slot (even with a's lease), for a slot beyond the table, and as
+   * another run */
+  peer_t fake = {.dealer = b.dealer, .run_id = a.run_id, .slot = a.slot, .lease = a.lease};
   send_heartbeat(&fake);
   fake.slot = 100; /* the table has 64 slots */
   send_heartbeat(&fake);
   fake.slot = a.slot;
   fake.run_id = a.run_id + 1;
   send_heartbeat(&fake);
-  assert_int_equal(read_refusals(&b, 3), 3);
-  /* a stays silent past its lease (300 ms; leases are expired once a second) */
-  td3_sleep_ms(2500);
+  assert_int_equal(read_answers(&b, 3, NULL), 3);
+  /* a stays silent past its lease (1 s; leases are expired once a second) */
+  td3_sleep_ms(3000);
   send_heartbeat(&a);
-  assert_int_equal(read_refusals(&a, 1), 1);
+  assert_int_equal(read_answers(&a, 1, NULL), 1);
+
+  /* c takes the name over with a new lease; from c's connection, a heartbeat with the lease
+   * from before (a's) and one with the new lease's high word changed are refused, while one
+   * with the new lease, sent right after them, is answered (so the slot was live) */
+  for (int i = 0; i < 100 && !c.held; i++) {
+    send_hello(c.dealer, "holder/0");
+    td3_sleep_ms(100);
+    peer_read(&c, NULL);
+  }
+  assert_true(c.held);
+  assert_int_equal(c.slot, a.slot);
+  assert_false(wire_lease_equal(c.lease, a.lease));
+  peer_t old = c, wrong = c;
+  old.lease = a.lease;
+  wrong.lease.hi ^= 0x40;
+  send_heartbeat(&old);
+  send_heartbeat(&wrong);
+  send_heartbeat(&c);
+  int answered = 0;
+  int refused = read_answers(&c, 3, &answered);
+  printf("heartbeats from the holder's connection: old lease and wrong high word %d refused, "
+         "its lease %d answered\n", refused, answered);
+  assert_int_equal(refused, 2);
+  assert_int_equal(answered, 1);
 
   double u1 = -1, r1 = -1;
-  for (int i = 0; i < 20 && (u1 < u0 + 3 || r1 < r0 + 1); i++) {
+  for (int i = 0; i < 20 && (u1 < u0 + 5 || r1 < r0 + 1); i++) {
     td3_sleep_ms(100); /* the status snapshot is refreshed every 250 ms */
     u1 = metric(PORT + 5, unregistered);
     r1 = metric(PORT + 5, run_id);
@@ -413,11 +448,13 @@ static void refused_heartbeats_counted(void **state) {
   inproc_learner_join(&L, 0);
   zmq_close(a.dealer);
   zmq_close(b.dealer);
+  zmq_close(c.dealer);
   zmq_ctx_term(ctx);
   assert_true(u0 == 0 && r0 == 0);
-  assert_true(u1 == 3); /* a's slot from b, slot 100, a's slot after its lease */
+  /* a's slot from b, slot 100, a's slot after its lease, c's old and wrong leases */
+  assert_true(u1 == 5);
   assert_true(r1 == 1); /* another run's */
-  assert_int_equal(L.stats.rejected_unregistered, 3);
+  assert_int_equal(L.stats.rejected_unregistered, 5);
   assert_int_equal(L.stats.rejected[WIRE_RUN_ID], 1);
 }
 

@@ -1,6 +1,7 @@
-/* Tests for common/net/wire: round trips of every message and a refusal, with the right
- * reason, for every kind of bad frame (truncation at every length, wrong version, dims,
- * counts, lengths, NaN/Inf, oversize, empty, garbage). Leaks show under ASan. */
+/* Tests for common/net/wire: round trips of every message (the 128-bit lease of each that
+ * carries one among them) and a refusal, with the right reason, for every kind of bad frame
+ * (truncation at every length, wrong version, dims, counts, lengths, NaN/Inf, oversize,
+ * empty, garbage). Leaks show under ASan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -415,7 +416,7 @@ static void hello_round_trip_and_refusals(void **state) {
   uint8_t raw[512];
   size_t len = td3d__control__pack(&env, raw);
   assert_int_equal(wire_control_decode(raw, len, NULL, &d), WIRE_LENGTH);
-  m.protocol_version = 3;
+  m.protocol_version = 2; /* the protocol before 128-bit leases */
   len = td3d__control__pack(&env, raw);
   assert_int_equal(wire_control_decode(raw, len, NULL, &d), WIRE_VERSION);
   /* an envelope with no body */
@@ -545,6 +546,69 @@ static void heartbeat_eval_round_trip(void **state) {
   assert_int_equal(control_round(&e, &f->buf, &run_limits, &d), WIRE_NONFINITE);
 }
 
+/* Both words of the lease survive every message that carries one (batch, Hello, Welcome,
+ * Heartbeat, EvalReport), each in its own protobuf field; the helpers tell leases apart by
+ * either word and take only all-zero for none. */
+static void leases_round_trip(void **state) {
+  fixture_t *f = *state;
+  const wire_lease_t lease = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  assert_true(wire_lease_equal(lease, lease));
+  assert_false(wire_lease_equal(lease, (wire_lease_t){lease.lo, 0}));
+  assert_false(wire_lease_equal(lease, (wire_lease_t){lease.lo, lease.hi ^ 1}));
+  assert_false(wire_lease_equal(lease, (wire_lease_t){lease.lo ^ 1, lease.hi}));
+  assert_true(wire_lease_is_none((wire_lease_t){0, 0}));
+  assert_false(wire_lease_is_none((wire_lease_t){0, 1}));
+  assert_false(wire_lease_is_none((wire_lease_t){1, 0}));
+
+  f->batch.lease = lease;
+  assert_int_equal(wire_batch_encode(&f->batch, &f->buf), 0);
+  Td3d__ExperienceBatch *raw = td3d__experience_batch__unpack(NULL, f->buf.len, f->buf.data);
+  assert_non_null(raw);
+  assert_true(raw->lease == lease.lo && raw->lease_hi == lease.hi); /* fields lease, lease_hi */
+  td3d__experience_batch__free_unpacked(raw, NULL);
+  wire_batch_t b;
+  assert_int_equal(wire_batch_decode(f->buf.data, f->buf.len, &run_limits, &b), WIRE_OK);
+  assert_true(b.lease.lo == lease.lo && b.lease.hi == lease.hi);
+  wire_batch_release(&b);
+
+  float lo[ACT] = {-2, -1}, hi[ACT] = {2, 1};
+  wire_control_t c = {.type = WIRE_MSG_HELLO}, d;
+  wire_hello_t *h = &c.u.hello;
+  *h = (wire_hello_t){.role = WIRE_ROLE_ACTOR, .obs_dim = OBS, .act_dim = ACT, .action_low = lo,
+                      .action_high = hi, .envs = 1, .lease = lease};
+  strcpy(h->actor_name, "host-a/0");
+  strcpy(h->env_id, "Pendulum-v1");
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_true(d.u.hello.lease.lo == lease.lo && d.u.hello.lease.hi == lease.hi);
+  wire_control_release(&d);
+
+  c = (wire_control_t){.type = WIRE_MSG_WELCOME};
+  c.u.welcome = (wire_welcome_t){.run_id = 99, .slot = 2, .noise = WIRE_NOISE_GAUSSIAN,
+                                 .n_layers = 3, .layers = {OBS, 16, ACT}, .batch_steps = 8,
+                                 .lease = lease};
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_true(d.u.welcome.lease.lo == lease.lo && d.u.welcome.lease.hi == lease.hi);
+  wire_control_release(&d);
+
+  c = (wire_control_t){.type = WIRE_MSG_HEARTBEAT};
+  c.u.heartbeat = (wire_heartbeat_t){.run_id = 99, .slot = 1, .lease = lease};
+  assert_int_equal(control_round(&c, &f->buf, &run_limits, &d), WIRE_OK);
+  assert_true(d.u.heartbeat.lease.lo == lease.lo && d.u.heartbeat.lease.hi == lease.hi);
+  wire_control_release(&d);
+  c.u.heartbeat.lease = (wire_lease_t){0, 0}; /* the learner's answer carries none */
+  assert_int_equal(control_round(&c, &f->buf, &run_limits, &d), WIRE_OK);
+  assert_true(wire_lease_is_none(d.u.heartbeat.lease));
+  wire_control_release(&d);
+
+  float returns[2] = {-150.0f, -120.5f};
+  c = (wire_control_t){.type = WIRE_MSG_EVAL_REPORT};
+  c.u.eval_report = (wire_eval_report_t){.run_id = 99, .slot = 0, .n_returns = 2,
+                                         .returns = returns, .lease = lease};
+  assert_int_equal(control_round(&c, &f->buf, &run_limits, &d), WIRE_OK);
+  assert_true(d.u.eval_report.lease.lo == lease.lo && d.u.eval_report.lease.hi == lease.hi);
+  wire_control_release(&d);
+}
+
 static void cross_type_frames_refused(void **state) {
   /* A valid frame of one message type is refused by the decoders of the others. */
   fixture_t *f = *state;
@@ -576,6 +640,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(hello_round_trip_and_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(welcome_reject_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(heartbeat_eval_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(leases_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(run_over_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(cross_type_frames_refused, setup, teardown),
       cmocka_unit_test(reason_names),

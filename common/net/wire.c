@@ -98,7 +98,8 @@ int wire_batch_encode(const wire_batch_t *b, wire_buf_t *out) {
   m.slot = b->slot;
   m.seq = b->seq;
   m.policy_version = b->policy_version;
-  m.lease = b->lease;
+  m.lease = b->lease.lo;
+  m.lease_hi = b->lease.hi;
   m.n = t->n;
   m.obs_dim = t->obs_dim;
   m.act_dim = t->act_dim;
@@ -261,7 +262,7 @@ static wire_reason_t batch_validate(const Td3d__ExperienceBatch *m, const wire_l
   out->run_id = m->run_id;
   out->slot = m->slot;
   out->seq = m->seq;
-  out->lease = m->lease;
+  out->lease = (wire_lease_t){m->lease, m->lease_hi};
   out->policy_version = m->policy_version;
   t->n = m->n;
   t->cap = 0; /* borrowed from the unpacked message (owner_) */

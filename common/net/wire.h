@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_PROTOCOL_VERSION 2u
+#define WIRE_PROTOCOL_VERSION 3u
 #define WIRE_END_MARK 0x44334454u      /* "TD3D" little-endian */
 #define WIRE_MAX_DIM 4096u             /* obs_dim, act_dim and hidden sizes */
 #define WIRE_MAX_LAYERS 8u             /* layer sizes in a network shape */
@@ -73,6 +73,23 @@ typedef struct wire_buf {
 } wire_buf_t;
 void wire_buf_free(wire_buf_t *b);
 
+/* A slot's lease: 128 random bits the learner draws for a registration and sends only to the
+ * slot's holder (Welcome); every ExperienceBatch, Heartbeat and EvalReport for the slot, and
+ * the Hello of a holder that reconnected, carries it. All zero means none. */
+typedef struct wire_lease {
+  uint64_t lo;  /* low 64 bits (the messages' field `lease`) */
+  uint64_t hi;  /* high 64 bits (field `lease_hi`) */
+} wire_lease_t;
+
+/* 1 if a and b are the same lease. Both words are compared whatever the first holds, so the
+ * time taken does not tell a guesser which word was wrong. */
+static inline int wire_lease_equal(wire_lease_t a, wire_lease_t b) {
+  return ((a.lo ^ b.lo) | (a.hi ^ b.hi)) == 0;
+}
+
+/* 1 if l is no lease (all 128 bits zero). */
+static inline int wire_lease_is_none(wire_lease_t l) { return (l.lo | l.hi) == 0; }
+
 typedef struct wire_episode {
   float episode_return;  /* undiscounted */
   uint32_t length;       /* env steps */
@@ -83,7 +100,7 @@ typedef struct wire_batch {
   uint32_t slot;
   uint64_t seq;
   uint64_t policy_version;
-  uint64_t lease;             /* the slot's lease (Welcome): proves the sender holds the slot */
+  wire_lease_t lease;         /* the slot's lease (Welcome): proves the sender holds the slot */
   transition_batch_t rows;    /* n transitions, dims and the five arrays (transition.h); in a
                                  decoded batch borrowed (cap 0) from its owner_ */
   uint32_t n_episodes;
@@ -125,7 +142,8 @@ typedef struct wire_hello {
   const float *action_low;   /* (act_dim) */
   const float *action_high;  /* (act_dim) */
   uint32_t envs;             /* env copies the actor steps */
-  uint64_t lease;            /* the lease of its latest Welcome, 0 if none (reconnects) */
+  wire_lease_t lease;        /* the lease of its latest Welcome, none if it had none
+                                (reconnects) */
 } wire_hello_t;
 
 typedef struct wire_welcome {
@@ -145,8 +163,8 @@ typedef struct wire_welcome {
   uint32_t batch_steps;
   float replay_ratio;        /* updates per transition; 0: the actor does not pace itself */
   uint64_t max_lead;         /* transitions data may run ahead of training */
-  uint64_t lease;            /* a random secret for this slot's registration, sent only to
-                                its holder; its experience batches carry it */
+  wire_lease_t lease;        /* a random secret for this slot's registration, sent only to
+                                its holder; its batches, heartbeats and reports carry it */
 } wire_welcome_t;
 
 typedef struct wire_reject {
@@ -163,6 +181,7 @@ typedef struct wire_heartbeat {
   uint64_t blocked_us;
   uint64_t dropped;
   uint64_t accepted;         /* learner -> actor: transitions accepted since the latest Hello */
+  wire_lease_t lease;        /* actor -> learner: the slot's lease; learner -> actor: none */
 } wire_heartbeat_t;
 
 typedef struct wire_eval_report {
@@ -172,6 +191,7 @@ typedef struct wire_eval_report {
   uint64_t env_steps;
   uint32_t n_returns;
   const float *returns;      /* (n_returns) */
+  wire_lease_t lease;        /* the evaluator slot's lease */
 } wire_eval_report_t;
 
 typedef struct wire_run_over {

@@ -30,7 +30,8 @@ static int hello_fill(Td3d__Hello *m, const wire_hello_t *h) {
   m->action_low = wire_floats_bin(h->action_low, h->act_dim);
   m->action_high = wire_floats_bin(h->action_high, h->act_dim);
   m->envs = h->envs;
-  m->lease = h->lease;
+  m->lease = h->lease.lo;
+  m->lease_hi = h->lease.hi;
   m->end_mark = WIRE_END_MARK;
   return 0;
 }
@@ -55,7 +56,8 @@ static int welcome_fill(Td3d__Welcome *m, const wire_welcome_t *w) {
   m->batch_steps = w->batch_steps;
   m->replay_ratio = w->replay_ratio;
   m->max_lead = w->max_lead;
-  m->lease = w->lease;
+  m->lease = w->lease.lo;
+  m->lease_hi = w->lease.hi;
   m->end_mark = WIRE_END_MARK;
   return 0;
 }
@@ -79,6 +81,8 @@ static void heartbeat_fill(Td3d__Heartbeat *m, const wire_heartbeat_t *h) {
   m->blocked_us = h->blocked_us;
   m->dropped = h->dropped;
   m->accepted = h->accepted;
+  m->lease = h->lease.lo;
+  m->lease_hi = h->lease.hi;
   m->end_mark = WIRE_END_MARK;
 }
 
@@ -92,6 +96,8 @@ static int eval_fill(Td3d__EvalReport *m, const wire_eval_report_t *e) {
   m->env_steps = e->env_steps;
   m->n_returns = e->n_returns;
   m->returns = (float *)(uintptr_t)e->returns;
+  m->lease = e->lease.lo;
+  m->lease_hi = e->lease.hi;
   m->end_mark = WIRE_END_MARK;
   return 0;
 }
@@ -177,7 +183,7 @@ static wire_reason_t hello_validate(const Td3d__Hello *m, wire_hello_t *out) {
   out->obs_dim = m->obs_dim;
   out->act_dim = m->act_dim;
   out->envs = m->envs;
-  out->lease = m->lease;
+  out->lease = (wire_lease_t){m->lease, m->lease_hi};
   return WIRE_OK;
 }
 
@@ -211,7 +217,7 @@ static wire_reason_t welcome_validate(const Td3d__Welcome *m, wire_welcome_t *ou
   out->batch_steps = m->batch_steps;
   out->replay_ratio = m->replay_ratio;
   out->max_lead = m->max_lead;
-  out->lease = m->lease;
+  out->lease = (wire_lease_t){m->lease, m->lease_hi};
   return WIRE_OK;
 }
 
@@ -262,6 +268,7 @@ static wire_reason_t heartbeat_validate(const Td3d__Heartbeat *m, const wire_lim
   out->blocked_us = m->blocked_us;
   out->dropped = m->dropped;
   out->accepted = m->accepted;
+  out->lease = (wire_lease_t){m->lease, m->lease_hi};
   return WIRE_OK;
 }
 
@@ -279,6 +286,7 @@ static wire_reason_t eval_validate(const Td3d__EvalReport *m, const wire_limits_
   out->env_steps = m->env_steps;
   out->n_returns = (uint32_t)m->n_returns;
   out->returns = m->returns;
+  out->lease = (wire_lease_t){m->lease, m->lease_hi};
   return WIRE_OK;
 }
 

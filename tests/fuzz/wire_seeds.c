@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
   float obs[2 * 3] = {1, 2, 3, 4, 5, 6}, act[2] = {0.5f, -0.5f}, rew[2] = {-1, -2};
   float next[2 * 3] = {2, 3, 4, 5, 6, 7}, term[2] = {0, 1};
   wire_episode_t ep = {-10.0f, 2};
-  wire_batch_t batch = {.run_id = 1, .slot = 0, .seq = 1, .policy_version = 1,
+  const wire_lease_t lease = {0x0123456789abcdefULL, 0xfedcba9876543210ULL}; /* both words set */
+  wire_batch_t batch = {.run_id = 1, .slot = 0, .seq = 1, .policy_version = 1, .lease = lease,
                         .rows = {.n = 2, .obs_dim = 3, .act_dim = 1, .obs = obs, .action = act,
                                  .reward = rew, .next_obs = next, .terminal = term},
                         .n_episodes = 1, .episodes = &ep};
@@ -56,12 +57,14 @@ int main(int argc, char **argv) {
   c.u.hello.action_low = &lo;
   c.u.hello.action_high = &hi;
   c.u.hello.envs = 1;
+  c.u.hello.lease = lease;
   bad |= wire_control_encode(&c, &b) || write_file(dir, "hello", &b);
 
   memset(&c, 0, sizeof c);
   c.type = WIRE_MSG_WELCOME;
   c.u.welcome = (wire_welcome_t){.run_id = 1, .noise = WIRE_NOISE_GAUSSIAN, .noise_sigma = 0.1f,
-                                 .n_layers = 3, .layers = {3, 2, 1}, .batch_steps = 8};
+                                 .n_layers = 3, .layers = {3, 2, 1}, .batch_steps = 8,
+                                 .lease = lease};
   bad |= wire_control_encode(&c, &b) || write_file(dir, "welcome", &b);
 
   memset(&c, 0, sizeof c);
@@ -72,13 +75,14 @@ int main(int argc, char **argv) {
 
   memset(&c, 0, sizeof c);
   c.type = WIRE_MSG_HEARTBEAT;
-  c.u.heartbeat = (wire_heartbeat_t){.run_id = 1, .slot = 2, .env_steps = 100};
+  c.u.heartbeat = (wire_heartbeat_t){.run_id = 1, .slot = 2, .env_steps = 100, .lease = lease};
   bad |= wire_control_encode(&c, &b) || write_file(dir, "heartbeat", &b);
 
   float returns[2] = {-100, -200};
   memset(&c, 0, sizeof c);
   c.type = WIRE_MSG_EVAL_REPORT;
-  c.u.eval_report = (wire_eval_report_t){.run_id = 1, .n_returns = 2, .returns = returns};
+  c.u.eval_report = (wire_eval_report_t){.run_id = 1, .n_returns = 2, .returns = returns,
+                                         .lease = lease};
   bad |= wire_control_encode(&c, &b) || write_file(dir, "eval", &b);
 
   wire_buf_free(&b);

@@ -2,7 +2,8 @@
 
 usage: client_test.py TEST TD3D EXPORT_REF WORK_DIR PORT_BASE
   train    2 Python actors + 1 Python evaluator on the NumPy Pendulum (pendulum_np.py) train
-           `td3d learner --env external:pendulum-np` to an evaluation of -400 or better
+           `td3d learner --env external:pendulum-np` to an evaluation of -400 or better; no
+           heartbeat of theirs is refused (each carries the slot's lease)
   mixed    a C `td3d actor` (built-in Pendulum-v1) and a Python actor (the NumPy one, named
            Pendulum-v1) fill one learner's replay: both slots deliver transitions
   refused  a Python actor with the wrong dims, or the wrong env id, exits 1 with the
@@ -127,6 +128,11 @@ def test_train():
         rc = wait(p, 30, "an actor")
         if rc != 0 or "run over" not in log_of(p):
             fail(f"an actor ended with {rc}:\n{log_of(p)[-2000:]}")
+    # every heartbeat carried the slot's 128-bit lease: the learner never answered one with
+    # UNKNOWN_SLOT (which the client logs as "registering again")
+    for p in procs[1:4]:
+        if "registering again" in log_of(p):
+            fail(f"a heartbeat was refused (lease):\n{log_of(p)[-2000:]}")
 
 
 def test_mixed():

@@ -12,7 +12,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         "(PYTHONPATH=build/python) or run `protoc --python_out=clients/python/td3d "
         "--proto_path=proto proto/td3d.proto` (Debian: protobuf-compiler)") from e
 
-PROTOCOL_VERSION = 2          # common/net/wire.h WIRE_PROTOCOL_VERSION
+PROTOCOL_VERSION = 3          # common/net/wire.h WIRE_PROTOCOL_VERSION
 END_MARK = 0x44334454         # WIRE_END_MARK: every message ends with it
 MAX_NAME = 64                 # WIRE_MAX_NAME: actor name and env id, bytes
 MAX_DIM = 4096                # WIRE_MAX_DIM

@@ -2,14 +2,16 @@
 
 It speaks the protocol of `td3d actor` (actor/actor.c, docs/architecture.md):
   - control (DEALER -> the learner's ROUTER :5557): Hello, with the lease of the latest
-    Welcome after a reconnect; Welcome gives the slot, noise, seed, batch size and pacing;
-    heartbeats every 200 ms, whose answers carry the transitions the learner accepted; a
+    Welcome after a reconnect; Welcome gives the slot, its lease (a 128-bit secret, fields
+    lease and lease_hi), noise, seed, batch size and pacing; heartbeats every 200 ms with the
+    lease, whose answers carry the transitions the learner accepted; a
     Reject ends the actor when retrying cannot help (another env, dims or bounds, another
     protocol version) and is retried after its retry_after_ms otherwise (no free slot, the
     name's lease held elsewhere); RunOver ends it with success.
   - weights (SUB queueing 4 frames, from the PUB :5556; each poll keeps the newest): the
     policy, run by policy.Policy in NumPy.
   - experience (PUSH -> PULL :5555): ExperienceBatch frames with the slot's lease.
+  - as an evaluator, EvalReports with the slot's lease on the control socket.
 Uniform random actions until the run has start_steps transitions, then the policy plus the
 slot's Gaussian (or Ornstein-Uhlenbeck) noise, clipped to the bounds. `terminated` is
 terminal, `truncated` is not. An actor keeps at most half of max_lead of its transitions
@@ -297,17 +299,23 @@ class Actor:
         h = pb.Hello(protocol_version=PROTOCOL_VERSION, actor_name=self.name,
                      role=ROLE_EVALUATOR if self.eval else ROLE_ACTOR, env_id=e.id,
                      obs_dim=e.obs_dim, act_dim=e.act_dim, action_low=_f32(e.low),
-                     action_high=_f32(e.high), envs=1, lease=self.lease, end_mark=END_MARK)
+                     action_high=_f32(e.high), envs=1, end_mark=END_MARK, **self._lease())
         if not self._send_control(hello=h):
             return False
         self.last_hello = _now()
         return True
 
+    def _lease(self):
+        """The slot's lease as the messages' two fields (its low and high 64 bits; both 0
+        before the first Welcome)."""
+        return {"lease": self.lease[0], "lease_hi": self.lease[1]}
+
     def _send_heartbeat(self):
         r = self.result
         hb = pb.Heartbeat(protocol_version=PROTOCOL_VERSION, run_id=self.run_id, slot=self.slot,
                           env_steps=r.env_steps, policy_version=self.version,
-                          blocked_us=r.blocked_us, dropped=r.dropped, end_mark=END_MARK)
+                          blocked_us=r.blocked_us, dropped=r.dropped, end_mark=END_MARK,
+                          **self._lease())
         self._send_control(heartbeat=hb)
         self.last_heartbeat = _now()
 
@@ -329,7 +337,7 @@ class Actor:
             self.episode_seed = (w.seed * 1000003 + w.slot) & ((1 << 63) - 1)
             self.next_eval_at = 0
         self.welcome = w
-        self.slot, self.run_id, self.lease = w.slot, w.run_id, w.lease
+        self.slot, self.run_id, self.lease = w.slot, w.run_id, (w.lease, w.lease_hi)
         self.registered = True
         # the run's counters come again from this learner (one restarted from a checkpoint
         # is behind what this actor saw)
@@ -471,7 +479,7 @@ class Actor:
             seq=self.seq, policy_version=self.version, n=n, obs_dim=e.obs_dim,
             act_dim=e.act_dim, obs=_f32(self.b_obs), action=_f32(self.b_act),
             reward=_f32(self.b_rew), next_obs=_f32(self.b_next), terminal=_f32(self.b_term),
-            lease=self.lease, end_mark=END_MARK)
+            end_mark=END_MARK, **self._lease())
         for ret, length in self.b_eps[:n]:  # never more episodes than transitions
             b.episodes.add(episode_return=ret, length=length)
         self.seq += 1
@@ -614,7 +622,7 @@ class Actor:
         returns = self.evaluate(w.seed, w.eval_episodes or 10)
         rep = pb.EvalReport(protocol_version=PROTOCOL_VERSION, run_id=self.run_id, slot=w.slot,
                             policy_version=version, env_steps=at, returns=returns,
-                            end_mark=END_MARK)
+                            end_mark=END_MARK, **self._lease())
         self._send_control(eval_report=rep)
         self.result.evaluations += 1
         log.info("evaluation at %d env steps (weights %d): mean return %.1f over %d episodes",
@@ -632,7 +640,8 @@ class Actor:
         self.result = r = ActorResult()
         self.envx = _EnvAdapter(self.make_env(), self.env_id, self.max_episode_steps)
         self.registered = False
-        self.run_id = self.slot = self.lease = self.version = 0
+        self.run_id = self.slot = self.version = 0
+        self.lease = (0, 0)
         self.last_hello = self.last_heartbeat = self.last_ack = -1e9
         self.hello_backoff, self.last_wait_log = 0.25, -1e9
         self._open()
