@@ -298,12 +298,25 @@ static void check_finish(learner_control_t *ct, int wait) {
                 (unsigned long long)res.version, res.mean);
   } else {
     atomic_fetch_add(&ct->l->target_confirmed, 1);
+    double claimed = mean_of(r);
     log_info("target return reached: the learner's own evaluation of weights version %llu gets "
              "%.2f (%.1f s), confirming the report of slot %u at %llu env steps (%.2f)",
              (unsigned long long)res.version, res.mean, res.seconds, r->slot,
-             (unsigned long long)r->env_steps, mean_of(r));
-    record(ct, r);
-    solve(ct, r);
+             (unsigned long long)r->env_steps, claimed);
+    if (res.version == r->policy_version &&
+        fabs(claimed - res.mean) > 1e-3 * fmax(1.0, fabs(res.mean)))
+      log_warn("the report of slot %u claimed %.2f for weights version %llu, whose returns "
+               "the learner measured as %.2f: the run's last row is the learner's figure",
+               r->slot, claimed, (unsigned long long)res.version, res.mean);
+    /* the row the run ends on is the learner's own evaluation (a real evaluator's returns of
+     * the same weights are the same, exactly): a report's figures are only its sender's
+     * word, and a registered stranger's claim must not become the run's result */
+    learner_report_t *own = &ct->checking;
+    own->policy_version = res.version;
+    own->n = res.n < WIRE_MAX_EVAL_EPISODES ? res.n : WIRE_MAX_EVAL_EPISODES;
+    memcpy(own->returns, res.returns, own->n * sizeof *own->returns);
+    record(ct, own);
+    solve(ct, own);
   }
 }
 

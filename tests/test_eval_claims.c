@@ -12,6 +12,11 @@
  *     run only when the next one reaches it too. Reports from the evaluator's connection
  *     without its lease, or with only its low word, are not recorded (each would have been
  *     the second in a row) and are counted as unregistered.
+ *  4. With --max-evaluators 2, a stranger registered as a second evaluator claims 1000 every
+ *     300 ms while a real actor and evaluator train the run (ports 23350-23355): each check
+ *     that its claim fails is counted and not recorded, and the run reaches its target
+ *     return (-300, by a report the learner's own evaluation confirms) before its budget,
+ *     with the stranger claiming all along.
  * The time limits are only there so that a hang fails the test. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +263,55 @@ static void genuine_claim_confirmed(void **state) {
   assert_int_equal(L.stats.target_unconfirmed, 0);
 }
 
+/* ---- 4. a stranger's claims while the run's evaluator works ---- */
+
+static void target_reached_despite_claims(void **state) {
+  (void)state;
+  enum { PORT = 23350 };
+  char out[512], status[64];
+  inproc_learner_t L;
+  snprintf(out, sizeof out, "%s/despite", tmp);
+  snprintf(status, sizeof status, "127.0.0.1:%u", PORT + 5);
+  inproc_learner_init_solvable(&L, PORT, 60000, out, status);
+  L.cfg.max_evaluators = 2;
+  assert_int_equal(inproc_learner_start(&L), 0);
+  void *ctx = zmq_ctx_new();
+  stranger_t s = {.dealer = raw_dealer_connect(ctx, PORT)};
+  assert_non_null(s.dealer);
+  assert_int_equal(evaluator_hello(&s, "stranger/eval"), WIRE_MSG_WELCOME);
+  inproc_actor_t a, ev;
+  actor_start(&a, PORT, "despite/0", 0);
+  actor_start(&ev, PORT, "despite/eval", 1);
+  uint64_t t0 = td3_now_ns(), claims = 0;
+  while (!atomic_load(&L.done) && td3_now_ns() - t0 < 300000000000ULL) {
+    stranger_heartbeat(&s); /* also reads the run's env steps and weights version */
+    if (s.version && s.env_steps > 1000) {
+      stranger_report(&s, s.env_steps, s.version, 1000.0f, 5);
+      claims++;
+    }
+    td3_sleep_ms(300);
+  }
+  int ended = inproc_learner_join(&L, 1000);
+  inproc_actor_stop(&a);
+  inproc_actor_stop(&ev);
+  zmq_close(s.dealer);
+  zmq_ctx_term(ctx);
+  printf("rc %d, %s at %llu env steps (%.1f s) with %llu claims of 1000 meanwhile; best %.1f; "
+         "target reports: confirmed %llu, unconfirmed %llu\n",
+         L.rc, L.res.solved ? "solved" : "NOT solved", (unsigned long long)L.res.solved_at,
+         L.res.solved_seconds, (unsigned long long)claims, L.res.best_eval,
+         (unsigned long long)L.stats.target_confirmed,
+         (unsigned long long)L.stats.target_unconfirmed);
+  assert_true(ended);
+  assert_int_equal(L.rc, 0);
+  assert_true(L.res.solved);
+  assert_true(L.res.solved_at < 60000);
+  assert_true(claims >= 3);
+  assert_true(L.stats.target_unconfirmed >= 1); /* the early claims: checked and refused */
+  assert_int_equal(L.stats.target_confirmed, 1);
+  assert_true(L.res.best_eval < 1000); /* no claim of 1000 was recorded */
+}
+
 /* ---- 3. an external env: two reports in a row ---- */
 
 static void external_needs_two_reports(void **state) {
@@ -318,6 +372,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(stranger_cannot_end_run, setup, teardown),
       cmocka_unit_test_setup_teardown(genuine_claim_confirmed, setup, teardown),
+      cmocka_unit_test_setup_teardown(target_reached_despite_claims, setup, teardown),
       cmocka_unit_test_setup_teardown(external_needs_two_reports, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
