@@ -51,7 +51,9 @@ static void choose_actions(actor_t *a) {
  *  - in flight: at most half of max_lead of this actor's transitions may be sent and not yet
  *    accepted by the learner (heartbeat answers say how many were);
  *  - backlog: as far as the latest Weights tell, the data may be at most half of max_lead
- *    ahead of training.
+ *    ahead of training; but when training has not moved for ACTOR_BACKLOG_STALL_NS while
+ *    the actor waits, a batch goes anyway (training that waits for data: a rollback that
+ *    dropped the replay's rows left the two waiting for each other).
  * The window is at least two batches and two updates' worth of transitions (2 / ratio).
  * The learner's own admission control still holds the ratio whatever actors do. Returns 1
  * when the actor should wait. */
@@ -78,7 +80,28 @@ static int should_pace(actor_t *a) {
   if (a->version == 0) return 0;
   double past = a->run_env_steps > w->start_steps ? (double)(a->run_env_steps - w->start_steps) : 0;
   double backlog = past - (double)a->run_updates / w->replay_ratio;
-  return backlog > window;
+  if (backlog <= window) {
+    a->backlog_wait_ns = 0;
+    a->backlog_free = 0;
+    return 0;
+  }
+  if (a->backlog_free) {
+    a->backlog_free--;
+    return 0;
+  }
+  /* Training that does not move while this actor waits for it is waiting for data itself (a
+   * rollback dropped the replay rows it had): after a second, a batch goes anyway, and the
+   * learner's own admission control decides (the in-flight rule above still bounds it). */
+  uint64_t now = td3_now_ns();
+  if (!a->backlog_wait_ns || a->run_updates != a->backlog_updates) {
+    a->backlog_wait_ns = now;
+    a->backlog_updates = a->run_updates;
+    return 1;
+  }
+  if (now - a->backlog_wait_ns < ACTOR_BACKLOG_STALL_NS) return 1;
+  a->backlog_wait_ns = now; /* one batch, then wait again */
+  a->backlog_free = w->batch_steps > 1 ? w->batch_steps - 1 : 0;
+  return 0;
 }
 
 static int act_step(actor_t *a, td3_err_t *err) {

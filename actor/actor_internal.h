@@ -41,6 +41,10 @@ typedef struct actor {
   uint64_t version;             /* 0: none yet */
   uint64_t run_env_steps;       /* run-wide transitions, from the latest Weights */
   uint64_t run_updates;         /* the learner's TD3 updates, from the latest Weights */
+  uint64_t backlog_wait_ns;     /* when the backlog rule began to hold this actor with
+                                   run_updates at backlog_updates; 0: not held */
+  uint64_t backlog_updates;
+  uint32_t backlog_free;        /* steps the stall rule still lets go (should_pace) */
   uint64_t session_sent;        /* transitions sent since the latest Welcome */
   uint64_t session_accepted;    /* of those, accepted by the learner (heartbeat answers) */
   uint64_t accepted_changed_ns; /* when session_accepted last moved */
@@ -81,6 +85,9 @@ typedef struct actor {
 /* Weights frames the SUB socket queues before it drops new ones (the learner's PUB queues as
  * many per subscriber); actor_poll_weights reads them all and keeps the newest. */
 #define ACTOR_WEIGHTS_HWM 4
+/* Training that has not moved for this long while the backlog rule holds an actor lets a
+ * batch go (actor.c, should_pace). */
+#define ACTOR_BACKLOG_STALL_NS 1000000000ULL
 
 /* Why a pending experience frame was given up (each has its log line). */
 typedef enum actor_drop {

@@ -133,7 +133,9 @@ void *learner_ingest_thread(void *arg) {
         continue;
       }
       uint64_t ins = atomic_load(&l->inserted), upd = atomic_load(&l->updates);
-      if (ratelimit_accept(&l->rl, ins, upd, kept)) {
+      /* an empty replay cannot be trained on: its data must not wait for training (after a
+       * rollback that dropped every row, the two would wait for each other) */
+      if (ratelimit_accept(&l->rl, ins, upd, kept) || replay_size(l->replay) == 0) {
         insert_batch(l, &pending, keep, kept);
         wire_batch_release(&pending);
         have = 0;

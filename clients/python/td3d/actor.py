@@ -45,6 +45,7 @@ NOISE_OU = 2
 REJECT_NAMES = {1: "VERSION", 2: "ENV", 3: "SHAPE", 4: "UNAUTHORIZED", 5: "FULL",
                 6: "MALFORMED", 7: "UNKNOWN_SLOT", 8: "NAME_IN_USE"}
 FATAL_REJECTS = (1, 2, 3, 6)  # retrying cannot fix these
+BACKLOG_STALL_S = 1.0  # training still this long while the backlog rule holds: a batch goes
 
 
 class ActorRefused(RuntimeError):
@@ -342,6 +343,8 @@ class Actor:
         # the run's counters come again from this learner (one restarted from a checkpoint
         # is behind what this actor saw)
         self.run_env_steps = self.run_updates = 0
+        self._backlog_wait = None  # (when the backlog rule began to hold, run_updates then)
+        self._backlog_free = 0  # steps the stall rule still lets go
         self.resync_eval = True
         self.session_sent = self.session_accepted = 0
         self.accepted_changed = self.last_ack = _now()
@@ -532,7 +535,26 @@ class Actor:
         if self.version == 0:
             return False
         past = max(self.run_env_steps - w.start_steps, 0)
-        return past - self.run_updates / w.replay_ratio > window
+        if past - self.run_updates / w.replay_ratio <= window:
+            self._backlog_wait = None
+            self._backlog_free = 0
+            return False
+        if self._backlog_free > 0:
+            self._backlog_free -= 1
+            return False
+        # training that has not moved for a second while this actor waits is waiting for data
+        # itself (a rollback dropped the replay's rows): a batch goes anyway, and the learner's
+        # own admission control decides
+        now = _now()
+        wait = self._backlog_wait
+        if wait is None or wait[1] != self.run_updates:
+            self._backlog_wait = (now, self.run_updates)
+            return True
+        if now - wait[0] < BACKLOG_STALL_S:
+            return True
+        self._backlog_wait = (now, self.run_updates)
+        self._backlog_free = max(w.batch_steps - 1, 0)
+        return False
 
     def _choose_action(self):
         e, w = self.envx, self.welcome
