@@ -7,7 +7,8 @@
  * blocked time; a Welcome for another slot while a frame waits is handled by the loop and the
  * stale frame never reaches the learner; once the experience socket is bound, frames flow
  * with the new slot's header. Heartbeats and batches carry both words of the latest
- * Welcome's 128-bit lease. */
+ * Welcome's 128-bit lease. And an actor that the backlog rule holds while training does not
+ * move (ports 28525-28527) sends a batch about once a second. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,10 +165,90 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   wire_buf_free(&f.buf);
 }
 
+/* Training that does not move: the latest Weights say the data is far ahead of training (a
+ * rollback left the learner nothing to train on), so the backlog rule holds the actor. It
+ * sends a batch a second anyway, the learner's admission deciding; before, it waited for
+ * updates that waited for its data, for good. */
+static void stalled_training_gets_a_batch(void **state) {
+  (void)state;
+  enum { P = 28525 };
+  fake_t f = {0};
+  char ep[64];
+  f.ctx = zmq_ctx_new();
+  int zero = 0;
+  f.router = zmq_socket(f.ctx, ZMQ_ROUTER);
+  zmq_setsockopt(f.router, ZMQ_LINGER, &zero, sizeof zero);
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", P + 2);
+  assert_int_equal(zmq_bind(f.router, ep), 0);
+  f.pull = zmq_socket(f.ctx, ZMQ_PULL);
+  zmq_setsockopt(f.pull, ZMQ_LINGER, &zero, sizeof zero);
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", P);
+  assert_int_equal(zmq_bind(f.pull, ep), 0);
+  void *pub = zmq_socket(f.ctx, ZMQ_PUB);
+  zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero);
+  snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", P + 1);
+  assert_int_equal(zmq_bind(pub, ep), 0);
+
+  inproc_actor_t a;
+  inproc_actor_init(&a, "Pendulum-v1", P, "stalled/0", 0);
+  a.cfg.heartbeat_ms = 50;
+  assert_int_equal(inproc_actor_start(&a), 0);
+  /* the Welcome: no start steps, a window of 32 transitions (max_lead 64) */
+  while (f.peer_len == 0) serve(&f, 20);
+  wire_control_t m = {.type = WIRE_MSG_WELCOME};
+  m.u.welcome = (wire_welcome_t){.run_id = RUN_ID, .slot = 3, .noise = WIRE_NOISE_GAUSSIAN,
+                                 .noise_sigma = 0.1f, .seed = 5, .n_layers = 3,
+                                 .layers = {3, 8, 1}, .start_steps = 0, .eval_every = 1000,
+                                 .eval_episodes = 1, .batch_steps = BATCH_STEPS,
+                                 .replay_ratio = 1.0f, .max_lead = 64,
+                                 .lease = (wire_lease_t){33, 0x33}};
+  f.slot = 3;
+  f.lease = m.u.welcome.lease;
+  send_to_actor(&f, &m);
+  /* Weights: 10000 env steps, no update; sent again every 100 ms (a SUB joins late) */
+  static const float params[41]; /* 3-8-1: (3 x 8 + 8) + (8 x 1 + 1) */
+  wire_weights_t w = {.run_id = RUN_ID, .version = 1, .n_layers = 3, .layers = {3, 8, 1},
+                      .n_params = 41, .params = params, .env_steps = 10000, .updates = 0};
+  wire_buf_t wb = {0};
+  assert_int_equal(wire_weights_encode(&w, &wb), 0);
+  uint64_t t0 = td3_now_ns(), first_ns = 0;
+  unsigned batches = 0;
+  while (td3_now_ns() - t0 < 3500000000ULL) {
+    zmq_send(pub, wb.data, wb.len, 0);
+    serve(&f, 100);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    while (zmq_msg_recv(&msg, f.pull, ZMQ_DONTWAIT) >= 0) {
+      wire_batch_t b;
+      wire_limits_t lim = {.run_id = RUN_ID, .obs_dim = 3, .act_dim = 1};
+      assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &b),
+                       WIRE_OK);
+      if (b.policy_version == 1) { /* acting with the weights: the backlog rule applies */
+        if (!first_ns) first_ns = td3_now_ns();
+        batches++;
+      }
+      wire_batch_release(&b);
+    }
+    zmq_msg_close(&msg);
+  }
+  inproc_actor_stop(&a);
+  printf("with training stalled: %u batches in 3.5 s, the first after %.2f s\n", batches,
+         first_ns ? (double)(first_ns - t0) / 1e9 : -1.0);
+  assert_true(batches >= 1);  /* before: none, ever */
+  assert_true(batches <= 5);  /* about one a second, not a stream */
+  wire_buf_free(&wb);
+  wire_buf_free(&f.buf);
+  zmq_close(pub);
+  zmq_close(f.pull);
+  zmq_close(f.router);
+  zmq_ctx_term(f.ctx);
+}
+
 int main(void) {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(frames_wait_are_dropped_and_never_go_stale),
+      cmocka_unit_test(stalled_training_gets_a_batch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
