@@ -15,7 +15,8 @@ It speaks the protocol of `td3d actor` (actor/actor.c, docs/architecture.md):
 Uniform random actions until the run has start_steps transitions, then the policy plus the
 slot's Gaussian (or Ornstein-Uhlenbeck) noise, clipped to the bounds. `terminated` is
 terminal, `truncated` is not. An actor keeps at most half of max_lead of its transitions
-unconfirmed and waits while the run's data is more than half of max_lead ahead of training.
+unconfirmed and waits while the run's data is more than half of max_lead ahead of training
+(but sends a batch a second while training does not move: it is waiting for data itself).
 A learner silent for learner_timeout_ms is greeted again, so the actor rejoins a restarted
 learner. As an evaluator it runs deterministic episodes (seeds as td3d's evaluator) every
 eval_every run steps and sends EvalReports.
