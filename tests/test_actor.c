@@ -35,6 +35,7 @@ typedef struct fake {
   unsigned heartbeats;     /* heartbeats heard */
   unsigned bad_leases;     /* of those, without the latest Welcome's lease */
   uint64_t last_dropped;   /* the latest heartbeat's dropped count */
+  uint64_t accepted;       /* what heartbeat answers say was accepted (0 unless a test sets it) */
   wire_buf_t buf;
 } fake_t;
 
@@ -78,7 +79,8 @@ static void serve(fake_t *f, unsigned ms) {
       f->bad_leases += !wire_lease_equal(m.u.heartbeat.lease, f->lease);
       f->last_dropped = m.u.heartbeat.dropped;
       wire_control_t ans = {.type = WIRE_MSG_HEARTBEAT};
-      ans.u.heartbeat = (wire_heartbeat_t){.run_id = RUN_ID, .slot = f->slot};
+      ans.u.heartbeat = (wire_heartbeat_t){.run_id = RUN_ID, .slot = f->slot,
+                                           .accepted = f->accepted};
       send_to_actor(f, &ans);
     }
     wire_control_release(&m);
@@ -149,7 +151,10 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   assert_int_equal(a.rc, 0);
   assert_int_equal(r->registrations, 2);
   assert_true(r->sent >= 3 * BATCH_STEPS);
-  assert_int_equal(r->dropped % BATCH_STEPS, 0);
+  /* whole frames given up at their deadline, and at most the partial batch the stop
+   * discarded (on a slow machine the last one may not have left) */
+  assert_int_equal(f.last_dropped % BATCH_STEPS, 0);
+  assert_true(r->dropped >= f.last_dropped && r->dropped - f.last_dropped < BATCH_STEPS);
   /* every frame dropped at its deadline waited the whole timeout (all but the one the
    * second Welcome made stale, if one was waiting) */
   uint64_t frames = r->dropped / BATCH_STEPS;
@@ -223,6 +228,7 @@ static void stalled_training_gets_a_batch(void **state) {
       wire_limits_t lim = {.run_id = RUN_ID, .obs_dim = 3, .act_dim = 1};
       assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &b),
                        WIRE_OK);
+      f.accepted += b.rows.n; /* the in-flight rule must not be what holds the actor */
       if (b.policy_version == 1) { /* acting with the weights: the backlog rule applies */
         if (!first_ns) first_ns = td3_now_ns();
         batches++;
