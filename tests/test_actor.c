@@ -87,6 +87,21 @@ static void serve(fake_t *f, unsigned ms) {
   }
 }
 
+/* The next experience frame on the fake's PULL socket, decoded into *b (the caller releases
+ * it): 1, or 0 when none is waiting. */
+static int next_batch(fake_t *f, wire_batch_t *b) {
+  zmq_msg_t msg;
+  zmq_msg_init(&msg);
+  int got = zmq_msg_recv(&msg, f->pull, ZMQ_DONTWAIT) >= 0;
+  if (got) {
+    wire_limits_t lim = {.run_id = RUN_ID, .obs_dim = 3, .act_dim = 1};
+    assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, b),
+                     WIRE_OK);
+  }
+  zmq_msg_close(&msg);
+  return got;
+}
+
 static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   (void)state;
   fake_t f = {0};
@@ -123,13 +138,8 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   uint64_t end = td3_now_ns() + 5000000000ULL;
   while (got < 3 && td3_now_ns() < end) {
     serve(&f, 20);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    while (zmq_msg_recv(&msg, f.pull, ZMQ_DONTWAIT) >= 0) {
-      wire_batch_t b;
-      wire_limits_t lim = {.run_id = RUN_ID, .obs_dim = 3, .act_dim = 1};
-      assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &b),
-                       WIRE_OK);
+    wire_batch_t b;
+    while (next_batch(&f, &b)) {
       assert_int_equal(b.slot, 2);  /* never a slot-1 frame sent after the second Welcome */
       assert_int_equal(b.lease.lo, 22);
       assert_int_equal(b.lease.hi, 0x2200000000000022ULL);
@@ -137,7 +147,6 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
       wire_batch_release(&b);
       got++;
     }
-    zmq_msg_close(&msg);
   }
   assert_int_equal(got >= 3, 1);
   assert_int_equal(f.bad_leases, 0);
@@ -221,13 +230,8 @@ static void stalled_training_gets_a_batch(void **state) {
   while (td3_now_ns() - t0 < 3500000000ULL) {
     zmq_send(pub, wb.data, wb.len, 0);
     serve(&f, 100);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    while (zmq_msg_recv(&msg, f.pull, ZMQ_DONTWAIT) >= 0) {
-      wire_batch_t b;
-      wire_limits_t lim = {.run_id = RUN_ID, .obs_dim = 3, .act_dim = 1};
-      assert_int_equal(wire_batch_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &lim, &b),
-                       WIRE_OK);
+    wire_batch_t b;
+    while (next_batch(&f, &b)) {
       f.accepted += b.rows.n; /* the in-flight rule must not be what holds the actor */
       if (b.policy_version == 1) { /* acting with the weights: the backlog rule applies */
         if (!first_ns) first_ns = td3_now_ns();
@@ -235,7 +239,6 @@ static void stalled_training_gets_a_batch(void **state) {
       }
       wire_batch_release(&b);
     }
-    zmq_msg_close(&msg);
   }
   inproc_actor_stop(&a);
   printf("with training stalled: %u batches in 3.5 s, the first after %.2f s\n", batches,
