@@ -160,10 +160,10 @@ static void frames_wait_are_dropped_and_never_go_stale(void **state) {
   assert_int_equal(a.rc, 0);
   assert_int_equal(r->registrations, 2);
   assert_true(r->sent >= 3 * BATCH_STEPS);
-  /* whole frames given up at their deadline, and at most the partial batch the stop
-   * discarded (on a slow machine the last one may not have left) */
+  /* whole frames given up as the heartbeats reported them; after the latest heartbeat the
+   * stale frame of the second Welcome and the partial batch the stop discarded may add more */
   assert_int_equal(f.last_dropped % BATCH_STEPS, 0);
-  assert_true(r->dropped >= f.last_dropped && r->dropped - f.last_dropped < BATCH_STEPS);
+  assert_true(r->dropped >= f.last_dropped && r->dropped - f.last_dropped < 2 * BATCH_STEPS);
   /* every frame dropped at its deadline waited the whole timeout (all but the one the
    * second Welcome made stale, if one was waiting) */
   uint64_t frames = r->dropped / BATCH_STEPS;
