@@ -14,8 +14,15 @@ static uint64_t get_curve_on(const learner_t *l) { return l->curve != NULL; }
 static uint64_t get_insecure(const learner_t *l) {
   return !l->cfg->curve_key && !learner_bind_is_loopback(l->cfg->bind_host);
 }
-static uint64_t get_auth_accepted(const learner_t *l) { return curve_zap_accepted(l->zap); }
-static uint64_t get_auth_refused(const learner_t *l) { return curve_zap_refused(l->zap); }
+static uint64_t get_auth_accepted(const learner_t *l) { return zap_guard_accepted(l->zap); }
+static uint64_t get_auth_refused(const learner_t *l) { return zap_guard_refused(l->zap); }
+static uint64_t get_experience_connections(const learner_t *l) {
+  return zap_guard_connections(l->zap);
+}
+static uint64_t get_experience_connections_max(const learner_t *l) {
+  return 2 * (uint64_t)learner_experience_cap_per_address(l->cfg);
+}
+static uint64_t get_experience_over_cap(const learner_t *l) { return zap_guard_over_cap(l->zap); }
 static uint64_t get_authorized_keys(const learner_t *l) { return l->n_authorized; }
 static uint64_t get_resumed(const learner_t *l) { return (uint64_t)(l->resumed != 0); }
 
@@ -72,6 +79,9 @@ const counter_t counters[] = {
     {OUT("td3d_weights_version", G, "Version of the latest published actor weights.", "counters.weights_version", 12), L(weights_version), S(weights_version), ST(weights_version), R(weights_version)},
     {OUT("td3d_weights_broadcasts_total", C, "Weights messages published (new versions and re-sends), each to every subscriber.", "counters.weights_broadcasts", 13), L(weights_broadcasts), S(weights_broadcasts), NO_STATS, NO_RESULT},
     {OUT("td3d_weights_subscribers", G, "Connections to the weights socket.", "counters.weights_subscribers", 14), L(weights_subscribers), S(weights_subscribers), NO_STATS, NO_RESULT},
+    {OUT("td3d_experience_connections", G, "Connections open to the experience socket (in their handshake or through it).", "counters.experience_connections", 14), GET(get_experience_connections), S(experience_connections), NO_STATS, NO_RESULT},
+    {OUT("td3d_experience_connections_max", G, "Connections to the experience socket through the handshake at most (half of them from one peer address; the open connections of an address count up to that half).", "counters.experience_connections_max", 14), GET(get_experience_connections_max), S(experience_connections_max), NO_STATS, NO_RESULT},
+    {OUT("td3d_experience_connections_refused_total", C, "Connections to the experience socket told to wait (over the connection cap): ZeroMQ closes them and the peer connects again.", "counters.experience_connections_refused", 14), GET(get_experience_over_cap), S(experience_connections_refused), ST(experience_connections_refused), NO_RESULT},
     {OUT("td3d_experience_disconnects_total", C, "Connections to the experience socket that ended: an actor that left or restarted, or one ZeroMQ closed for sending a frame over the limit.", "counters.experience_disconnects", 14), L(experience_disconnects), S(experience_disconnects), ST(experience_disconnects), NO_RESULT},
     {OUT("td3d_checkpoints_total", C, "Checkpoints written by this learner process.", "checkpoint.written", 21), L(checkpoints), S(checkpoints), NO_STATS, R(checkpoints)},
     {OUT("td3d_checkpoint_failures_total", C, "Checkpoints that could not be written.", "checkpoint.failed", 22), L(checkpoint_failures), S(checkpoint_failures), NO_STATS, NO_RESULT},

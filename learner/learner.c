@@ -72,6 +72,7 @@ static int run_start(run_t *r) {
   l->zctx = zmq_ctx_new();
   if (c->curve_key && (rc = learner_curve_start(l, &r->curve, &r->authorized, r->err)) != 0)
     return rc;
+  if ((rc = learner_guard_start(l, &r->authorized, r->err)) != 0) return rc;
   if ((rc = learner_sockets_bind(l, &r->ct.router, &r->ct.monitor, r->err)) != 0) return rc;
   status_snapshot_t *snap = r->ct.snap;
   learner_config_json(c, l, snap->config_json, sizeof snap->config_json);

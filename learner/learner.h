@@ -62,6 +62,7 @@ typedef struct learner_stats {
   uint64_t hellos_refused;               /* Hellos answered with a refusal */
   uint64_t slots_preempted;              /* slots taken from idle holders for newcomers */
   uint64_t experience_disconnects;       /* experience connections that ended */
+  uint64_t experience_connections_refused; /* told to wait: over the connection cap */
   uint64_t handshake_failures;           /* handshakes failed (no CURVE, not ZeroMQ) */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */

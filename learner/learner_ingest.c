@@ -115,8 +115,8 @@ static void insert_batch(learner_t *l, const wire_batch_t *b, const uint8_t *kee
 void *learner_ingest_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-ingest"); /* thread names: top -H, bench_run's CPU per thread */
-  void *pull = l->experience_sock, *mon = l->experience_mon; /* bound by run_start */
-  l->experience_sock = l->experience_mon = NULL;
+  void *pull = l->experience_sock; /* bound by run_start; its monitor is the ZAP handler's */
+  l->experience_sock = NULL;
   wire_batch_t pending = {0};
   int have = 0;
   uint32_t kept = 0;
@@ -124,7 +124,6 @@ void *learner_ingest_thread(void *arg) {
   zmq_msg_t msg;
   zmq_msg_init(&msg);
   while (!atomic_load(&l->stop)) {
-    learner_monitor_drain(l, mon, NULL, &l->experience_disconnects);
     if (have) {
       if (atomic_load(&l->ingest_closed)) {
         atomic_fetch_add(&l->over_budget, kept);
@@ -190,8 +189,6 @@ void *learner_ingest_thread(void *arg) {
   free(keep);
   if (have) wire_batch_release(&pending);
   zmq_msg_close(&msg);
-  learner_monitor_drain(l, mon, NULL, &l->experience_disconnects);
-  learner_monitor_close(&mon);
   zsock_close(&pull);
   return NULL;
 }

@@ -20,6 +20,7 @@
 #include "replay.h"
 #include "status.h"
 #include "wire.h"
+#include "zap_guard.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,7 +42,7 @@ typedef struct learner {
   wire_limits_t limits;            /* what experience frames must match */
   void *zctx;
   const curve_sock_t *curve;       /* CURVE server keys for every socket, or NULL */
-  curve_zap_t *zap;                /* the authentication handler when CURVE is on */
+  zap_guard_t *zap;                /* the ZAP handler: CURVE keys, experience connections */
   size_t n_authorized;             /* actor keys it accepts */
   char experience_ep[128], weights_ep[128], control_ep[128];
   /* The experience (PULL) and weights (PUB) sockets and their monitors, bound by run_start on
@@ -49,7 +50,7 @@ typedef struct learner {
    * connects to one port as soon as it is bound cannot take another, still unbound, as its
    * outgoing connection's local port. The ingest and trainer threads take them at their start
    * and close them; run_close closes what a thread never took. */
-  void *experience_sock, *experience_mon, *weights_sock, *weights_mon;
+  void *experience_sock, *weights_sock, *weights_mon;
 
   _Atomic uint64_t inserted;       /* transitions in replay */
   _Atomic uint64_t updates;        /* TD3 iterations done */
@@ -174,13 +175,15 @@ void learner_monitor_drain(learner_t *l, void *mon, int64_t *connections,
 void learner_monitor_close(void **mon);
 
 /* Binds the three sockets one after the other, each with its monitor, on the main thread
- * before any other starts: control (*router, *router_mon: the main loop's), experience and
- * weights (l->experience_sock/_mon, l->weights_sock/_mon: the ingest and trainer threads take
- * them). Experience holds at most what the peers can send: ZeroMQ drops a connection sending
- * a frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
- * connection; weights takes frames up to LEARNER_SUBSCRIPTION_MAX, LEARNER_WEIGHTS_RCVHWM a
- * connection; connections are bounded by the descriptor limit set for max_actors. 0 or an
- * error with err filled; what was bound stays for learner_sockets_close and the caller. */
+ * before any other starts (learner_guard_start first): control (*router, *router_mon: the
+ * main loop's), experience (l->experience_sock: the ingest thread takes it; its monitor goes
+ * to the ZAP handler) and weights (l->weights_sock/_mon: the trainer thread takes them).
+ * Experience holds at most what the peers can send: ZeroMQ drops a connection sending a
+ * frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
+ * connection, and the ZAP handler caps the connections; weights takes frames up to
+ * LEARNER_SUBSCRIPTION_MAX, LEARNER_WEIGHTS_RCVHWM a connection, with connections bounded by
+ * the descriptor limit set for max_actors. 0 or an error with err filled; what was bound
+ * stays for learner_sockets_close and the caller. */
 int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err);
 
 /* Closes the experience and weights sockets and monitors no thread took (NULL: nothing). */
@@ -219,6 +222,19 @@ int learner_checkpoint(learner_t *l, td3_err_t *err);
 int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *authorized,
                         td3_err_t *err);
 
+/* Starts the ZAP handler (l->zap) on l->zctx, after learner_curve_start and before the
+ * sockets bind: with CURVE it accepts the authorized keys (authorized), without it plain
+ * clients; and it caps the experience socket's connections (ZAP domain
+ * LEARNER_EXPERIENCE_DOMAIN) at twice learner_experience_cap_per_address, that many from one
+ * peer address, so what the socket can queue (LEARNER_EXPERIENCE_HWM frames of max_frame a
+ * connection) has one bound however many connections peers open. 0 or an error. */
+#define LEARNER_EXPERIENCE_DOMAIN "td3d-experience"
+int learner_guard_start(learner_t *l, const curve_authorized_t *authorized, td3_err_t *err);
+
+/* Experience connections one peer address may hold: every actor slot, a quarter more for
+ * restarts whose old connection has not ended yet, and 8. */
+uint32_t learner_experience_cap_per_address(const learner_config_t *c);
+
 /* After a rejected (non-finite) update: restores the networks and Adam state of the latest
  * checkpoint into l->td3 (the trainer's; counters and RNG go on) and drops the replay rows
  * inserted since that checkpoint (they may be what made the update non-finite, and would
@@ -226,6 +242,10 @@ int learner_curve_start(learner_t *l, curve_sock_t *curve, curve_authorized_t *a
  * checkpoint, too many rollbacks, an unreadable checkpoint: then td3 must not be used). */
 #define LEARNER_MAX_ROLLBACKS 3
 int learner_rollback(learner_t *l, td3_err_t *err);
+
+/* How long an experience connection's handshake may take (ZMQ_HANDSHAKE_IVL): a connection
+ * the ZAP handler told to wait (over the cap) ends then, and its peer connects again. */
+#define LEARNER_EXPERIENCE_HANDSHAKE_MS 5000
 
 /* Experience frames ZeroMQ queues per connection before it stops reading that peer. */
 #define LEARNER_EXPERIENCE_HWM 4

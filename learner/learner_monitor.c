@@ -63,15 +63,20 @@ int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err
   if (!(*router = zsock_open(l->zctx, ZMQ_ROUTER, &co, l->control_ep, 1, err)))
     return err ? err->code : TD3_ESYS;
   *router_mon = learner_monitor_open(l, *router, LEARNER_MONITOR_EVENTS, "control");
+  /* Every connection goes through the ZAP handler (LEARNER_EXPERIENCE_DOMAIN), which caps
+   * them and counts them from the socket's monitor: the connections that succeed and end
+   * (ZeroMQ closes one that sends a frame over max_frame without passing anything up), and
+   * failed handshakes. A connection it tells to wait is closed after the handshake interval,
+   * and the peer connects again. */
+  void *emon = NULL;
   zsock_opts_t eo = {.rcvhwm = LEARNER_EXPERIENCE_HWM, .maxmsgsize = (int64_t)l->limits.max_frame,
-                     .curve = l->curve, .backlog = backlog};
+                     .curve = l->curve, .backlog = backlog, .zap_domain = LEARNER_EXPERIENCE_DOMAIN,
+                     .handshake_ivl_ms = LEARNER_EXPERIENCE_HANDSHAKE_MS, .monitor = &emon,
+                     .monitor_events = ZAP_GUARD_MONITOR_EVENTS};
   td3_err_t e = {0};
   if (!(l->experience_sock = zsock_open(l->zctx, ZMQ_PULL, &eo, l->experience_ep, 1, &e)))
     return td3_err_set(err, e.code, "experience socket: %s", e.msg);
-  /* ZeroMQ closes a connection that sends a frame over max_frame without passing anything
-   * up: the monitor counts the connections that end, and failed handshakes */
-  l->experience_mon = learner_monitor_open(
-      l, l->experience_sock, ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "experience");
+  zap_guard_watch(l->zap, emon);
   /* The weights socket's only inbound messages are handshake commands and subscriptions of a
    * few bytes: ZeroMQ drops a connection whose frame is over LEARNER_SUBSCRIPTION_MAX before
    * holding it, and queues LEARNER_WEIGHTS_RCVHWM a connection (without them, XSUB peers'
@@ -90,7 +95,6 @@ int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err
 }
 
 void learner_sockets_close(learner_t *l) {
-  learner_monitor_close(&l->experience_mon);
   zsock_close(&l->experience_sock);
   learner_monitor_close(&l->weights_mon);
   zsock_close(&l->weights_sock);

@@ -151,14 +151,13 @@ void learner_state_wire(learner_t *l) {
   zsock_endpoint(l->weights_ep, sizeof l->weights_ep, c->bind_host, c->weights_port);
   zsock_endpoint(l->control_ep, sizeof l->control_ep, c->bind_host, c->control_port);
   raise_fd_limit(c->max_actors);
-  struct rlimit nofile;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
-    log_info("experience: frames up to %.0f KiB (%u transitions), %d queued a connection: at "
-             "most %.0f MiB held over the %llu connections the descriptor limit allows",
-             (double)l->limits.max_frame / 1024.0, l->limits.max_batch, LEARNER_EXPERIENCE_HWM,
-             (double)l->limits.max_frame * LEARNER_EXPERIENCE_HWM * (double)nofile.rlim_cur /
-                 (1024.0 * 1024.0),
-             (unsigned long long)nofile.rlim_cur);
+  uint32_t per_address = learner_experience_cap_per_address(c);
+  log_info("experience: frames up to %.0f KiB (%u transitions), %d queued a connection and one "
+           "arriving, %u connections at most (%u from one address): at most %.0f MiB held",
+           (double)l->limits.max_frame / 1024.0, l->limits.max_batch, LEARNER_EXPERIENCE_HWM,
+           2 * per_address, per_address,
+           (double)l->limits.max_frame * (LEARNER_EXPERIENCE_HWM + 1) * 2.0 * per_address /
+               (1024.0 * 1024.0));
 }
 
 void learner_state_free(learner_t *l) {
@@ -173,7 +172,7 @@ void learner_state_free(learner_t *l) {
   pthread_mutex_destroy(&l->weights_lock);
   pthread_mutex_destroy(&l->wake_lock);
   pthread_cond_destroy(&l->wake);
-  curve_zap_stop(&l->zap);
+  zap_guard_stop(&l->zap);
   if (l->zctx) zmq_ctx_term(l->zctx);
   l->zctx = NULL;
 }

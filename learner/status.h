@@ -95,6 +95,8 @@ typedef struct status_snapshot {
   uint64_t weights_subscribers;   /* connections to the weights socket */
   uint64_t experience_disconnects; /* experience connections that ended (one ZeroMQ closed
                                      for a frame over the limit among them) */
+  uint64_t experience_connections, experience_connections_max; /* open now; the cap */
+  uint64_t experience_connections_refused; /* told to wait: over the cap */
   uint64_t steps_budget;          /* 0: no limit */
   uint64_t rejected[WIRE_REASON_COUNT];
   uint64_t rejected_unregistered;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "curve_security.h"
+#include "zap_guard.h"
 #include "zsock.h"
 #include "tmpdir.h"
 
@@ -208,7 +209,7 @@ static void zap_over_sockets(void **state) {
   assert_int_equal(curve_authorized_load(dir, &auth, &err), 0);
 
   void *ctx = zmq_ctx_new();
-  curve_zap_t *zap = curve_zap_start(ctx, &auth, &err);
+  zap_guard_t *zap = zap_guard_start(ctx, &(zap_guard_config_t){.auth = &auth}, &err);
   assert_non_null(zap);
   curve_sock_t sc = {.server = 1};
   sc.own = server;
@@ -235,7 +236,7 @@ static void zap_over_sockets(void **state) {
   const char *why = curve_handshake_problem(ev, value, 1, &fatal);
   assert_int_equal(fatal, 1);
   assert_non_null(strstr(why, "--curve-authorized"));
-  assert_true(curve_zap_refused(zap) >= 1);
+  assert_true(zap_guard_refused(zap) >= 1);
 
   /* a client without CURVE: a mechanism mismatch, nothing delivered */
   zsock_opts_t no = {.immediate = 1, .monitor = &mon_plain};
@@ -261,7 +262,7 @@ static void zap_over_sockets(void **state) {
   int n = recv_within(pull, buf, sizeof buf);
   assert_int_equal(n, 9);
   assert_memory_equal(buf, "from-good", 9);
-  assert_true(curve_zap_accepted(zap) >= 1);
+  assert_true(zap_guard_accepted(zap) >= 1);
   /* and nothing else ever arrived */
   zmq_pollitem_t it = {pull, 0, ZMQ_POLLIN, 0};
   assert_int_equal(zmq_poll(&it, 1, 300), 0);
@@ -272,7 +273,7 @@ static void zap_over_sockets(void **state) {
   zsock_close(&push_plain);
   zsock_close(&push_good);
   zsock_close(&pull);
-  curve_zap_stop(&zap);
+  zap_guard_stop(&zap);
   assert_null(zap);
   zmq_ctx_term(ctx);
   curve_authorized_free(&auth);

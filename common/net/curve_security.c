@@ -1,4 +1,5 @@
-/* CURVE key files, authorized keys and the ZAP handler (see curve_security.h). */
+/* CURVE key files and authorized keys (see curve_security.h; the ZAP handler that enforces
+ * them is zap_guard.c). */
 #include "curve_security.h"
 
 #include "binfile.h"
@@ -8,15 +9,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
-
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
 int curve_available(void) { return zmq_has("curve"); }
 
@@ -195,132 +193,14 @@ int curve_authorized_find(const curve_authorized_t *a, const uint8_t *key) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* ZAP handler (ZeroMQ RFC 27)                                                              */
-
-struct curve_zap {
-  void *rep;
-  const curve_authorized_t *auth;
-  pthread_t thread;
-  atomic_int stop;
-  _Atomic uint64_t accepted, refused;
-};
-
-static log_limit_t zap_refuse_limit;
-
-/* Answers one request already received into frames[0..n). */
-static void zap_answer(curve_zap_t *z, zmq_msg_t *frames, int n) {
-  const char *status = "400", *text = "not an authorized CURVE key";
-  char user[64] = "";
-  if (n < 6) {
-    text = "malformed ZAP request";
-  } else {
-    const char *mech = zmq_msg_data(&frames[5]);
-    size_t mech_len = zmq_msg_size(&frames[5]);
-    if (mech_len != 5 || memcmp(mech, "CURVE", 5) != 0) {
-      text = "td3d's sockets accept CURVE clients only";
-    } else if (n < 7 || zmq_msg_size(&frames[6]) != 32) {
-      text = "malformed CURVE credentials";
-    } else {
-      int i = curve_authorized_find(z->auth, zmq_msg_data(&frames[6]));
-      if (i >= 0) {
-        status = "200";
-        text = "OK";
-        snprintf(user, sizeof user, "%s", z->auth->names[i]);
-      }
-    }
-  }
-  if (status[0] == '2') {
-    atomic_fetch_add(&z->accepted, 1);
-  } else {
-    atomic_fetch_add(&z->refused, 1);
-    char addr[64] = "?";
-    if (n >= 4) snprintf(addr, sizeof addr, "%.*s", (int)zmq_msg_size(&frames[3]),
-                         (const char *)zmq_msg_data(&frames[3]));
-    log_limited(&zap_refuse_limit, 5000, LOG_WARN, "refused a connection from %s: %s", addr,
-                text);
-  }
-  /* version, request id (echoed), status code, status text, user id, metadata */
-  zmq_send(z->rep, "1.0", 3, ZMQ_SNDMORE);
-  if (n >= 2) zmq_send(z->rep, zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), ZMQ_SNDMORE);
-  else zmq_send(z->rep, "", 0, ZMQ_SNDMORE);
-  zmq_send(z->rep, status, 3, ZMQ_SNDMORE);
-  zmq_send(z->rep, text, strlen(text), ZMQ_SNDMORE);
-  zmq_send(z->rep, user, strlen(user), ZMQ_SNDMORE);
-  zmq_send(z->rep, "", 0, 0);
-}
-
-static void *zap_thread(void *arg) {
-  curve_zap_t *z = arg;
-  while (!atomic_load(&z->stop)) {
-    zmq_pollitem_t item = {z->rep, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, 100) <= 0) continue;
-    zmq_msg_t frames[8];
-    int n = 0, more = 1;
-    while (more) {
-      zmq_msg_t m;
-      zmq_msg_init(&m);
-      if (zmq_msg_recv(&m, z->rep, 0) < 0) {
-        zmq_msg_close(&m);
-        break;
-      }
-      more = zmq_msg_more(&m);
-      if (n < 8) frames[n++] = m;
-      else zmq_msg_close(&m);
-    }
-    zap_answer(z, frames, n);
-    for (int i = 0; i < n; i++) zmq_msg_close(&frames[i]);
-  }
-  return NULL;
-}
-
-curve_zap_t *curve_zap_start(void *ctx, const curve_authorized_t *auth, td3_err_t *err) {
-  curve_zap_t *z = xcalloc(1, sizeof *z);
-  z->auth = auth;
-  z->rep = zmq_socket(ctx, ZMQ_REP);
-  int linger = 0;
-  if (!z->rep || zmq_setsockopt(z->rep, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-      zmq_bind(z->rep, ZAP_ENDPOINT) != 0) {
-    td3_err_set(err, TD3_ESYS, "cannot start the CURVE authentication handler: %s",
-                zmq_strerror(errno));
-    if (z->rep) zmq_close(z->rep);
-    free(z);
-    return NULL;
-  }
-  if (pthread_create(&z->thread, NULL, zap_thread, z) != 0) {
-    td3_err_set(err, TD3_ESYS, "cannot start the CURVE authentication thread");
-    zmq_close(z->rep);
-    free(z);
-    return NULL;
-  }
-  return z;
-}
-
-void curve_zap_stop(curve_zap_t **pz) {
-  curve_zap_t *z = *pz;
-  if (!z) return;
-  atomic_store(&z->stop, 1);
-  pthread_join(z->thread, NULL);
-  zmq_close(z->rep);
-  free(z);
-  *pz = NULL;
-}
-
-uint64_t curve_zap_accepted(const curve_zap_t *z) {
-  return z ? atomic_load(&((curve_zap_t *)z)->accepted) : 0;
-}
-
-uint64_t curve_zap_refused(const curve_zap_t *z) {
-  return z ? atomic_load(&((curve_zap_t *)z)->refused) : 0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
 /* Handshake monitor                                                                        */
 
-void *curve_monitor_open(void *ctx, void *sock, const char *tag, td3_err_t *err) {
+void *curve_monitor_open(void *ctx, void *sock, const char *tag, int events, td3_err_t *err) {
   char ep[128];
   snprintf(ep, sizeof ep, "inproc://td3d-monitor-%s-%p", tag, sock);
-  int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (!events)
+    events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
   if (zmq_socket_monitor(sock, ep, events) != 0) {
     td3_err_set(err, TD3_ESYS, "cannot monitor a socket: %s", zmq_strerror(errno));
     return NULL;

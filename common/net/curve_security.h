@@ -1,5 +1,5 @@
 /* CURVE security for td3d's ZeroMQ sockets: key files, the learner's list of authorized actor
- * keys, and the ZAP handler that enforces it.
+ * keys (the ZAP handler that enforces them is zap_guard.h).
  *
  * Key files are text, written by `td3d keygen NAME`:
  *   NAME.key  (mode 0600)  "public-key <40 Z85 characters>" and "secret-key <40 Z85 characters>"
@@ -7,14 +7,13 @@
  * Lines starting with '#' are comments. The learner holds its .key and a directory of the
  * actors' .pub files; an actor holds its own .key and the learner's .pub. With security on,
  * every socket of the learner is a CURVE server and every connection is authenticated by the
- * ZAP handler against the authorized keys: an actor whose key is not there delivers nothing
- * (its handshake fails before any message is read). */
+ * ZAP handler (zap_guard.h) against the authorized keys: an actor whose key is not there
+ * delivers nothing (its handshake fails before any message is read). */
 #ifndef TD3_CURVE_SECURITY_H
 #define TD3_CURVE_SECURITY_H
 
 #include "error.h"
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,22 +60,12 @@ void curve_authorized_free(curve_authorized_t *a);
 /* The index of key (32 bytes) in a, or -1. */
 int curve_authorized_find(const curve_authorized_t *a, const uint8_t *key);
 
-/* The ZAP handler: a thread answering ZeroMQ's authentication requests for every socket of
- * ctx (inproc://zeromq.zap.01). Start it before binding the CURVE sockets; stop it before
- * zmq_ctx_term. It accepts CURVE clients whose key is in auth and refuses everything else. */
-typedef struct curve_zap curve_zap_t;
-curve_zap_t *curve_zap_start(void *ctx, const curve_authorized_t *auth, td3_err_t *err);
-void curve_zap_stop(curve_zap_t **pz);
-/* Handshakes accepted and refused so far (any thread). */
-uint64_t curve_zap_accepted(const curve_zap_t *z);
-uint64_t curve_zap_refused(const curve_zap_t *z);
-
 /* Handshake events of a client socket, to tell a refused key or a security mismatch from a
  * learner that is not there: curve_monitor_open watches sock (inproc monitor, PAIR socket on
  * ctx; call it before the socket connects, or the first failures go unseen: zsock_opts_t's
- * monitor does); curve_monitor_next reads one pending event without blocking (1: *event and
+ * monitor does; events 0: the handshake failures, else those ZMQ_EVENT_* bits); curve_monitor_next reads one pending event without blocking (1: *event and
  * *value set, 0: none). Close the monitor with zsock_close before the watched socket. */
-void *curve_monitor_open(void *ctx, void *sock, const char *tag, td3_err_t *err);
+void *curve_monitor_open(void *ctx, void *sock, const char *tag, int events, td3_err_t *err);
 int curve_monitor_next(void *mon, int *event, uint32_t *value);
 
 /* A sentence for a failed handshake event (ZMQ_EVENT_HANDSHAKE_FAILED_*), and whether

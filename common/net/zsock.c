@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <zmq.h>
 
 static int set_int(void *s, int opt, int v) { return zmq_setsockopt(s, opt, &v, sizeof v); }
@@ -27,6 +28,8 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
   if (o->router_mandatory) rc |= set_int(s, ZMQ_ROUTER_MANDATORY, 1);
   if (o->immediate) rc |= set_int(s, ZMQ_IMMEDIATE, 1);
   if (o->backlog) rc |= set_int(s, ZMQ_BACKLOG, o->backlog);
+  if (o->zap_domain) rc |= zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, o->zap_domain, strlen(o->zap_domain));
+  if (o->handshake_ivl_ms) rc |= set_int(s, ZMQ_HANDSHAKE_IVL, o->handshake_ivl_ms);
   if (!bind && o->connect_timeout_ms >= 0)
     rc |= set_int(s, ZMQ_CONNECT_TIMEOUT,
                   o->connect_timeout_ms ? o->connect_timeout_ms : ZSOCK_CONNECT_TIMEOUT_MS);
@@ -34,7 +37,7 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
     const curve_sock_t *c = o->curve;
     if (c->server) {
       rc |= set_int(s, ZMQ_CURVE_SERVER, 1);
-      rc |= zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "td3d", 4);
+      if (!o->zap_domain) rc |= zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "td3d", 4);
     } else {
       rc |= zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, CURVE_Z85_LEN);
       rc |= zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->own.public_key, CURVE_Z85_LEN);
@@ -47,7 +50,8 @@ void *zsock_open(void *ctx, int type, const zsock_opts_t *o, const char *endpoin
     zmq_close(s);
     return NULL;
   }
-  if (o->monitor && !(*o->monitor = curve_monitor_open(ctx, s, "zsock", err))) {
+  if (o->monitor &&
+      !(*o->monitor = curve_monitor_open(ctx, s, "zsock", o->monitor_events, err))) {
     zmq_close(s);
     return NULL;
   }

@@ -32,6 +32,13 @@ typedef struct zsock_opts {
   const curve_sock_t *curve; /* CURVE keys (server or client side); NULL: no security */
   void **monitor;          /* set: a PAIR socket receiving this socket's handshake failures
                               (curve_monitor_next), watching from before the bind/connect */
+  int monitor_events;      /* with monitor: the events it receives (0: handshake failures) */
+  const char *zap_domain;  /* ZMQ_ZAP_DOMAIN (a server socket): its connections go through the
+                              context's ZAP handler (zap_guard.h) with or without CURVE;
+                              NULL: "td3d" with CURVE, none without */
+  int handshake_ivl_ms;    /* ZMQ_HANDSHAKE_IVL: a handshake not done by then is dropped (a
+                              connection the ZAP handler told to wait, among them); 0 keeps
+                              ZeroMQ's 30 s */
 } zsock_opts_t;
 
 /* A connect to an address that went away (a peer restarted elsewhere, on an overlay network
