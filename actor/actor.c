@@ -286,6 +286,7 @@ static int actor_turn(actor_t *a, td3_err_t *err) {
 }
 
 static void actor_free(actor_t *a) {
+  eval_token_clear(&a->eval_token);
   zsock_close(&a->monitor);
   nn_policy_destroy(&a->policy);
   env_vec_destroy(&a->vec);
@@ -338,6 +339,10 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
       goto fail;
     curve = &a.curve;
   }
+  /* only an evaluator's Hello carries the token: an actor needs none, and does not read it */
+  if (c->eval && c->eval_token_file &&
+      (rc = eval_token_read(c->eval_token_file, &a.eval_token, err)) != 0)
+    goto fail;
   a.zctx = zmq_ctx_new();
   /* immediate: no queueing of Hellos while the learner is away (a queue would deliver a
    * burst of stale Hellos when it comes back) */

@@ -42,6 +42,9 @@ typedef struct actor_config {
   uint64_t max_env_steps;            /* stop after this many env steps (0: never); for tests */
   const char *curve_key;             /* CURVE security: this actor's .key file, and the */
   const char *curve_server;          /* learner's .pub (both or neither; curve_security.h) */
+  const char *eval_token_file;       /* evaluator mode: the file of the learner's evaluator
+                                        token (common/net/eval_token.h), sent in its Hellos;
+                                        NULL: none. Not read for an actor */
   _Atomic int *stop;
 } actor_config_t;
 

@@ -42,6 +42,7 @@ size_t actor_flag_specs(actor_cli_t *cli, flag_spec_t *out) {
       cluster_flag_mujoco_assets(&c->env_opts.assets_dir),
       {"curve-key", FLAG_STRING, &c->curve_key, "FILE", "CURVE security: this actor's key file (td3d keygen); its .pub must be authorized by the learner", 0, 0, NULL, NULL, NULL},
       {"curve-server", FLAG_STRING, &c->curve_server, "FILE", "CURVE security: the learner's public key file (.pub), with --curve-key", 0, 0, NULL, NULL, NULL},
+      {"eval-token-file", FLAG_STRING, &c->eval_token_file, "FILE", "with --eval: the learner's evaluator token (its --eval-token-file; mode 0600), without which it refuses this evaluator", 0, 0, NULL, NULL, NULL},
       cluster_flag_log_level(&cli->log_level),
   };
   _Static_assert(sizeof specs / sizeof specs[0] <= ACTOR_MAX_FLAGS, "raise ACTOR_MAX_FLAGS");

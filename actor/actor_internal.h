@@ -9,6 +9,7 @@
 #include "actor.h"
 
 #include "curve_security.h"
+#include "eval_token.h"
 #include "env_vec.h"
 #include "nn.h"
 #include "rng.h"
@@ -24,6 +25,7 @@ typedef struct actor {
   void *zctx, *dealer, *sub, *push;
   void *monitor;                /* handshake events of the control socket */
   curve_sock_t curve;           /* client keys when CURVE is on */
+  eval_token_t eval_token;      /* evaluator mode: what its Hellos carry (len 0: none) */
   wire_buf_t buf;               /* experience frames */
   wire_buf_t cbuf;              /* control frames (separate: a heartbeat may go out while a
                                    batch waits in buf) */

@@ -35,6 +35,8 @@ int actor_send_hello(actor_t *a) {
   h->action_high = a->info->action_high;
   h->envs = a->cfg->eval ? 1 : a->cfg->envs;
   h->lease = a->welcome.lease; /* after a reconnect: takes the slot back while the lease is live */
+  h->eval_token = a->eval_token.len ? a->eval_token.bytes : NULL;
+  h->eval_token_len = a->eval_token.len;
   if (actor_send_control(a, &m) != 0) return -1;
   a->last_hello_ns = td3_now_ns();
   return 0;
@@ -259,6 +261,7 @@ int actor_poll_control(actor_t *a, td3_err_t *err) {
       case WIRE_REJECT_SHAPE:
       case WIRE_REJECT_VERSION:
       case WIRE_REJECT_MALFORMED:
+      case WIRE_REJECT_UNAUTHORIZED: /* an evaluator without the token: a retry carries the same */
         rc = td3_err_set(err, TD3_EPROTO, "the learner refused this actor: %s", m.u.reject.detail);
         break;
       default:

@@ -45,6 +45,10 @@ static int run_open(run_t *r) {
     log_warn("INSECURE: the learner's sockets bind %s without CURVE (--insecure): anyone who "
              "reaches ports %u-%u can join, send experience and read the weights",
              c->bind_host, c->experience_port, c->control_port);
+  if (c->eval_token_file) {
+    if ((rc = eval_token_read(c->eval_token_file, &r->l.eval_token, r->err)) != 0) return rc;
+    log_info("evaluators must present the evaluator token of %s", c->eval_token_file);
+  }
   r->run_dir = c->resume_dir ? c->resume_dir : c->out_dir;
   return learner_state_open(&r->l, r->run_dir, r->err);
 }

@@ -60,6 +60,8 @@ typedef struct learner_stats {
   uint64_t reports_dropped;              /* evaluation reports dropped behind a check */
   uint64_t hellos_dropped;               /* Hellos over a connection's allowance */
   uint64_t hellos_refused;               /* Hellos answered with a refusal */
+  uint64_t hellos_unauthorized;          /* ... of them, evaluators without the evaluator
+                                            token */
   uint64_t slots_preempted;              /* slots taken from idle holders for newcomers */
   uint64_t experience_disconnects;       /* experience connections that ended */
   uint64_t experience_connections_refused; /* told to wait: over the connection cap */
@@ -151,6 +153,9 @@ typedef struct learner_config {
                                  security off */
   const char *curve_authorized; /* directory of the actors' authorized .pub files (needed with
                                    curve_key) */
+  const char *eval_token_file; /* the evaluator token's file (common/net/eval_token.h): a Hello
+                                  as an evaluator must carry its token, else it is refused
+                                  (REJECT_UNAUTHORIZED); NULL: evaluators need none */
   const learner_test_hooks_t *test_hooks; /* tests only (borrowed; outlives the run); NULL:
                                              none */
   learner_stats_t *stats_out; /* optional: filled when the run ends */

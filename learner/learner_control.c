@@ -157,6 +157,19 @@ static void on_hello(learner_control_t *ct, const zmq_msg_t *id, const wire_hell
   }
   const learner_config_t *c = l->cfg;
   const env_info_t *info = l->info;
+  /* An evaluator's reports make the run's curve: with a token, only a process given it may
+   * hold an evaluator's slot (first, so a stranger learns nothing else from the answer).
+   * Actors need none. */
+  if (h->role == WIRE_ROLE_EVALUATOR && l->eval_token.len &&
+      !eval_token_matches(&l->eval_token, h->eval_token, h->eval_token_len)) {
+    atomic_fetch_add(&l->hellos_refused, 1);
+    atomic_fetch_add(&l->hellos_unauthorized, 1);
+    reject(ct, id, WIRE_REJECT_UNAUTHORIZED,
+           "evaluator %s: %s evaluator token; this learner admits evaluators started with "
+           "--eval-token-file holding its token (td3d run: <out>/eval.token)",
+           h->actor_name, h->eval_token_len ? "a wrong" : "no");
+    return;
+  }
   if (strcmp(h->env_id, info->id) != 0) {
     atomic_fetch_add(&l->hellos_refused, 1);
     reject(ct, id, WIRE_REJECT_ENV, "actor %s runs %s but this run trains %s", h->actor_name,

@@ -147,6 +147,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"max-actors", FLAG_U32, &c->max_actors, "N", "actor slots", 1, 4096, NULL, "64", NULL},
       {"lease-ms", FLAG_U32, &c->lease_ms, "MS", "an actor silent this long loses its lease", 100, 3600000, NULL, "5000", NULL},
       {"insecure", FLAG_BOOL, &c->insecure, NULL, "let the sockets bind beyond loopback without CURVE (anyone who reaches them can join, send experience and read the weights); refused otherwise", 0, 0, NULL, NULL, NULL},
+      {"eval-token-file", FLAG_STRING, &c->eval_token_file, "FILE", "an evaluator must present the token in FILE (its --eval-token-file; 16-256 bytes, mode 0600): others are refused; td3d run makes one per start; not kept in checkpoints", 0, 0, NULL, NULL, NULL},
       {"max-evaluators", FLAG_U32, &c->max_evaluators, "N", "slots evaluators may hold (td3d run starts one evaluator)", 1, 64, NULL, "1", NULL},
       {"idle-lease-ms", FLAG_U32, &c->idle_lease_ms, "MS", "when every slot is held, an actor that sent no experience for this long (the learner not holding data back) gives its slot to a newcomer", 1000, 3600000, NULL, "10000", NULL},
       cluster_flag_model(&c->env_opts.model_path),
@@ -268,10 +269,13 @@ void learner_cli_default_out(const learner_cli_t *cli, char *out, size_t cap) {
   snprintf(out, cap, "runs/%s-seed%llu", id, (unsigned long long)cli->cfg.seed);
 }
 
-/* Flags that describe one invocation rather than the run: not stored in checkpoints. */
+/* Flags that describe one invocation rather than the run: not stored in checkpoints. The
+ * evaluator token's file is one: a path as this invocation sees it, and td3d run draws a
+ * new token for every start. */
 static int per_invocation(const char *name) {
   return strcmp(name, "resume") == 0 || strcmp(name, "overwrite") == 0 ||
-         strcmp(name, "out") == 0 || strcmp(name, "continue") == 0;
+         strcmp(name, "out") == 0 || strcmp(name, "continue") == 0 ||
+         strcmp(name, "eval-token-file") == 0;
 }
 
 char *learner_cli_flags_text(const flag_spec_t *specs, size_t n) {

@@ -12,6 +12,7 @@
 
 #include "curve_security.h"
 #include "actors.h"
+#include "eval_token.h"
 #include "checkpoint.h"
 #include "hello_limit.h"
 #include "learner.h"
@@ -44,6 +45,8 @@ typedef struct learner {
   const curve_sock_t *curve;       /* CURVE server keys for every socket, or NULL */
   zap_guard_t *zap;                /* the ZAP handler: CURVE keys, experience connections */
   size_t n_authorized;             /* actor keys it accepts */
+  eval_token_t eval_token;         /* what an evaluator's Hello must carry (len 0: nothing);
+                                      read as the run opens, main thread only afterwards */
   char experience_ep[128], weights_ep[128], control_ep[128];
   /* The experience (PULL) and weights (PUB) sockets and their monitors, bound by run_start on
    * the main thread right after the control socket and before any thread starts: a peer that
@@ -64,6 +67,7 @@ typedef struct learner {
                                            rejected[WIRE_RUN_ID]) */
   _Atomic uint64_t hellos_dropped; /* Hellos over a connection's, address's or key's allowance */
   _Atomic uint64_t hellos_refused; /* Hellos answered with a refusal (any reason) */
+  _Atomic uint64_t hellos_unauthorized; /* of those, evaluators without the evaluator token */
   _Atomic uint64_t slots_preempted;/* slots taken from idle holders for newcomers */
   _Atomic uint64_t over_budget;    /* transitions refused because the budget was reached */
   _Atomic uint64_t rejected_bounds; /* batches that carried transitions out of bounds */

@@ -173,6 +173,7 @@ void learner_state_free(learner_t *l) {
   pthread_mutex_destroy(&l->wake_lock);
   pthread_cond_destroy(&l->wake);
   zap_guard_stop(&l->zap);
+  eval_token_clear(&l->eval_token);
   if (l->zctx) zmq_ctx_term(l->zctx);
   l->zctx = NULL;
 }

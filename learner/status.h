@@ -107,6 +107,7 @@ typedef struct status_snapshot {
                                      target return: ended the run, not confirmed, untrained */
   uint64_t reports_dropped;       /* evaluation reports dropped behind a check */
   uint64_t hellos_dropped, hellos_refused, slots_preempted;
+  uint64_t hellos_unauthorized;   /* evaluator Hellos without the evaluator token, refused */
   uint64_t insecure;              /* 1: sockets bound beyond loopback without CURVE (--insecure) */
   uint64_t replay_size, replay_capacity;   /* transitions */
   double env_steps_per_s, updates_per_s;   /* over STATUS_RATE_WINDOW_S (status_history_update) */

@@ -3,7 +3,9 @@
 # real on one):
 #  1. docker-compose.yml is valid for docker-compose, alone and with deploy/mujoco-assets.yml
 #     (which needs TD3D_ASSETS, and then gives every service the assets and the variable) and
-#     deploy/curve.yml (which needs TD3D_KEYS, and then gives every service its key files);
+#     deploy/curve.yml (which needs TD3D_KEYS, and then gives every service its key files) and
+#     deploy/eval-token.yml (which needs TD3D_EVAL_TOKEN, and then gives the learner and the
+#     evaluator, and only them, the token's file);
 #  2. every TD3D_* variable the compose file gives a service is one that service's td3d
 #     program reads (a misspelt name would be ignored silently);
 #  3. deploy/Dockerfile installs the Debian package of every shared library td3d links to
@@ -61,7 +63,32 @@ n=$(grep -c "TD3D_CURVE_KEY: /keys/" "$tmp/all.yml")
 [ "$n" = 3 ] || fail "deploy/curve.yml gives a key to $n services, not 3"
 n=$(grep -c -- "- $tmp:/keys:ro" "$tmp/all.yml")
 [ "$n" = 3 ] || fail "deploy/curve.yml mounts the keys into $n services, not 3"
-echo "compose files: valid; mujoco-assets.yml (TD3D_ASSETS) and curve.yml (TD3D_KEYS) reach all 3 services"
+if docker-compose -f docker-compose.yml -f deploy/eval-token.yml config >/dev/null 2>"$tmp/err"; then
+  fail "deploy/eval-token.yml was accepted without TD3D_EVAL_TOKEN"
+fi
+grep -q "TD3D_EVAL_TOKEN" "$tmp/err" || fail "deploy/eval-token.yml without TD3D_EVAL_TOKEN: $(cat "$tmp/err")"
+TD3D_KEYS=$tmp TD3D_ASSETS=$tmp TD3D_EVAL_TOKEN=$tmp/eval.token docker-compose -f docker-compose.yml \
+  -f deploy/mujoco-assets.yml -f deploy/curve.yml -f deploy/eval-token.yml config >"$tmp/token.yml" \
+  2>"$tmp/err" || fail "with deploy/eval-token.yml: $(cat "$tmp/err")"
+python3 - "$tmp/token.yml" "$tmp/eval.token" <<'PY' || fail "deploy/eval-token.yml: the token does not reach exactly the learner and the evaluator"
+import sys, yaml
+cfg, src = yaml.safe_load(open(sys.argv[1])), sys.argv[2]
+for name, svc in cfg["services"].items():
+    env = svc.get("environment") or {}
+    path = env.get("TD3D_EVAL_TOKEN_FILE")
+    mounts = [v if isinstance(v, str) else "%s:%s" % (v.get("source"), v.get("target"))
+              for v in svc.get("volumes") or []]
+    mounted = any(m.startswith(src + ":" + str(path)) for m in mounts)
+    want = name in ("learner", "evaluator")
+    if (path is not None) != want or mounted != want:
+        print("service %s: TD3D_EVAL_TOKEN_FILE %s, mounted %s" % (name, path, mounted))
+        sys.exit(1)
+    if want and len(mounts) < 2 and name == "learner":
+        print("the learner lost a volume of its own: %s" % mounts)
+        sys.exit(1)
+PY
+cp "$tmp/token.yml" "$tmp/all.yml" # the variables of every overlay are checked below
+echo "compose files: valid; mujoco-assets.yml (TD3D_ASSETS) and curve.yml (TD3D_KEYS) reach all 3 services, eval-token.yml (TD3D_EVAL_TOKEN) the learner and the evaluator"
 
 # --- 2. each service's variables are its program's --------------------------------------------
 python3 - "$tmp/all.yml" >"$tmp/vars" <<'PY' || fail "cannot read the rendered compose file"

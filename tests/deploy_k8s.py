@@ -10,14 +10,18 @@
  4. the learner's container ports are td3d's default ports, the status server binds the
     status port, the probes ask /healthz on it, and each Service selects the pods it means
     and targets ports they have; the actors and the evaluator name the learner's Service;
- 5. the CURVE patches point the key variables into the volumes they mount, from the Secrets
-    the instructions create.
+ 5. the CURVE and evaluator-token patches point the key and token variables into the volumes
+    they mount, from the Secrets their kustomization's instructions create; a token reaches
+    the learner and the evaluator together, and no actor (and, where kubectl is installed,
+    the eval-token Component renders over the base so).
 usage: deploy_k8s.py SOURCE_DIR TD3D_BINARY
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 try:
     import yaml
@@ -86,10 +90,12 @@ def containers(w):
     return w["spec"]["template"]["spec"]["containers"]
 
 
-patches = []  # (kustomization, patch document)
+patches = []  # (patch file, patch document)
+patch_kust = {}  # patch file -> the kustomization that applies it
 for path, k in kust.items():
     for p in k.get("patches", []):
         ppath = os.path.normpath(os.path.join(os.path.dirname(path), p["path"]))
+        patch_kust[ppath] = path
         for d in docs.get(ppath, []):
             patches.append((ppath, d))
             key = (d.get("kind"), d.get("metadata", {}).get("name"))
@@ -221,7 +227,18 @@ for key in [("Deployment", "td3d-actor"), ("Deployment", "td3d-evaluator")]:
         fail("%s joins learner %s, which is not a Service" % (key[1], env.get("TD3D_LEARNER")))
 print("ports and probes: the learner's defaults, /healthz on the status port, services match")
 
-# --- 5. CURVE patches -----------------------------------------------------------------------
+# --- 5. CURVE and evaluator-token patches ----------------------------------------------------
+SECRET_FILES = ("TD3D_CURVE_KEY", "TD3D_CURVE_SERVER", "TD3D_CURVE_AUTHORIZED",
+                "TD3D_EVAL_TOKEN_FILE")
+token_holders = {}  # kustomization -> workloads its patches give an evaluator token
+for ppath, d in patches:
+    for c in d["spec"]["template"]["spec"].get("containers", []):
+        if any(e["name"] == "TD3D_EVAL_TOKEN_FILE" for e in c.get("env", [])):
+            token_holders.setdefault(patch_kust[ppath], set()).add(d["metadata"]["name"])
+for kpath, holders in token_holders.items():
+    if holders != {"td3d-learner", "td3d-evaluator"}:
+        fail("%s gives the evaluator token to %s, not to the learner and the evaluator alone" %
+             (kpath, sorted(holders)))
 for ppath, d in patches:
     spec = d["spec"]["template"]["spec"]
     vols = {v["name"]: v for v in spec.get("volumes", [])}
@@ -232,15 +249,34 @@ for ppath, d in patches:
                 fail("%s mounts volume %s, which it does not define" % (ppath, m["name"]))
         for e in c.get("env", []):
             v = e.get("value", "")
-            if e["name"].startswith("TD3D_CURVE") and not any(
+            if e["name"] in SECRET_FILES and not any(
                     v == mp or v.startswith(mp.rstrip("/") + "/") for mp in mounts):
                 fail("%s: %s=%s is outside the mounted volumes" % (ppath, e["name"], v))
     for v in vols.values():
         secret = v.get("secret", {}).get("secretName")
-        if secret and secret not in open(os.path.join(k8s, "curve", "kustomization.yaml")).read():
-            fail("%s uses Secret %s, which curve/kustomization.yaml does not say how to make" %
-                 (ppath, secret))
-print("curve: key variables inside their mounted Secrets")
+        if secret and secret not in open(patch_kust[ppath]).read():
+            fail("%s uses Secret %s, which %s does not say how to make" %
+                 (ppath, secret, os.path.relpath(patch_kust[ppath], src)))
+kubectl = shutil.which("kubectl")
+if kubectl:  # as its instructions use it: a kustomization outside deploy/k8s
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(os.path.abspath(os.path.join(src, "deploy")), os.path.join(tmp, "deploy"))
+        os.mkdir(os.path.join(tmp, "run"))
+        with open(os.path.join(tmp, "run", "kustomization.yaml"), "w") as f:
+            f.write("resources: [../deploy/k8s]\ncomponents: [../deploy/k8s/eval-token]\n")
+        r = subprocess.run([kubectl, "kustomize", os.path.join(tmp, "run")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("kubectl kustomize with the eval-token Component: %s" % r.stderr.strip())
+        else:
+            got = sorted(o["metadata"]["name"] for o in yaml.safe_load_all(r.stdout)
+                         if o and o.get("kind") in ("Deployment", "StatefulSet") and
+                         any(e["name"] == "TD3D_EVAL_TOKEN_FILE"
+                             for c in containers(o) for e in c.get("env", [])))
+            if got != ["td3d-evaluator", "td3d-learner"]:
+                fail("the eval-token Component renders the token into %s" % got)
+print("curve and eval-token: key and token variables inside their mounted Secrets; %d "
+      "kustomization(s) give the token to the learner and the evaluator" % len(token_holders))
 
 if failures:
     print("%d problem(s)" % len(failures))

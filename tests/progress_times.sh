@@ -5,7 +5,9 @@
 # they go on from the checkpoint's time instead of starting again or jumping. A row's
 # env_steps_per_second is the transitions in replay over the row's wall time: at least the
 # row's env steps (the evaluated weights' count, which replay holds already) over it, at most
-# the budget over it.
+# the budget over it. Each start of `td3d run` (the --resume too) writes a new evaluator token
+# to <out>/eval.token (mode 0600) and its evaluator is admitted with it: evaluations below the
+# budget are in progress.csv, and nothing was refused.
 # usage: progress_times.sh TD3D_BINARY
 set -u
 td3d=$1
@@ -40,6 +42,16 @@ t1=$(date +%s.%N)
 [ "$rc" -eq 0 ] || { cat "$dir/run1.log"; fail "td3d run exited $rc"; }
 elapsed1=$(echo "$t1 - $t0" | bc)
 check_rows "$dir/run/progress.csv" 2 "$elapsed1" 0 3000 || fail "fresh run (ran ${elapsed1}s): $(cat "$dir/run/progress.csv")"
+# the evaluator's token: a file of 64 hex characters for this user only; its reports made rows
+check_token() {
+  [ "$(stat -c %a "$dir/run/eval.token")" = 600 ] || fail "eval.token has mode $(stat -c %a "$dir/run/eval.token")"
+  grep -qx '[0-9a-f]\{64\}' "$dir/run/eval.token" || fail "eval.token is not 64 hex characters"
+  ! grep -q "refused an actor" "$1" || fail "the learner refused a child: $(grep "refused" "$1")"
+}
+check_token "$dir/run1.log"
+token1=$(cat "$dir/run/eval.token")
+awk -F, 'NR > 1 && $1 + 0 < 3000 { n++ } END { exit !(n >= 1) }' "$dir/run/progress.csv" ||
+  fail "no evaluator report below the budget: $(cat "$dir/run/progress.csv")"
 rows1=$(wc -l <"$dir/run/progress.csv")
 last1=$(tail -n 1 "$dir/run/progress.csv" | cut -d, -f3)
 echo "fresh run: ${elapsed1}s, last row at ${last1}s"
@@ -53,6 +65,11 @@ elapsed2=$(echo "$t1 - $t0" | bc)
 check_rows "$dir/run/progress.csv" $((rows1 + 1)) "$elapsed2" "$last1" 5000 ||
   fail "resumed run (ran ${elapsed2}s from ${last1}s): $(cat "$dir/run/progress.csv")"
 echo "resumed run: ${elapsed2}s, last row at $(tail -n 1 "$dir/run/progress.csv" | cut -d, -f3)s"
+check_token "$dir/run2.log"
+[ "$(cat "$dir/run/eval.token")" != "$token1" ] || fail "the resumed run kept the first start's token"
+awk -F, -v from=$((rows1 + 1)) 'NR >= from && $1 + 0 < 5000 { n++ } END { exit !(n >= 1) }' \
+  "$dir/run/progress.csv" || fail "no evaluator report in the resumed run: $(cat "$dir/run/progress.csv")"
+echo "eval.token: mode 600, a new one for the resumed start; the evaluator's reports recorded"
 # the budget's row appears once
 n_final=$(grep -c '^5000,' "$dir/run/progress.csv")
 [ "$n_final" -eq 1 ] || fail "$n_final rows at the budget (5000 env steps)"

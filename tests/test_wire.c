@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "error.h"
 #include "rng.h"
 #include "wire.h"
 
@@ -430,6 +431,68 @@ static void hello_round_trip_and_refusals(void **state) {
   assert_int_equal(wire_control_decode(raw, 2, NULL, &d), WIRE_TYPE);
 }
 
+/* The evaluator token of a Hello: absent, it is not encoded at all (the frame is the one a
+ * peer without the field sends); present, it round-trips byte for byte up to WIRE_MAX_TOKEN
+ * (every truncation refused); longer is refused by the encoder and, in a frame made by hand,
+ * by the decoder. */
+static void hello_eval_token(void **state) {
+  fixture_t *f = *state;
+  float lo[ACT] = {-2, -1}, hi[ACT] = {2, 1};
+  wire_control_t c = {.type = WIRE_MSG_HELLO};
+  wire_hello_t *h = &c.u.hello;
+  *h = (wire_hello_t){.role = WIRE_ROLE_EVALUATOR, .obs_dim = OBS, .act_dim = ACT,
+                      .action_low = lo, .action_high = hi, .envs = 1};
+  strcpy(h->actor_name, "host-a/eval");
+  strcpy(h->env_id, "Pendulum-v1");
+  wire_control_t d;
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_null(d.u.hello.eval_token);
+  assert_int_equal(d.u.hello.eval_token_len, 0);
+  wire_control_release(&d);
+  size_t plain = f->buf.len;
+
+  uint8_t token[WIRE_MAX_TOKEN + 1];
+  for (size_t i = 0; i < sizeof token; i++) token[i] = (uint8_t)(i * 7 + 1);
+  h->eval_token = token;
+  h->eval_token_len = 16;
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_int_equal(f->buf.len, plain + 2 + 16); /* one tag byte, one length byte, the token */
+  assert_int_equal(d.u.hello.eval_token_len, 16);
+  assert_memory_equal(d.u.hello.eval_token, token, 16);
+  wire_control_release(&d);
+  h->eval_token_len = WIRE_MAX_TOKEN;
+  assert_int_equal(control_round(&c, &f->buf, NULL, &d), WIRE_OK);
+  assert_int_equal(d.u.hello.eval_token_len, WIRE_MAX_TOKEN);
+  assert_memory_equal(d.u.hello.eval_token, token, WIRE_MAX_TOKEN);
+  wire_control_release(&d);
+  h->eval_token_len = WIRE_MAX_TOKEN + 1;
+  assert_int_equal(wire_control_encode(&c, &f->buf), TD3_EINVAL);
+  h->eval_token = NULL;
+  h->eval_token_len = 4;
+  assert_int_equal(wire_control_encode(&c, &f->buf), TD3_EINVAL);
+
+  Td3d__Hello m = TD3D__HELLO__INIT;
+  m.protocol_version = WIRE_PROTOCOL_VERSION;
+  m.actor_name = "a";
+  m.env_id = "Pendulum-v1";
+  m.role = TD3D__ROLE__ROLE_EVALUATOR;
+  m.obs_dim = OBS;
+  m.act_dim = ACT;
+  m.envs = 1;
+  m.action_low = (ProtobufCBinaryData){sizeof lo, (uint8_t *)lo};
+  m.action_high = (ProtobufCBinaryData){sizeof hi, (uint8_t *)hi};
+  m.eval_token = (ProtobufCBinaryData){WIRE_MAX_TOKEN + 1, token};
+  m.end_mark = WIRE_END_MARK;
+  Td3d__Control env = TD3D__CONTROL__INIT;
+  env.body_case = TD3D__CONTROL__BODY_HELLO;
+  env.hello = &m;
+  uint8_t raw[1024];
+  assert_true(td3d__control__get_packed_size(&env) <= sizeof raw);
+  size_t len = td3d__control__pack(&env, raw);
+  assert_int_equal(wire_control_decode(raw, len, NULL, &d), WIRE_FIELD);
+  assert_null(d.owner_);
+}
+
 static void welcome_reject_round_trip(void **state) {
   fixture_t *f = *state;
   wire_control_t c = {.type = WIRE_MSG_WELCOME};
@@ -638,6 +701,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(random_garbage_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(weights_round_trip_and_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(hello_round_trip_and_refusals, setup, teardown),
+      cmocka_unit_test_setup_teardown(hello_eval_token, setup, teardown),
       cmocka_unit_test_setup_teardown(welcome_reject_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(heartbeat_eval_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(leases_round_trip, setup, teardown),

@@ -3,9 +3,11 @@
  * tools/launcher.h); with --serial, one process steps the environment and trains
  * (serial/serial.h), the reproducible baseline. Flags and wiring only. */
 #include "actor_flags.h"
+#include "binfile.h"
 #include "checkpoint.h"
 #include "cluster_flags.h"
 #include "env.h"
+#include "eval_token.h"
 #include "gemm.h"
 #include "launcher.h"
 #include "learner_flags.h"
@@ -116,6 +118,7 @@ static void actor_args(args_t *a, const learner_config_t *l, uint32_t envs, cons
   ac.cfg.name = name;
   ac.cfg.envs = envs;
   ac.cfg.eval = eval;
+  ac.cfg.eval_token_file = eval ? l->eval_token_file : NULL;
   ac.log_level = log_level;
   flag_spec_t specs[ACTOR_MAX_FLAGS];
   size_t n = actor_flag_specs(&ac, specs);
@@ -295,6 +298,19 @@ int cmd_run_main(int argc, char **argv) {
     fprintf(stderr, "td3d run: %s\n", err.msg);
     learner_cli_free(&cli);
     return 1;
+  }
+  /* The local cluster's evaluator proves itself with a token drawn for this start (a
+   * --resume too), in a file only this user can read: anyone else on the host who reaches
+   * the control port cannot take the evaluator's slot. One the user gave is used as is. */
+  char token_path[PATH_MAX];
+  if (!serial && !cli.cfg.eval_token_file) {
+    snprintf(token_path, sizeof token_path, "%s/eval.token", cli.cfg.out_dir);
+    if (td3_mkdirs(cli.cfg.out_dir, &err) != 0 || eval_token_create(token_path, &err) != 0) {
+      fprintf(stderr, "td3d run: %s\n", err.msg);
+      learner_cli_free(&cli);
+      return 1;
+    }
+    cli.cfg.eval_token_file = token_path;
   }
   if (quiet && !cli.log_level) log_set_level(LOG_WARN);
   install_signals();

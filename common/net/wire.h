@@ -25,6 +25,7 @@
 #define WIRE_MAX_LAYERS 8u             /* layer sizes in a network shape */
 #define WIRE_MAX_NAME 64u              /* actor name and env id, bytes */
 #define WIRE_MAX_DETAIL 256u           /* Reject detail, bytes */
+#define WIRE_MAX_TOKEN 256u            /* Hello's evaluator token, bytes */
 #define WIRE_MAX_SLOTS 4096u           /* actor slots */
 #define WIRE_MAX_ENVS 1024u            /* env copies per actor */
 #define WIRE_MAX_EVAL_EPISODES 1000u   /* returns per EvalReport */
@@ -144,6 +145,9 @@ typedef struct wire_hello {
   uint32_t envs;             /* env copies the actor steps */
   wire_lease_t lease;        /* the lease of its latest Welcome, none if it had none
                                 (reconnects) */
+  const uint8_t *eval_token; /* (eval_token_len) an evaluator's token (--eval-token-file),
+                                borrowed (decoded: from owner_); NULL with length 0: none */
+  size_t eval_token_len;     /* bytes, at most WIRE_MAX_TOKEN */
 } wire_hello_t;
 
 typedef struct wire_welcome {

@@ -17,9 +17,12 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Encoding: each *_fill points m at the caller's fields (borrowed until packed)            */
 
-/* Fills a Hello from h; TD3_EINVAL when the action dims or bounds are missing. */
+/* Fills a Hello from h; TD3_EINVAL when the action dims or bounds are missing, or the
+ * evaluator token is longer than WIRE_MAX_TOKEN or counted but missing. */
 static int hello_fill(Td3d__Hello *m, const wire_hello_t *h) {
   if (h->act_dim == 0 || h->act_dim > WIRE_MAX_DIM || !h->action_low || !h->action_high)
+    return TD3_EINVAL;
+  if (h->eval_token_len > WIRE_MAX_TOKEN || (h->eval_token_len && !h->eval_token))
     return TD3_EINVAL;
   m->protocol_version = WIRE_PROTOCOL_VERSION;
   m->actor_name = (char *)(uintptr_t)h->actor_name;
@@ -32,6 +35,9 @@ static int hello_fill(Td3d__Hello *m, const wire_hello_t *h) {
   m->envs = h->envs;
   m->lease = h->lease.lo;
   m->lease_hi = h->lease.hi;
+  /* empty: not encoded (proto3), so a Hello without a token is the frame it always was */
+  m->eval_token.len = h->eval_token_len;
+  m->eval_token.data = (uint8_t *)(uintptr_t)h->eval_token;
   m->end_mark = WIRE_END_MARK;
   return 0;
 }
@@ -179,6 +185,9 @@ static wire_reason_t hello_validate(const Td3d__Hello *m, wire_hello_t *out) {
     return WIRE_NONFINITE;
   for (uint32_t i = 0; i < m->act_dim; i++)
     if (!(out->action_low[i] < out->action_high[i])) return WIRE_FIELD;
+  if (m->eval_token.len > WIRE_MAX_TOKEN) return WIRE_FIELD;
+  out->eval_token = m->eval_token.len ? m->eval_token.data : NULL;
+  out->eval_token_len = m->eval_token.len;
   out->role = (wire_role_t)m->role;
   out->obs_dim = m->obs_dim;
   out->act_dim = m->act_dim;

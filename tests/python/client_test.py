@@ -6,8 +6,10 @@ usage: client_test.py TEST TD3D EXPORT_REF WORK_DIR PORT_BASE
            heartbeat of theirs is refused (each carries the slot's lease)
   mixed    a C `td3d actor` (built-in Pendulum-v1) and a Python actor (the NumPy one, named
            Pendulum-v1) fill one learner's replay: both slots deliver transitions
-  refused  a Python actor with the wrong dims, or the wrong env id, exits 1 with the
-           learner's reason; a second actor under a held name is told to retry (retry_after_ms)
+  refused  a Python actor with the wrong dims, or the wrong env id, and a Python evaluator
+           without the learner's evaluator token, exit 1 with the learner's reason; the
+           evaluator with --eval-token-file joins; a second actor under a held name is told to
+           retry (retry_after_ms)
   parity   the policy from the broadcast weights (td3d.Policy) gives td3d's actions
            (export_ref, as `td3d eval`) for the same weights to 1e-5 on 1000 observations
 Ports PORT_BASE .. PORT_BASE+3 (experience, weights, control, status). Every process started
@@ -165,10 +167,17 @@ def test_mixed():
 
 
 def test_refused():
-    lp = learner(*EXTERNAL, "--steps", "100000", "--start-steps", "1000")
+    token = os.path.join(WORK, "eval.token")
+    if os.path.exists(token):
+        os.unlink(token)
+    with os.fdopen(os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write("a-token-of-32-bytes-for-this-run\n")
+    lp = learner(*EXTERNAL, "--steps", "100000", "--start-steps", "1000",
+                 "--eval-token-file", token)
     cases = [("wrong-dims", "make_env_wrong", [], "(SHAPE)", "has obs 4, act 1"),
              ("wrong-env", "make_env", ["--env-id", "cartpole-np"], "(ENV)",
-              "runs cartpole-np but this run trains pendulum-np")]
+              "runs cartpole-np but this run trains pendulum-np"),
+             ("no-token", "make_env", ["--eval"], "(UNAUTHORIZED)", "--eval-token-file")]
     for name, factory, extra, reason, detail in cases:
         p = py_actor(name, factory, *extra)
         rc = wait(p, 60, f"the actor with {name}")
@@ -176,6 +185,13 @@ def test_refused():
         print(f"refused: {name}: exit {rc}: {text.strip().splitlines()[-1]}")
         if rc != 1 or "the learner refused this actor " + reason not in text or detail not in text:
             fail(f"{name}: expected exit 1 with {reason} and '{detail}', got {rc}:\n{text}")
+    ev = py_actor("py/eval", "make_env", "--eval", "--eval-token-file", token)
+    deadline = time.time() + 60
+    while "joined run" not in log_of(ev) and time.time() < deadline and ev.poll() is None:
+        time.sleep(0.2)
+    if "joined run" not in log_of(ev):
+        fail(f"the evaluator with the token did not join:\n{log_of(ev)[-2000:]}")
+    print("refused: the evaluator with --eval-token-file joined")
     holder = py_actor("dup", "make_env", log="dup-holder.log")
     deadline = time.time() + 60
     while "joined run" not in log_of(holder) and time.time() < deadline:

@@ -2,11 +2,12 @@
 
 It speaks the protocol of `td3d actor` (actor/actor.c, docs/architecture.md):
   - control (DEALER -> the learner's ROUTER :5557): Hello, with the lease of the latest
-    Welcome after a reconnect; Welcome gives the slot, its lease (a 128-bit secret, fields
+    Welcome after a reconnect (an evaluator's with the learner's evaluator token when it was
+    given one: eval_token_file); Welcome gives the slot, its lease (a 128-bit secret, fields
     lease and lease_hi), noise, seed, batch size and pacing; heartbeats every 200 ms with the
     lease, whose answers carry the transitions the learner accepted; a
     Reject ends the actor when retrying cannot help (another env, dims or bounds, another
-    protocol version) and is retried after its retry_after_ms otherwise (no free slot, the
+    protocol version, an evaluator without the learner's token) and is retried after its retry_after_ms otherwise (no free slot, the
     name's lease held elsewhere); RunOver ends it with success.
   - weights (SUB queueing 4 frames, from the PUB :5556; each poll keeps the newest): the
     policy, run by policy.Policy in NumPy.
@@ -30,6 +31,7 @@ import math
 import os
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -45,13 +47,15 @@ ROLE_ACTOR, ROLE_EVALUATOR = 1, 2
 NOISE_OU = 2
 REJECT_NAMES = {1: "VERSION", 2: "ENV", 3: "SHAPE", 4: "UNAUTHORIZED", 5: "FULL",
                 6: "MALFORMED", 7: "UNKNOWN_SLOT", 8: "NAME_IN_USE"}
-FATAL_REJECTS = (1, 2, 3, 6)  # retrying cannot fix these
+FATAL_REJECTS = (1, 2, 3, 4, 6)  # retrying cannot fix these
+EVAL_TOKEN_MIN, EVAL_TOKEN_MAX = 16, 256  # bytes of an evaluator token (common/net/eval_token.h)
 BACKLOG_STALL_S = 1.0  # training still this long while the backlog rule holds: a batch goes
 
 
 class ActorRefused(RuntimeError):
-    """The learner refused this actor for good (reason: ENV, SHAPE, VERSION, MALFORMED, or
-    a CURVE key problem: CURVE), or the actor cannot start (reason: CONFIG)."""
+    """The learner refused this actor for good (reason: ENV, SHAPE, VERSION, MALFORMED,
+    UNAUTHORIZED: an evaluator without the learner's token, or a CURVE key problem: CURVE), or
+    the actor cannot start (reason: CONFIG)."""
 
     def __init__(self, reason, detail):
         super().__init__(f"the learner refused this actor ({reason}): {detail}"
@@ -111,6 +115,29 @@ def read_key_file(path, want_secret):
         raise ActorRefused("CONFIG", f"{path}: no secret-key line: this is a public key; give "
                                      "the .key file")
     return keys["public-key"], keys.get("secret-key")
+
+
+def read_eval_token(path):
+    """The evaluator token in path, as `td3d actor --eval-token-file` reads it: the file's
+    bytes up to trailing white space, 16 to 256 of them, in a regular file that only its owner
+    may read or write."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ActorRefused("CONFIG", f"--eval-token-file {path} is not a regular file")
+            if st.st_mode & 0o077:
+                raise ActorRefused("CONFIG", f"--eval-token-file {path}: group or others may read "
+                                             f"or write it (mode {st.st_mode & 0o777:03o}); the "
+                                             f"token is a secret: chmod 600 {path}")
+            data = f.read(EVAL_TOKEN_MAX + 65)
+    except OSError as e:
+        raise ActorRefused("CONFIG", f"--eval-token-file {path}: cannot open it: {e.strerror}")
+    token = data.rstrip(b" \t\r\n")
+    if not EVAL_TOKEN_MIN <= len(token) <= EVAL_TOKEN_MAX:
+        raise ActorRefused("CONFIG", f"--eval-token-file {path} holds a token of {len(token)} "
+                                     f"bytes; it must be {EVAL_TOKEN_MIN} to {EVAL_TOKEN_MAX}")
+    return token
 
 
 class _EnvAdapter:
@@ -173,6 +200,8 @@ class Actor:
     env_id: the id the learner must train (its --env external:NAME, or a built-in's id);
       default env.spec.id, then env.env_id.
     curve_key / curve_server: this actor's .key file and the learner's .pub (both or neither).
+    eval_token_file: with eval=True, the file of the learner's evaluator token (its
+      --eval-token-file), which a learner that has one requires of an evaluator.
     max_env_steps: stop after this many transitions (0: never). max_episode_steps: truncate
       episodes here as well as where the env says (None: only the env's truncated).
     run() runs until stop(), SIGINT/SIGTERM when run from the command line, max_env_steps or
@@ -183,7 +212,8 @@ class Actor:
     def __init__(self, make_env, learner="127.0.0.1", name=None, eval=False, env_id=None,
                  experience_port=5555, weights_port=5556, control_port=5557,
                  curve_key=None, curve_server=None, heartbeat_ms=200, learner_timeout_ms=5000,
-                 send_timeout_ms=30000, max_env_steps=0, max_episode_steps=None):
+                 send_timeout_ms=30000, max_env_steps=0, max_episode_steps=None,
+                 eval_token_file=None):
         self.make_env = make_env
         self.learner = learner
         self.name = name or f"{socket.gethostname()}/py{os.getpid()}"
@@ -197,6 +227,9 @@ class Actor:
                                          "key, --curve-key) and curve_server (the learner's "
                                          ".pub, --curve-server)")
         self.curve_key, self.curve_server = curve_key, curve_server
+        # read once, here: a bad file stops the evaluator before it connects; an actor sends none
+        self.eval_token = read_eval_token(eval_token_file) if self.eval and eval_token_file \
+            else b""
         self.heartbeat_s = heartbeat_ms / 1000.0
         self.learner_timeout_s = learner_timeout_ms / 1000.0
         self.send_timeout_s = send_timeout_ms / 1000.0
@@ -301,7 +334,8 @@ class Actor:
         h = pb.Hello(protocol_version=PROTOCOL_VERSION, actor_name=self.name,
                      role=ROLE_EVALUATOR if self.eval else ROLE_ACTOR, env_id=e.id,
                      obs_dim=e.obs_dim, act_dim=e.act_dim, action_low=_f32(e.low),
-                     action_high=_f32(e.high), envs=1, end_mark=END_MARK, **self._lease())
+                     action_high=_f32(e.high), envs=1, eval_token=self.eval_token,
+                     end_mark=END_MARK, **self._lease())
         if not self._send_control(hello=h):
             return False
         self.last_hello = _now()
@@ -770,6 +804,8 @@ def main(argv=None):
     p.add_argument("--control-port", type=int, default=5557)
     p.add_argument("--curve-key", metavar="FILE", help="CURVE: this actor's .key (td3d keygen)")
     p.add_argument("--curve-server", metavar="FILE", help="CURVE: the learner's .pub")
+    p.add_argument("--eval-token-file", metavar="FILE", help="with --eval: the learner's "
+                   "evaluator token (its --eval-token-file; mode 0600)")
     p.add_argument("--learner-timeout-ms", type=int, default=5000)
     p.add_argument("--max-env-steps", type=int, default=0, help="stop after N transitions")
     p.add_argument("--max-episode-steps", type=int, default=None,
@@ -784,6 +820,7 @@ def main(argv=None):
                       eval=a.eval, env_id=a.env_id, experience_port=a.experience_port,
                       weights_port=a.weights_port, control_port=a.control_port,
                       curve_key=a.curve_key, curve_server=a.curve_server,
+                      eval_token_file=a.eval_token_file,
                       learner_timeout_ms=a.learner_timeout_ms, max_env_steps=a.max_env_steps,
                       max_episode_steps=a.max_episode_steps)
         for sig in (signal.SIGINT, signal.SIGTERM):
