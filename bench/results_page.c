@@ -268,10 +268,13 @@ static const char intro[] =
     "many environment steps (within 2,500), then the mean ± sample standard deviation over "
     "seeds, with the number of seeds in brackets. \"Last 10\" is the average of the last 10 "
     "evaluations up to the milestone, the figure several libraries report. *distributed* is "
-    "`td3d run` (learner + 2 actors + evaluator processes over ZeroMQ, the product's path); "
-    "*serial* is `td3d run --serial` (one process: step, then update, as in the authors' "
-    "code). A mode with a label (*distributed-lead64*) is a variant of it made with the flags "
-    "its line in bench/results.matrix gives (each run's config.json has them all).\n\n"
+    "`td3d run` (learner + 2 actors + evaluator processes over ZeroMQ, the product's path) "
+    "with the defaults of its day: until 2026-12-03 these let the data run 1000 transitions "
+    "ahead of training (`--max-lead 1000`); *serial* is `td3d run --serial` (one process: "
+    "step, then update, as in the authors' code). A mode with a label is a variant of it made "
+    "with the flags its line in bench/results.matrix gives (each run's config.json has them "
+    "all): *distributed-lead64* is `--max-lead 64`, `td3d run`'s default since "
+    "2026-12-03.\n\n"
     "**Settings: paper or repository.** td3d has two presets (`td3d presets`). `td3-paper` is "
     "the TD3 paper's setting (Fujimoto et al., ICML 2018): 400-300 networks, Adam lr 1e-3, "
     "batch 100, 10k uniform-random start steps for HalfCheetah and Ant and 1k for the other "
@@ -362,11 +365,17 @@ static void write_goals(FILE *f, const results_runs_t *rs) {
                   s.mean >= GOAL_HC_1M ? "met" : "short");
       }
     }
-    if (dist && ser) {
-      summary_t sd = group_stat_paired(dist, ser, 300e3), ss = group_stat_paired(ser, dist, 300e3);
+    /* the ratio for the distributed runs and for each labelled variant of them */
+    for (int k = 0; ser && k < ng; k++) {
+      const results_run_t *r0 = g[k].runs[0];
+      if (strcmp(r0->preset, "td3-paper") != 0 || strncmp(r0->mode, "distributed", 11) != 0 ||
+          (r0->mode[11] != 0 && r0->mode[11] != '-'))
+        continue;
+      summary_t sd = group_stat_paired(&g[k], ser, 300e3);
+      summary_t ss = group_stat_paired(ser, &g[k], 300e3);
       if (sd.n && ss.n && ss.mean != 0)
-        fprintf(f, "| %s at 300k, distributed / serial (td3-paper, the same %d seed%s) | %s / "
-                "%s = %.3f | ≥ %.2f | %s |\n", env, sd.n, sd.n == 1 ? "" : "s",
+        fprintf(f, "| %s at 300k, %s / serial (td3-paper, the same %d seed%s) | %s / "
+                "%s = %.3f | ≥ %.2f | %s |\n", env, r0->mode, sd.n, sd.n == 1 ? "" : "s",
                 fmt_stat(a, sizeof a, sd, 0), fmt_stat(b, sizeof b, ss, 0), sd.mean / ss.mean,
                 GOAL_ASYNC_RATIO, sd.n < 3 ? "fewer than 3 seeds so far" :
                 sd.mean / ss.mean >= GOAL_ASYNC_RATIO ? "met" : "short");

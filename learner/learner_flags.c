@@ -118,7 +118,7 @@ size_t learner_flag_specs(learner_cli_t *cli, flag_spec_t *out) {
       {"eval-episodes", FLAG_U32, &c->eval_episodes, "N", "deterministic episodes per evaluation", 1, 1000, NULL, p->eval, p->eval_note},
       {"replay-capacity", FLAG_U64, &cli->replay_capacity, "N", "replay buffer transitions", 1, 1e10, NULL, "1000000", NULL},
       {"replay-ratio", FLAG_DOUBLE, &c->replay_ratio, "X", "TD3 updates per inserted transition", 1e-3, 1e3, NULL, "1", NULL},
-      {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training", 1, 1e9, NULL, "1000", NULL},
+      {"max-lead", FLAG_U64, &c->max_lead, "N", "transitions the data may run ahead of training (at least one training batch: the actors act at most about that many updates behind)", 1, 1e9, NULL, "64", NULL},
       {"publish-every", FLAG_U32, &c->publish_every, "N", "updates between weight broadcasts", 1, 1000000, NULL, "10", NULL},
       {"weights-budget", FLAG_DOUBLE, &c->weights_budget_mb, "MB/S", "megabytes per second the weights broadcast may take over all actors (each gets every broadcast; the next waits until they fit); 0 = no limit", 0, 1e6, NULL, "200", NULL},
       {"batch-steps", FLAG_U32, &c->batch_steps, "N", "transitions per experience message", 1, 65536, NULL, "32", NULL},
