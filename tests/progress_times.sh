@@ -40,7 +40,7 @@ t0=$(date +%s.%N)
 rc=$?
 t1=$(date +%s.%N)
 [ "$rc" -eq 0 ] || { cat "$dir/run1.log"; fail "td3d run exited $rc"; }
-elapsed1=$(echo "$t1 - $t0" | bc)
+elapsed1=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 check_rows "$dir/run/progress.csv" 2 "$elapsed1" 0 3000 || fail "fresh run (ran ${elapsed1}s): $(cat "$dir/run/progress.csv")"
 # the evaluator's token: a file of 64 hex characters for this user only; its reports made rows
 check_token() {
@@ -61,7 +61,7 @@ t0=$(date +%s.%N)
 rc=$?
 t1=$(date +%s.%N)
 [ "$rc" -eq 0 ] || { cat "$dir/run2.log"; fail "td3d run --resume exited $rc"; }
-elapsed2=$(echo "$t1 - $t0" | bc)
+elapsed2=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 check_rows "$dir/run/progress.csv" $((rows1 + 1)) "$elapsed2" "$last1" 5000 ||
   fail "resumed run (ran ${elapsed2}s from ${last1}s): $(cat "$dir/run/progress.csv")"
 echo "resumed run: ${elapsed2}s, last row at $(tail -n 1 "$dir/run/progress.csv" | cut -d, -f3)s"

@@ -158,14 +158,15 @@ static void answer(zap_guard_t *g, zmq_msg_t *frames, int n) {
       text = "this learner does not use CURVE";
     } else if (curve && (n < 7 || zmq_msg_size(&frames[6]) != 32)) {
       text = "malformed CURVE credentials";
-    } else if (curve && curve_authorized_find(g->c.auth, zmq_msg_data(&frames[6])) < 0) {
-      text = "not an authorized CURVE key";
     } else {
-      status = "200";
-      text = "OK";
-      if (curve)
-        snprintf(user, sizeof user, "%s",
-                 g->c.auth->names[curve_authorized_find(g->c.auth, zmq_msg_data(&frames[6]))]);
+      int key = curve ? curve_authorized_find(g->c.auth, zmq_msg_data(&frames[6])) : -1;
+      if (curve && key < 0) {
+        text = "not an authorized CURVE key";
+      } else {
+        status = "200";
+        text = "OK";
+        if (curve) snprintf(user, sizeof user, "%s", g->c.auth->names[key]);
+      }
     }
   }
   if (status[0] == '2' && g->c.capped_domain && strcmp(domain, g->domain) == 0) {
