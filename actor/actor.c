@@ -275,7 +275,7 @@ static int actor_turn(actor_t *a, td3_err_t *err) {
   }
   if (a->finishing) return finish_turn(a, now);
   if (!c->eval && should_pace(a)) {
-    zmq_pollitem_t items[2] = {{a->sub, 0, ZMQ_POLLIN, 0}, {a->dealer, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[2] = {{a->weights, 0, ZMQ_POLLIN, 0}, {a->dealer, 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, 5);
     a->res->blocked_us += (td3_now_ns() - now) / 1000;
     return 0;
@@ -292,7 +292,7 @@ static void actor_free(actor_t *a) {
   env_vec_destroy(&a->vec);
   env_destroy(&a->probe);
   zsock_close(&a->dealer);
-  zsock_close(&a->sub);
+  zsock_close(&a->weights);
   zsock_close(&a->push);
   if (a->zctx) zmq_ctx_term(a->zctx);
   wire_buf_free(&a->buf);
@@ -349,8 +349,10 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000, .immediate = 1, .curve = curve,
                      .monitor = &a.monitor};
-  /* weights: a few frames queued, the newest taken (actor_poll_weights); no CONFLATE */
-  zsock_opts_t ow = {.rcvhwm = ACTOR_WEIGHTS_HWM, .subscribe_all = 1,
+  /* weights: a DEALER that subscribes every second (actor_poll_weights); a few frames
+   * queued, the newest taken; no CONFLATE. Two subscribe frames queued at most: a learner
+   * away for a while gets one when it is back, not a backlog. */
+  zsock_opts_t ow = {.sndhwm = 2, .rcvhwm = ACTOR_WEIGHTS_HWM,
                      .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                      .reconnect_ivl_max_ms = 2000, .curve = curve};
   zsock_opts_t oe = {.sndhwm = 4, .immediate = 1, .reconnect_ivl_ms = 100,
@@ -358,7 +360,7 @@ int actor_run(const actor_config_t *c, actor_result_t *res, td3_err_t *err) {
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->control_port);
   if (!(a.dealer = zsock_open(a.zctx, ZMQ_DEALER, &oc, ep, 0, err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->weights_port);
-  if (!(a.sub = zsock_open(a.zctx, ZMQ_SUB, &ow, ep, 0, err))) goto fail;
+  if (!(a.weights = zsock_open(a.zctx, ZMQ_DEALER, &ow, ep, 0, err))) goto fail;
   zsock_endpoint(ep, sizeof ep, c->learner_host, c->experience_port);
   if (!c->eval && !(a.push = zsock_open(a.zctx, ZMQ_PUSH, &oe, ep, 0, err))) goto fail;
   log_info("%s %s: %s, learner %s (ports %u/%u/%u)", c->eval ? "evaluator" : "actor", a.name,

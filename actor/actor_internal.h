@@ -22,7 +22,9 @@ typedef struct actor {
   const actor_config_t *cfg;
   actor_result_t *res;
   char name[WIRE_MAX_NAME + 1];
-  void *zctx, *dealer, *sub, *push;
+  void *zctx, *dealer, *push;
+  void *weights;                /* DEALER to the learner's weights ROUTER */
+  uint64_t subscribed_ns;       /* when the latest subscribe frame went (0: never) */
   void *monitor;                /* handshake events of the control socket */
   curve_sock_t curve;           /* client keys when CURVE is on */
   eval_token_t eval_token;      /* evaluator mode: what its Hellos carry (len 0: none) */
@@ -84,7 +86,7 @@ typedef struct actor {
                                    learner's counters are known again */
 } actor_t;
 
-/* Weights frames the SUB socket queues before it drops new ones (the learner's PUB queues as
+/* Weights frames the weights socket queues before it drops new ones (the learner queues as
  * many per subscriber); actor_poll_weights reads them all and keeps the newest. */
 #define ACTOR_WEIGHTS_HWM 4
 /* Training that has not moved for this long while the backlog rule holds an actor lets a
@@ -110,7 +112,9 @@ void actor_send_heartbeat(actor_t *a);
  * or a negative code with err filled for a refusal that retrying cannot fix (another env or
  * shape, another protocol version). Call from the main loop's turn only. */
 int actor_poll_control(actor_t *a, td3_err_t *err);
-/* Takes the newest Weights frame, if any (of those the SUB socket queued). */
+/* Subscribes to the weights (WIRE_WEIGHTS_SUBSCRIBE) when the latest subscribe frame is
+ * WIRE_WEIGHTS_SUBSCRIBE_MS old, then takes the newest Weights frame, if any (of those the
+ * weights socket queued). */
 void actor_poll_weights(actor_t *a);
 
 /* Experience frames. actor_batch_seal encodes the filled batch (emptying it) and sends it if

@@ -136,7 +136,7 @@ void actor_pending_serve(actor_t *a, uint64_t now) {
   }
   uint64_t left_ms = (a->pending.deadline_ns - now) / 1000000ULL + 1;
   zmq_pollitem_t items[3] = {{a->push, 0, ZMQ_POLLOUT, 0}, {a->dealer, 0, ZMQ_POLLIN, 0},
-                             {a->sub, 0, ZMQ_POLLIN, 0}};
+                             {a->weights, 0, ZMQ_POLLIN, 0}};
   zmq_poll(items, 3, left_ms < 50 ? (long)left_ms : 50);
 }
 
@@ -289,15 +289,24 @@ int actor_poll_control(actor_t *a, td3_err_t *err) {
   return rc;
 }
 
-/* Takes the newest Weights frame, if any: reads every frame queued on the SUB socket and decodes
- * the last (the socket is not conflated: libzmq's CONFLATE can leak a frame when its reader and
- * the I/O thread meet, so the SUB queues a few frames and the actor keeps the newest). */
+/* Takes the newest Weights frame, if any: reads every frame queued on the weights socket and
+ * decodes the last (the socket is not conflated: libzmq's CONFLATE can leak a frame when its
+ * reader and the I/O thread meet, so the socket queues a few frames and the actor keeps the
+ * newest). First, once a second, the subscribe frame: the learner sends weights only to the
+ * routing ids it heard one from in the last 5 s, and a DEALER that reconnected has a new one.
+ * A subscribe frame that finds no room (no connection yet: its queue is full) goes on a later
+ * turn; ZeroMQ delivers a queued one when the connection comes up. */
 void actor_poll_weights(actor_t *a) {
+  uint64_t now = td3_now_ns();
+  if (!a->subscribed_ns || now - a->subscribed_ns >= WIRE_WEIGHTS_SUBSCRIBE_MS * 1000000ull) {
+    uint8_t sub = WIRE_WEIGHTS_SUBSCRIBE;
+    if (zmq_send(a->weights, &sub, 1, ZMQ_DONTWAIT) == 1) a->subscribed_ns = now;
+  }
   zmq_msg_t msg, last;
   zmq_msg_init(&msg);
   zmq_msg_init(&last);
   int have = 0;
-  while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
+  while (zmq_msg_recv(&msg, a->weights, ZMQ_DONTWAIT) >= 0) {
     zmq_msg_move(&last, &msg);
     have = 1;
   }

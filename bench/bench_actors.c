@@ -450,7 +450,7 @@ static int parse_args(int argc, char **argv, opts_t *o) {
   const flag_program_t prog = {
       "bench_actors [options]",
       "Starts `td3d learner` (Pendulum-v1) on loopback and N simulated actors in this process\n"
-      "(own DEALER, PUSH and SUB sockets each; Hello, heartbeats every 200 ms, batches at\n"
+      "(own DEALER, PUSH and weights DEALER sockets each; Hello, heartbeats every 200 ms, batches at\n"
       "--rate, weights received), then measures join time, heartbeat round trips, ingest,\n"
       "refusals, lost leases, the learner's CPU, memory and descriptors, and /status and\n"
       "/metrics with N actors. The last line is one JSON object.",

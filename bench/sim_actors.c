@@ -144,20 +144,25 @@ static void drain_control(sim_worker_t *w, sim_actor_t *a) {
   zmq_msg_close(&msg);
 }
 
-/* Weights frames a simulated actor's SUB queues, as the real actor's (ACTOR_WEIGHTS_HWM in
+/* Weights frames a simulated actor's weights socket queues, as the real actor's (ACTOR_WEIGHTS_HWM in
  * actor/actor_internal.h): no CONFLATE, whose libzmq implementation leaks a frame when its
  * reader and the I/O thread meet. */
 #define SIM_WEIGHTS_HWM 4
 
-/* actor_poll_weights: reads every queued Weights frame (each one counted) and decodes the
- * newest. */
+/* actor_poll_weights: the subscribe frame once a second, then reads every queued Weights
+ * frame (each one counted) and decodes the newest. */
 static void drain_weights(sim_worker_t *w, sim_actor_t *a) {
-  if (!a->sub) return;
+  if (!a->weights) return;
+  uint64_t now = td3_now_ns();
+  if (!a->subscribed_ns || now - a->subscribed_ns >= WIRE_WEIGHTS_SUBSCRIBE_MS * 1000000ull) {
+    uint8_t sub = WIRE_WEIGHTS_SUBSCRIBE;
+    if (zmq_send(a->weights, &sub, 1, ZMQ_DONTWAIT) == 1) a->subscribed_ns = now;
+  }
   zmq_msg_t msg, last;
   zmq_msg_init(&msg);
   zmq_msg_init(&last);
   int have = 0;
-  while (zmq_msg_recv(&msg, a->sub, ZMQ_DONTWAIT) >= 0) {
+  while (zmq_msg_recv(&msg, a->weights, ZMQ_DONTWAIT) >= 0) {
     atomic_fetch_add(&w->c.weights, 1);
     if (zmq_msg_size(&msg) > atomic_load(&w->c.weights_bytes))
       atomic_store(&w->c.weights_bytes, zmq_msg_size(&msg));
@@ -384,7 +389,7 @@ int sim_open(sim_t *s, const sim_config_t *c, td3_err_t *err) {
   zsock_endpoint(ep_e, sizeof ep_e, "127.0.0.1", o->port);
   const zsock_opts_t oc = {.sndhwm = 100, .rcvhwm = 100, .maxmsgsize = 1 << 20,
                            .reconnect_ivl_ms = 100, .reconnect_ivl_max_ms = 2000, .immediate = 1};
-  const zsock_opts_t ow = {.rcvhwm = SIM_WEIGHTS_HWM, .subscribe_all = 1,
+  const zsock_opts_t ow = {.sndhwm = 2, .rcvhwm = SIM_WEIGHTS_HWM,
                            .maxmsgsize = (int64_t)WIRE_DEFAULT_MAX_FRAME, .reconnect_ivl_ms = 100,
                            .reconnect_ivl_max_ms = 2000};
   const zsock_opts_t oe = {.sndhwm = 4, .immediate = 1, .reconnect_ivl_ms = 100,
@@ -396,14 +401,14 @@ int sim_open(sim_t *s, const sim_config_t *c, td3_err_t *err) {
     a->backoff_ms = 250;
     a->pool_at = (i * 997u) % POOL_ROWS;
     if (!(a->dealer = zsock_open(s->zctx, ZMQ_DEALER, &oc, ep_c, 0, err)) ||
-        (!o->no_weights && !(a->sub = zsock_open(s->wctx, ZMQ_SUB, &ow, ep_w, 0, err))) ||
+        (!o->no_weights && !(a->weights = zsock_open(s->wctx, ZMQ_DEALER, &ow, ep_w, 0, err))) ||
         !(a->push = zsock_open(s->zctx, ZMQ_PUSH, &oe, ep_e, 0, err)))
       return -1;
     sim_worker_t *w = &s->w[i % o->threads];
-    for (int k = 0; k < (a->sub ? 2 : 1); k++) {
+    for (int k = 0; k < (a->weights ? 2 : 1); k++) {
       int fd;
       size_t len = sizeof fd;
-      zmq_getsockopt(k ? a->sub : a->dealer, ZMQ_FD, &fd, &len);
+      zmq_getsockopt(k ? a->weights : a->dealer, ZMQ_FD, &fd, &len);
       struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i << 1 | (uint64_t)k};
       epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
     }
@@ -414,7 +419,7 @@ int sim_open(sim_t *s, const sim_config_t *c, td3_err_t *err) {
 void sim_close(sim_t *s) {
   for (uint32_t i = 0; s->a && i < s->cfg.actors; i++) {
     zsock_close(&s->a[i].dealer);
-    zsock_close(&s->a[i].sub);
+    zsock_close(&s->a[i].weights);
     zsock_close(&s->a[i].push);
   }
   for (uint32_t k = 0; s->w && k < s->cfg.threads; k++) {

@@ -1,5 +1,5 @@
 /* Simulated actors for bench_actors: N actors in this process, each speaking the protocol as
- * actor/actor.c does over sockets of its own (control DEALER, experience PUSH, weights SUB,
+ * actor/actor.c does over sockets of its own (control DEALER, experience PUSH, weights DEALER,
  * with the actor's options): Hello under a unique name with the actor's back-off (0.25 s
  * doubling to 4 s), heartbeats every 200 ms carrying the Welcome's lease, Pendulum
  * ExperienceBatches (obs 3, act 1; rows of real Pendulum transitions under random actions) at
@@ -48,7 +48,8 @@ typedef struct sim_config {
 
 typedef struct sim_actor {
   uint32_t index;
-  void *dealer, *sub, *push;
+  void *dealer, *weights, *push; /* weights: a DEALER, as the real actor's */
+  uint64_t subscribed_ns;        /* the latest subscribe frame to the weights socket (0: never) */
   int registered, dead;
   wire_welcome_t welcome;
   uint64_t joined_ns;            /* first Welcome (0: never) */

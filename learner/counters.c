@@ -22,6 +22,9 @@ static uint64_t get_experience_connections(const learner_t *l) {
 static uint64_t get_experience_connections_max(const learner_t *l) {
   return 2 * (uint64_t)learner_experience_cap_per_address(l->cfg);
 }
+static uint64_t get_weights_subscribers_max(const learner_t *l) {
+  return learner_weights_subs_cap(l->cfg);
+}
 static uint64_t get_experience_over_cap(const learner_t *l) { return zap_guard_over_cap(l->zap); }
 static uint64_t get_authorized_keys(const learner_t *l) { return l->n_authorized; }
 static uint64_t get_resumed(const learner_t *l) { return (uint64_t)(l->resumed != 0); }
@@ -79,7 +82,10 @@ const counter_t counters[] = {
     {OUT("td3d_updates_total", C, "TD3 iterations done.", "counters.updates", 11), L(updates), S(updates), ST(updates), R(updates)},
     {OUT("td3d_weights_version", G, "Version of the latest published actor weights.", "counters.weights_version", 12), L(weights_version), S(weights_version), ST(weights_version), R(weights_version)},
     {OUT("td3d_weights_broadcasts_total", C, "Weights messages published (new versions and re-sends), each to every subscriber.", "counters.weights_broadcasts", 13), L(weights_broadcasts), S(weights_broadcasts), NO_STATS, NO_RESULT},
-    {OUT("td3d_weights_subscribers", G, "Connections to the weights socket.", "counters.weights_subscribers", 14), L(weights_subscribers), S(weights_subscribers), NO_STATS, NO_RESULT},
+    {OUT("td3d_weights_subscribers", G, "Subscribers of the weights socket: routing ids heard from with a subscribe frame in the last 5 s.", "counters.weights_subscribers", 14), L(weights_subscribers), S(weights_subscribers), NO_STATS, NO_RESULT},
+    {OUT("td3d_weights_subscribers_max", G, "Subscribers the weights socket's table holds at most (twice the experience connections one address may hold).", "counters.weights_subscribers_max", 14), GET(get_weights_subscribers_max), S(weights_subscribers_max), NO_STATS, NO_RESULT},
+    {OUT("td3d_weights_subscribers_refused_total", C, "Subscribe frames from a new routing id refused because the weights subscriber table was full.", "counters.weights_subscribers_refused", 14), L(weights_subscribers_refused), S(weights_subscribers_refused), ST(weights_subscribers_refused), NO_RESULT},
+    {OUT("td3d_weights_frames_refused_total", C, "Messages to the weights socket that were not a subscribe frame (the one byte 0x01), dropped.", "counters.weights_frames_refused", 14), L(weights_frames_refused), S(weights_frames_refused), ST(weights_frames_refused), NO_RESULT},
     {OUT("td3d_experience_connections", G, "Connections open to the experience socket (in their handshake or through it).", "counters.experience_connections", 14), GET(get_experience_connections), S(experience_connections), NO_STATS, NO_RESULT},
     {OUT("td3d_experience_connections_max", G, "Connections to the experience socket through the handshake at most (half of them from one peer address; the open connections of an address count up to that half).", "counters.experience_connections_max", 14), GET(get_experience_connections_max), S(experience_connections_max), NO_STATS, NO_RESULT},
     {OUT("td3d_experience_connections_refused_total", C, "Connections to the experience socket told to wait (over the connection cap): ZeroMQ closes them and the peer connects again.", "counters.experience_connections_refused", 14), GET(get_experience_over_cap), S(experience_connections_refused), ST(experience_connections_refused), NO_RESULT},

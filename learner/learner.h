@@ -66,6 +66,9 @@ typedef struct learner_stats {
   uint64_t experience_disconnects;       /* experience connections that ended */
   uint64_t experience_connections_refused; /* told to wait: over the connection cap */
   uint64_t handshake_failures;           /* handshakes failed (no CURVE, not ZeroMQ) */
+  uint64_t weights_frames_refused;       /* frames to the weights socket that were not a
+                                            subscribe frame */
+  uint64_t weights_subscribers_refused;  /* subscribe frames refused: the table was full */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t lag_sum, lag_count, lag_max;  /* policy lag (weights versions) of accepted batches */
   uint64_t first_insert_ns, last_insert_ns;  /* monotonic times of the first and last insert */

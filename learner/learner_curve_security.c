@@ -31,6 +31,10 @@ uint32_t learner_experience_cap_per_address(const learner_config_t *c) {
   return c->max_actors + c->max_actors / 4 + 8;
 }
 
+uint32_t learner_weights_subs_cap(const learner_config_t *c) {
+  return 2 * learner_experience_cap_per_address(c);
+}
+
 int learner_guard_start(learner_t *l, const curve_authorized_t *authorized, td3_err_t *err) {
   zap_guard_config_t gc = {.auth = l->curve ? authorized : NULL,
                            .capped_domain = LEARNER_EXPERIENCE_DOMAIN,

@@ -48,7 +48,7 @@ typedef struct learner {
   eval_token_t eval_token;         /* what an evaluator's Hello must carry (len 0: nothing);
                                       read as the run opens, main thread only afterwards */
   char experience_ep[128], weights_ep[128], control_ep[128];
-  /* The experience (PULL) and weights (PUB) sockets and their monitors, bound by run_start on
+  /* The experience (PULL) and weights (ROUTER) sockets and their monitors, bound by run_start on
    * the main thread right after the control socket and before any thread starts: a peer that
    * connects to one port as soon as it is bound cannot take another, still unbound, as its
    * outgoing connection's local port. The ingest and trainer threads take them at their start
@@ -84,7 +84,11 @@ typedef struct learner {
                                           was full */
   _Atomic uint64_t weights_version;
   _Atomic uint64_t weights_broadcasts;  /* Weights frames published (new versions and re-sends) */
-  _Atomic uint64_t weights_subscribers; /* the weights socket's connections (its monitor) */
+  _Atomic uint64_t weights_subscribers; /* the weights socket's subscriber table's entries */
+  _Atomic uint64_t weights_frames_refused; /* frames to the weights socket that were not a
+                                              subscribe frame (dropped) */
+  _Atomic uint64_t weights_subscribers_refused; /* subscribe frames from a new routing id
+                                                   while the subscriber table was full */
   _Atomic uint64_t handshake_failures;  /* connections to any of the three sockets whose
                                            ZeroMQ handshake failed (the monitors) */
   _Atomic uint64_t experience_disconnects; /* experience connections that ended */
@@ -186,7 +190,9 @@ void learner_monitor_close(void **mon);
  * frame over max_frame before buffering it whole and queues LEARNER_EXPERIENCE_HWM frames a
  * connection, and the ZAP handler caps the connections; weights takes frames up to
  * LEARNER_SUBSCRIPTION_MAX, LEARNER_WEIGHTS_RCVHWM a connection, with connections bounded by
- * the descriptor limit set for max_actors. 0 or an error with err filled; what was bound
+ * the descriptor limit set for max_actors, and its ROUTER keeps no state a peer's frames can
+ * grow (the subscribers are the trainer's table, learner_weights_subs_cap entries). 0 or an
+ * error with err filled; what was bound
  * stays for learner_sockets_close and the caller. */
 int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err_t *err);
 
@@ -254,13 +260,27 @@ int learner_rollback(learner_t *l, td3_err_t *err);
 /* Experience frames ZeroMQ queues per connection before it stops reading that peer. */
 #define LEARNER_EXPERIENCE_HWM 4
 
-/* The largest frame a peer may send to the weights socket (PUB), bytes: above any handshake
- * command (CURVE's INITIATE with its metadata and a 255-byte routing id is under 700) and an
- * actor's subscription (1 byte: everything); ZeroMQ closes a connection that sends more. */
+/* The largest frame a peer may send to the weights socket (ROUTER), bytes: above any
+ * handshake command (CURVE's INITIATE with its metadata and a 255-byte routing id is under
+ * 700) and a subscribe frame (1 byte, WIRE_WEIGHTS_SUBSCRIBE); ZeroMQ closes a connection that
+ * sends more. */
 #define LEARNER_SUBSCRIPTION_MAX 1024
 
-/* Inbound messages (subscriptions) the weights socket queues per connection. */
+/* Inbound messages (subscribe frames) the weights socket queues per connection. */
 #define LEARNER_WEIGHTS_RCVHWM 8
+
+/* Weights frames the weights socket queues per subscriber: a slow one misses broadcasts
+ * (the send finds its queue full and skips it) instead of holding memory. */
+#define LEARNER_WEIGHTS_SNDHWM 4
+
+/* Messages the trainer reads from the weights socket per call (maybe_publish): the rest wait
+ * in ZeroMQ's queues, LEARNER_WEIGHTS_RCVHWM a connection. */
+#define LEARNER_WEIGHTS_READ_MAX 256
+
+/* Entries in the weights subscriber table: twice the experience connections one address may
+ * hold (every slot, restarts and evaluators have room twice over); a subscribe frame from a
+ * new routing id beyond that is refused and counted until an entry expires. */
+uint32_t learner_weights_subs_cap(const learner_config_t *c);
 
 /* Run seconds so far, including those before a resume. */
 double learner_wall(const learner_t *l);

@@ -77,20 +77,24 @@ int learner_sockets_bind(learner_t *l, void **router, void **router_mon, td3_err
   if (!(l->experience_sock = zsock_open(l->zctx, ZMQ_PULL, &eo, l->experience_ep, 1, &e)))
     return td3_err_set(err, e.code, "experience socket: %s", e.msg);
   zap_guard_watch(l->zap, emon);
-  /* The weights socket's only inbound messages are handshake commands and subscriptions of a
-   * few bytes: ZeroMQ drops a connection whose frame is over LEARNER_SUBSCRIPTION_MAX before
-   * holding it, and queues LEARNER_WEIGHTS_RCVHWM a connection (without them, XSUB peers'
-   * 300 MB frames took the learner from 22 MB to 666 MB) */
+  /* The weights socket is a ROUTER: subscribers (DEALERs) send a one-byte subscribe frame
+   * (WIRE_WEIGHTS_SUBSCRIBE) every second and the trainer sends each Weights frame to the
+   * routing ids in its table. Unlike a PUB, which keeps every distinct subscription a peer
+   * sends until its connection ends (30,000 of 1000 bytes: 14 -> 959 MB), it keeps nothing
+   * a peer's frames can grow: ZeroMQ drops a connection whose frame is over
+   * LEARNER_SUBSCRIPTION_MAX before holding it and queues LEARNER_WEIGHTS_RCVHWM a connection
+   * (without them, XSUB peers' 300 MB frames took the learner from 22 MB to 666 MB); the
+   * trainer reads and drops whatever is not a subscribe frame. ROUTER_MANDATORY: a send to a
+   * peer that is gone fails (EHOSTUNREACH, its entry goes) and one to a full queue says EAGAIN
+   * (that subscriber misses the broadcast) instead of both being dropped unseen. */
   /* A linger of half a second lets the final weights (published as the run ends, right
    * before the socket closes) reach the subscribers, whose policy then matches policy.td3p */
-  zsock_opts_t wo = {.sndhwm = 4, .rcvhwm = LEARNER_WEIGHTS_RCVHWM,
+  zsock_opts_t wo = {.sndhwm = LEARNER_WEIGHTS_SNDHWM, .rcvhwm = LEARNER_WEIGHTS_RCVHWM,
                      .maxmsgsize = LEARNER_SUBSCRIPTION_MAX, .curve = l->curve,
-                     .backlog = backlog, .linger_ms = 500};
-  if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_PUB, &wo, l->weights_ep, 1, &e)))
+                     .backlog = backlog, .linger_ms = 500, .router_mandatory = 1};
+  if (!(l->weights_sock = zsock_open(l->zctx, ZMQ_ROUTER, &wo, l->weights_ep, 1, &e)))
     return td3_err_set(err, e.code, "weights socket: %s", e.msg);
-  l->weights_mon = learner_monitor_open(
-      l, l->weights_sock,
-      ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | LEARNER_MONITOR_EVENTS, "weights");
+  l->weights_mon = learner_monitor_open(l, l->weights_sock, LEARNER_MONITOR_EVENTS, "weights");
   return 0;
 }
 

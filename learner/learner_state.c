@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 #include "log.h"
 #include "rng.h"
+#include "weights_subs.h"
 #include "xalloc.h"
 #include "zsock.h"
 
@@ -158,6 +159,10 @@ void learner_state_wire(learner_t *l) {
            2 * per_address, per_address,
            (double)l->limits.max_frame * (LEARNER_EXPERIENCE_HWM + 1) * 2.0 * per_address /
                (1024.0 * 1024.0));
+  log_info("weights: %u subscribers at most (each a routing id of up to %d bytes), frames in "
+           "of at most %d bytes, %d queued a connection",
+           learner_weights_subs_cap(c), WEIGHTS_SUBS_ID_MAX, LEARNER_SUBSCRIPTION_MAX,
+           LEARNER_WEIGHTS_RCVHWM);
 }
 
 void learner_state_free(learner_t *l) {

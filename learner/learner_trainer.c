@@ -1,16 +1,27 @@
 /* The learner's trainer thread: TD3 iterations under the rate limiter and the weights
- * socket (PUB).
+ * socket (a ROUTER and its table of subscribers).
  *
  * It runs updates while the rate limiter allows (at most 8 between checks of the stop flag
  * and the publish clock), otherwise waits for data with a 20 ms timeout. The actor's weights
  * are published with an increasing version every publish_every updates, and re-sent (same
  * version, fresh env step count) at least every 200 ms, within a byte budget: a broadcast is
- * one frame for every actor holding a lease, so after one of B bytes to N actors the next
- * waits B x N / weights_budget_mb seconds (a new version waiting meanwhile goes out then, the
+ * one frame for every subscriber, so after one of B bytes to N subscribers the next waits
+ * B x N / weights_budget_mb seconds (a new version waiting meanwhile goes out then, the
  * latest parameters with the next version number). N is the larger of the actors holding a
- * lease and the socket's connections (a monitor counts them): a fleet's weights sockets
- * connect before their Hellos are answered. With a few actors the budget never binds; with
- * 1000 Pendulum actors one broadcast is 268 MB. Every checkpoint_every seconds it
+ * lease and the subscriber table's entries: a fleet subscribes before its Hellos are
+ * answered. With a few actors the budget never binds; with 1000 Pendulum actors one
+ * broadcast is 268 MB.
+ *
+ * Subscribers: each publish check first reads up to LEARNER_WEIGHTS_READ_MAX messages from the
+ * socket without waiting; a subscribe frame (WIRE_WEIGHTS_SUBSCRIBE) adds or refreshes its
+ * routing id in the table (weights_subs.h; a new one is refused and counted when the table is
+ * full), anything else is dropped and counted (td3d_weights_frames_refused_total). Entries
+ * not heard from for WIRE_WEIGHTS_SUBSCRIBER_TTL_MS go, and so does one whose peer is gone
+ * (the send says EHOSTUNREACH). A broadcast encodes the Weights once into one message and
+ * sends each subscriber its routing id and a copy of that message (zmq_msg_copy shares the
+ * payload); a subscriber whose queue is full (EAGAIN) misses that broadcast.
+ *
+ * Every checkpoint_every seconds it
  * writes a checkpoint between updates (learner_checkpoint); a failed one is logged and
  * training goes on. A non-finite update is rejected (td3 leaves the networks as they were)
  * and the learner rolls back to its latest checkpoint's networks and Adam state, drops the
@@ -21,9 +32,11 @@
 
 #include "log.h"
 #include "rng.h"
+#include "weights_subs.h"
 #include "xalloc.h"
 #include "zsock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -31,9 +44,9 @@
 
 typedef struct trainer {
   learner_t *l;
-  void *pub;
-  void *peers;               /* PAIR: the PUB socket's monitor (connections accepted, lost) */
-  int64_t connections;       /* the PUB socket's connections, as the monitor told */
+  void *router;              /* the weights socket */
+  void *mon;                 /* PAIR: its monitor (failed handshakes) */
+  weights_subs_t *subs;      /* its subscribers, learner_weights_subs_cap entries */
   wire_buf_t buf;
   uint64_t last_publish_ns;
   uint64_t next_publish_ns;  /* monotonic: the earliest the byte budget allows a broadcast */
@@ -43,6 +56,68 @@ typedef struct trainer {
   uint64_t ckpt_every_ns;    /* checkpoint_every; 0: none while training */
   uint64_t next_ckpt_ns;     /* monotonic: when the next checkpoint is due */
 } trainer_t;
+
+/* Reads up to LEARNER_WEIGHTS_READ_MAX messages from the weights socket without waiting:
+ * subscribe frames go into the table, anything else is dropped and counted; then drops the
+ * subscribers not heard from for the TTL and publishes the table's size. */
+static void read_subscribers(trainer_t *t) {
+  learner_t *l = t->l;
+  uint64_t now = td3_now_ns();
+  zmq_msg_t id, body;
+  zmq_msg_init(&id);
+  zmq_msg_init(&body);
+  for (int k = 0; k < LEARNER_WEIGHTS_READ_MAX; k++) {
+    if (zmq_msg_recv(&id, t->router, ZMQ_DONTWAIT) < 0) break;
+    /* a ROUTER message is [routing id][frame...] (ZeroMQ hands over whole messages): exactly
+     * one frame, the one byte WIRE_WEIGHTS_SUBSCRIBE, subscribes */
+    int parts = 0, ok = 0, more = zmq_msg_more(&id);
+    while (more && zmq_msg_recv(&body, t->router, ZMQ_DONTWAIT) >= 0) {
+      ok = ++parts == 1 && zmq_msg_size(&body) == 1 &&
+           *(const uint8_t *)zmq_msg_data(&body) == WIRE_WEIGHTS_SUBSCRIBE;
+      more = zmq_msg_more(&body);
+    }
+    if (!ok)
+      atomic_fetch_add(&l->weights_frames_refused, 1);
+    else if (weights_subs_touch(t->subs, zmq_msg_data(&id), zmq_msg_size(&id), now) != 0)
+      atomic_fetch_add(&l->weights_subscribers_refused, 1);
+  }
+  zmq_msg_close(&body);
+  zmq_msg_close(&id);
+  weights_subs_expire(t->subs, now, WIRE_WEIGHTS_SUBSCRIBER_TTL_MS * 1000000ull);
+  atomic_store(&l->weights_subscribers, weights_subs_count(t->subs));
+}
+
+/* Sends the frame in buf to every subscriber: one message, each send a copy of it (the
+ * payload is shared, not copied). A subscriber that is gone leaves the table; one whose
+ * queue is full misses this frame. Returns the subscribers it went to. */
+static uint32_t send_to_subscribers(trainer_t *t, const wire_buf_t *buf) {
+  zmq_msg_t payload, part;
+  if (zmq_msg_init_size(&payload, buf->len) != 0) return 0;
+  memcpy(zmq_msg_data(&payload), buf->data, buf->len);
+  zmq_msg_init(&part);
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < weights_subs_count(t->subs);) {
+    size_t len;
+    const uint8_t *id = weights_subs_id(t->subs, i, &len);
+    if (zmq_send(t->router, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+      if (errno == EHOSTUNREACH) {
+        weights_subs_remove(t->subs, i); /* the last entry moved into i */
+        continue;
+      }
+      i++; /* EAGAIN: its queue is full */
+      continue;
+    }
+    /* the routing id went: ZeroMQ routes the next frame to that peer and takes it whatever
+     * its queue holds (the check was made on the first frame) */
+    zmq_msg_copy(&part, &payload);
+    if (zmq_msg_send(&part, t->router, ZMQ_DONTWAIT) >= 0) sent++;
+    i++;
+  }
+  zmq_msg_close(&part);
+  zmq_msg_close(&payload);
+  atomic_store(&t->l->weights_subscribers, weights_subs_count(t->subs));
+  return sent;
+}
 
 /* Copies the current actor into the learner's weights copy and sends it. new_version: the
  * parameters changed since the last publish. */
@@ -63,13 +138,15 @@ static void publish(trainer_t *t, int new_version) {
                       .env_steps = atomic_load(&l->inserted),
                       .updates = atomic_load(&l->updates)};
   memcpy(w.layers, l->layers, sizeof w.layers);
-  if (wire_weights_encode(&w, &t->buf) == 0 &&
-      zmq_send(t->pub, t->buf.data, t->buf.len, ZMQ_DONTWAIT) >= 0) /* PUB drops when a peer lags */
+  if (wire_weights_encode(&w, &t->buf) == 0) {
+    send_to_subscribers(t, &t->buf);
     atomic_fetch_add(&l->weights_broadcasts, 1);
+  }
   uint64_t now = td3_now_ns();
   double budget = l->cfg->weights_budget_mb * 1e6; /* bytes/s */
   int64_t leases = actors_count_active(l->actors, 0);
-  double fanout = (double)t->buf.len * (double)(leases > t->connections ? leases : t->connections);
+  int64_t subscribers = (int64_t)weights_subs_count(t->subs);
+  double fanout = (double)t->buf.len * (double)(leases > subscribers ? leases : subscribers);
   t->last_publish_ns = now;
   t->next_publish_ns = now + (budget > 0 ? (uint64_t)(fanout / budget * 1e9) : 0);
   if (new_version) t->owed = 0;
@@ -78,8 +155,8 @@ static void publish(trainer_t *t, int new_version) {
 /* A new version when publish_every updates have passed, else the same version again when the
  * last broadcast is 200 ms old; either only when the byte budget allows. */
 static void maybe_publish(trainer_t *t) {
-  learner_monitor_drain(t->l, t->peers, &t->connections, NULL);
-  atomic_store(&t->l->weights_subscribers, (uint64_t)t->connections);
+  learner_monitor_drain(t->l, t->mon, NULL, NULL);
+  read_subscribers(t);
   uint64_t now = td3_now_ns();
   if (now < t->next_publish_ns) return;
   if (t->owed || now - t->last_publish_ns > 200000000ULL) publish(t, t->owed);
@@ -201,7 +278,8 @@ static int train_round(trainer_t *t, uint64_t n) {
 void *learner_trainer_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-trainer");
-  trainer_t t = {.l = l, .pub = l->weights_sock, .peers = l->weights_mon}; /* bound by run_start */
+  trainer_t t = {.l = l, .router = l->weights_sock, .mon = l->weights_mon, /* bound by run_start */
+                 .subs = weights_subs_new(learner_weights_subs_cap(l->cfg))};
   l->weights_sock = l->weights_mon = NULL;
   const td3_config_t *tc = td3_config(l->td3);
   transition_batch_alloc(&t.batch, tc->batch, tc->obs_dim, tc->act_dim);
@@ -228,7 +306,8 @@ void *learner_trainer_thread(void *arg) {
   }
   transition_batch_free(&t.batch);
   wire_buf_free(&t.buf);
-  zsock_close(&t.peers);
-  zsock_close(&t.pub);
+  weights_subs_destroy(&t.subs);
+  zsock_close(&t.mon);
+  zsock_close(&t.router);
   return NULL;
 }

@@ -92,7 +92,10 @@ typedef struct status_snapshot {
   double wall_seconds;            /* since the learner started */
   uint64_t inserted, updates, batches, over_budget, weights_version;
   uint64_t weights_broadcasts;    /* Weights frames published (each goes to every subscriber) */
-  uint64_t weights_subscribers;   /* connections to the weights socket */
+  uint64_t weights_subscribers;   /* the weights socket's subscribers (routing ids heard from) */
+  uint64_t weights_subscribers_max; /* the subscriber table's capacity */
+  uint64_t weights_subscribers_refused; /* subscribe frames refused: the table was full */
+  uint64_t weights_frames_refused; /* frames to the weights socket that were not subscribes */
   uint64_t experience_disconnects; /* experience connections that ended (one ZeroMQ closed
                                      for a frame over the limit among them) */
   uint64_t experience_connections, experience_connections_max; /* open now; the cap */

@@ -198,10 +198,10 @@ static void stalled_training_gets_a_batch(void **state) {
   zmq_setsockopt(f.pull, ZMQ_LINGER, &zero, sizeof zero);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", P);
   assert_int_equal(zmq_bind(f.pull, ep), 0);
-  void *pub = zmq_socket(f.ctx, ZMQ_PUB);
-  zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero);
+  void *wr = zmq_socket(f.ctx, ZMQ_ROUTER); /* the weights socket, as the learner's */
+  zmq_setsockopt(wr, ZMQ_LINGER, &zero, sizeof zero);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", P + 1);
-  assert_int_equal(zmq_bind(pub, ep), 0);
+  assert_int_equal(zmq_bind(wr, ep), 0);
 
   inproc_actor_t a;
   inproc_actor_init(&a, "Pendulum-v1", P, "stalled/0", 0);
@@ -219,16 +219,31 @@ static void stalled_training_gets_a_batch(void **state) {
   f.slot = 3;
   f.lease = m.u.welcome.lease;
   send_to_actor(&f, &m);
-  /* Weights: 10000 env steps, no update; sent again every 100 ms (a SUB joins late) */
+  /* Weights: 10000 env steps, no update; sent every 100 ms to the routing id of the actor's
+   * latest subscribe frame (the one byte WIRE_WEIGHTS_SUBSCRIBE, every second) */
   static const float params[41]; /* 3-8-1: (3 x 8 + 8) + (8 x 1 + 1) */
   wire_weights_t w = {.run_id = RUN_ID, .version = 1, .n_layers = 3, .layers = {3, 8, 1},
                       .n_params = 41, .params = params, .env_steps = 10000, .updates = 0};
   wire_buf_t wb = {0};
   assert_int_equal(wire_weights_encode(&w, &wb), 0);
   uint64_t t0 = td3_now_ns(), first_ns = 0;
-  unsigned batches = 0;
+  unsigned batches = 0, subscribes = 0;
+  uint8_t sub_id[256];
+  int sub_len = 0;
   while (td3_now_ns() - t0 < 3500000000ULL) {
-    zmq_send(pub, wb.data, wb.len, 0);
+    uint8_t id[256], body[8];
+    int n;
+    while ((n = zmq_recv(wr, id, sizeof id, ZMQ_DONTWAIT)) > 0) {
+      assert_int_equal(zmq_recv(wr, body, sizeof body, 0), 1);
+      assert_int_equal(body[0], WIRE_WEIGHTS_SUBSCRIBE);
+      memcpy(sub_id, id, (size_t)n);
+      sub_len = n;
+      subscribes++;
+    }
+    if (sub_len) {
+      zmq_send(wr, sub_id, (size_t)sub_len, ZMQ_SNDMORE);
+      zmq_send(wr, wb.data, wb.len, 0);
+    }
     serve(&f, 100);
     wire_batch_t b;
     while (next_batch(&f, &b)) {
@@ -243,11 +258,13 @@ static void stalled_training_gets_a_batch(void **state) {
   inproc_actor_stop(&a);
   printf("with training stalled: %u batches in 3.5 s, the first after %.2f s\n", batches,
          first_ns ? (double)(first_ns - t0) / 1e9 : -1.0);
+  assert_true(subscribes >= 3); /* as it connected, then every second */
+  assert_true(subscribes <= 6); /* not a stream either */
   assert_true(batches >= 1);  /* before: none, ever */
   assert_true(batches <= 5);  /* about one a second, not a stream */
   wire_buf_free(&wb);
   wire_buf_free(&f.buf);
-  zmq_close(pub);
+  zmq_close(wr);
   zmq_close(f.pull);
   zmq_close(f.router);
   zmq_ctx_term(f.ctx);

@@ -1,6 +1,7 @@
 /* Tests for the distributed service on loopback: a learner with actors and an evaluator
  * learns Pendulum and accounts for every transition; bad peers are refused and counted by
- * reason while training goes on; the rate limiter holds the update/transition ratio with a
+ * reason while training goes on; the weights go only to the DEALERs that subscribed in the
+ * last 5 s, and other frames to the weights socket are refused and counted; the rate limiter holds the update/transition ratio with a
  * slowed learner and four actors; actors started before the learner, a learner killed and
  * restarted, and an actor killed with SIGKILL (real processes of the td3d binary).
  * Budgets are env steps; the time limits are only there so that a hang fails the test. */
@@ -356,6 +357,86 @@ static void bad_peers_refused(void **state) {
   zmq_ctx_term(ctx);
 }
 
+/* ---- 2b. the weights socket: only subscribers get weights, anything else is counted ---- */
+
+/* Frames the DEALER receives within ms milliseconds; each must be a Weights of the learner's
+ * shape (Pendulum: obs 3, act 1). */
+static int weights_received(void *d, int ms) {
+  int n = 0;
+  uint64_t end = td3_now_ns() + (uint64_t)ms * 1000000ULL;
+  zmq_pollitem_t item = {d, 0, ZMQ_POLLIN, 0};
+  while (td3_now_ns() < end) {
+    if (zmq_poll(&item, 1, 50) != 1) continue;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    assert_true(zmq_msg_recv(&m, d, 0) >= 0);
+    assert_false(zmq_msg_more(&m)); /* the routing id stays in the learner */
+    wire_limits_t lim = {.obs_dim = 3, .act_dim = 1};
+    wire_weights_t w;
+    assert_int_equal(wire_weights_decode(zmq_msg_data(&m), zmq_msg_size(&m), &lim, &w), WIRE_OK);
+    wire_weights_release(&w);
+    zmq_msg_close(&m);
+    n++;
+  }
+  return n;
+}
+
+static void weights_go_to_subscribers(void **state) {
+  (void)state;
+  char out[512];
+  snprintf(out, sizeof out, "%s/subs", tmp);
+  inproc_learner_t L;
+  learner_prepare_small(&L, 22700, out, 100000000); /* stopped once the checks are done */
+  assert_int_equal(inproc_learner_start(&L), 0);
+  inproc_actor_t a;
+  actor_start(&a, 22700, "subs/0", 0, 0);
+
+  void *ctx = zmq_ctx_new();
+  void *quiet = zmq_socket(ctx, ZMQ_DEALER), *sub = zmq_socket(ctx, ZMQ_DEALER);
+  void *bad = zmq_socket(ctx, ZMQ_DEALER);
+  int zero = 0;
+  zmq_setsockopt(quiet, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_setsockopt(bad, ZMQ_LINGER, &zero, sizeof zero);
+  assert_int_equal(zmq_connect(quiet, "tcp://127.0.0.1:22701"), 0);
+  assert_int_equal(zmq_connect(sub, "tcp://127.0.0.1:22701"), 0);
+  assert_int_equal(zmq_connect(bad, "tcp://127.0.0.1:22701"), 0);
+  /* a connection that says nothing gets nothing; a subscriber gets the re-sends (200 ms) */
+  uint8_t one = WIRE_WEIGHTS_SUBSCRIBE;
+  assert_int_equal(zmq_send(sub, &one, 1, 0), 1);
+  assert_true(weights_received(sub, 1500) >= 3);
+  assert_int_equal(weights_received(quiet, 10), 0);
+  /* four frames that are not a subscribe frame: refused and counted, never subscribed */
+  uint8_t two[2] = {WIRE_WEIGHTS_SUBSCRIBE, 0}, zero_byte = 0;
+  assert_int_equal(zmq_send(bad, two, 2, 0), 2);
+  assert_int_equal(zmq_send(bad, &zero_byte, 1, 0), 1);
+  assert_int_equal(zmq_send(bad, "", 0, 0), 0);
+  assert_int_equal(zmq_send(bad, &one, 1, ZMQ_SNDMORE), 1); /* two parts */
+  assert_int_equal(zmq_send(bad, &one, 1, 0), 1);
+  assert_int_equal(weights_received(bad, 1500), 0);
+  /* a subscriber that goes silent is forgotten after 5 s (WIRE_WEIGHTS_SUBSCRIBER_TTL_MS) */
+  td3_sleep_ms(WIRE_WEIGHTS_SUBSCRIBER_TTL_MS + 500);
+  (void)weights_received(sub, 10);
+  assert_int_equal(weights_received(sub, 1000), 0);
+  /* and gets weights again with its next subscribe frame */
+  assert_int_equal(zmq_send(sub, &one, 1, 0), 1);
+  assert_true(weights_received(sub, 1500) >= 1);
+  zmq_close(quiet);
+  zmq_close(sub);
+  zmq_close(bad);
+  zmq_ctx_term(ctx);
+
+  assert_int_equal(inproc_learner_join(&L, 0), 0);
+  actor_stop_join(&a);
+  assert_int_equal(L.rc, 0);
+  printf("weights frames refused %llu, subscribers refused %llu\n",
+         (unsigned long long)L.stats.weights_frames_refused,
+         (unsigned long long)L.stats.weights_subscribers_refused);
+  assert_int_equal(L.stats.weights_frames_refused, 4);
+  assert_int_equal(L.stats.weights_subscribers_refused, 0);
+  assert_true(a.res.policy_version > 1); /* the real actor got its weights throughout */
+}
+
 /* ---- 3. the rate limiter with four actors and a slowed learner ---- */
 
 static void rate_limiter_holds_ratio(void **state) {
@@ -571,6 +652,7 @@ static void processes_survive_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_peers_refused),
+      cmocka_unit_test(weights_go_to_subscribers),
       cmocka_unit_test(rate_limiter_holds_ratio),
       cmocka_unit_test(low_ratio_does_not_stall),
       cmocka_unit_test(nonfinite_update_rolls_back),

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_PROTOCOL_VERSION 3u
+#define WIRE_PROTOCOL_VERSION 4u
 #define WIRE_END_MARK 0x44334454u      /* "TD3D" little-endian */
 #define WIRE_MAX_DIM 4096u             /* obs_dim, act_dim and hidden sizes */
 #define WIRE_MAX_LAYERS 8u             /* layer sizes in a network shape */
@@ -30,6 +30,16 @@
 #define WIRE_MAX_ENVS 1024u            /* env copies per actor */
 #define WIRE_MAX_EVAL_EPISODES 1000u   /* returns per EvalReport */
 #define WIRE_DEFAULT_MAX_FRAME (64u << 20)
+
+/* The weights socket (protocol 4): the learner's ROUTER sends each Weights frame to the
+ * subscribers it heard from; a subscriber (a DEALER) sends the one-byte frame
+ * WIRE_WEIGHTS_SUBSCRIBE right after it connects and again every WIRE_WEIGHTS_SUBSCRIBE_MS
+ * (a keep-alive that also tells the learner a reconnected DEALER's new routing id). The
+ * learner forgets a subscriber it has not heard from for WIRE_WEIGHTS_SUBSCRIBER_TTL_MS and
+ * refuses (counts and drops) any other frame. */
+#define WIRE_WEIGHTS_SUBSCRIBE 0x01u
+#define WIRE_WEIGHTS_SUBSCRIBE_MS 1000u
+#define WIRE_WEIGHTS_SUBSCRIBER_TTL_MS 5000u
 #define WIRE_DEFAULT_MAX_BATCH 65536u
 
 /* Why a frame was refused. WIRE_OK is 0; the others index per-reason counters. */

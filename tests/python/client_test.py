@@ -213,14 +213,16 @@ def test_parity():
     lp = learner(*EXTERNAL, "--steps", "1500", "--start-steps", "500", "--eval-every", "100000",
                  "--hidden", "64,48")
     ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
+    sub = ctx.socket(zmq.DEALER)  # a weights subscriber as the clients are (protocol 4)
     sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(f"tcp://127.0.0.1:{BASE + 1}")
     py_actor("py/0", "make_env")
-    from td3d._proto import pb
-    received, deadline, ended = {}, time.time() + 300, None
+    from td3d._proto import pb, WEIGHTS_SUBSCRIBE, WEIGHTS_SUBSCRIBE_S
+    received, deadline, ended, subscribed = {}, time.time() + 300, None, 0.0
     while time.time() < deadline:
+        if time.time() - subscribed >= WEIGHTS_SUBSCRIBE_S:
+            sub.send(WEIGHTS_SUBSCRIBE)
+            subscribed = time.time()
         if sub.poll(100):
             w = pb.Weights.FromString(sub.recv())
             received[w.params] = (w.version, list(w.layers))

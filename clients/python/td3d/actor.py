@@ -9,8 +9,10 @@ It speaks the protocol of `td3d actor` (actor/actor.c, docs/architecture.md):
     Reject ends the actor when retrying cannot help (another env, dims or bounds, another
     protocol version, an evaluator without the learner's token) and is retried after its retry_after_ms otherwise (no free slot, the
     name's lease held elsewhere); RunOver ends it with success.
-  - weights (SUB queueing 4 frames, from the PUB :5556; each poll keeps the newest): the
-    policy, run by policy.Policy in NumPy.
+  - weights (DEALER -> the learner's ROUTER :5556, queueing 4 frames; each poll keeps the
+    newest): the one-byte subscribe frame (SUBSCRIBE) right away and every second, which the
+    learner answers with every Weights broadcast for the next 5 s: the policy, run by
+    policy.Policy in NumPy.
   - experience (PUSH -> PULL :5555): ExperienceBatch frames with the slot's lease.
   - as an evaluator, EvalReports with the slot's lease on the control socket.
 Uniform random actions until the run has start_steps transitions, then the policy plus the
@@ -38,7 +40,8 @@ import time
 import numpy as np
 import zmq
 
-from ._proto import pb, PROTOCOL_VERSION, END_MARK, MAX_NAME, MAX_DIM
+from ._proto import pb, PROTOCOL_VERSION, END_MARK, MAX_NAME, MAX_DIM, \
+    WEIGHTS_SUBSCRIBE, WEIGHTS_SUBSCRIBE_S
 from .policy import Policy, eval_seeds, param_count
 
 log = logging.getLogger("td3d.actor")
@@ -270,8 +273,9 @@ class Actor:
         self.monitor = self.dealer.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
             zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-        self.sub = sock(zmq.SUB, self.ports[1], RCVHWM=4, MAXMSGSIZE=64 << 20)  # newest kept
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        # newest kept; at most two subscribe frames wait for a learner that is away
+        self.sub = sock(zmq.DEALER, self.ports[1], SNDHWM=2, RCVHWM=4, MAXMSGSIZE=64 << 20)
+        self.last_subscribe = -1e9
         self.push = None if self.eval else sock(zmq.PUSH, self.ports[0], SNDHWM=4, IMMEDIATE=1)
         host = self.learner if ":" not in self.learner else f"[{self.learner}]"
         self.dealer.connect(f"tcp://{host}:{self.ports[2]}")
@@ -442,6 +446,15 @@ class Actor:
                 self.hello_backoff = min(max(r.retry_after_ms / 1000.0, 0.25), 30.0)
 
     def _poll_weights(self):
+        # the subscribe frame once a second: the learner sends weights only to the DEALERs it
+        # heard one from in the last 5 s (a reconnected DEALER is a new one to it)
+        now = _now()
+        if now - self.last_subscribe >= WEIGHTS_SUBSCRIBE_S:
+            try:
+                self.sub.send(WEIGHTS_SUBSCRIBE, zmq.NOBLOCK)
+                self.last_subscribe = now
+            except zmq.Again:
+                pass  # no room (no connection yet): the next poll tries again
         # every queued frame is read and the newest taken (no CONFLATE: libzmq's can leak a
         # frame when its reader and I/O thread meet)
         frame = None
