@@ -78,7 +78,8 @@ static void read_subscribers(trainer_t *t) {
     }
     if (!ok)
       atomic_fetch_add(&l->weights_frames_refused, 1);
-    else if (weights_subs_touch(t->subs, zmq_msg_data(&id), zmq_msg_size(&id), now) != 0)
+    else if (weights_subs_touch(t->subs, zmq_msg_data(&id), zmq_msg_size(&id),
+                                zmq_msg_gets(&body, "Peer-Address"), now) != 0)
       atomic_fetch_add(&l->weights_subscribers_refused, 1);
   }
   zmq_msg_close(&body);
@@ -279,7 +280,8 @@ void *learner_trainer_thread(void *arg) {
   learner_t *l = arg;
   prctl(PR_SET_NAME, "td3d-trainer");
   trainer_t t = {.l = l, .router = l->weights_sock, .mon = l->weights_mon, /* bound by run_start */
-                 .subs = weights_subs_new(learner_weights_subs_cap(l->cfg))};
+                 .subs = weights_subs_new(learner_weights_subs_cap(l->cfg),
+                                          learner_experience_cap_per_address(l->cfg))};
   l->weights_sock = l->weights_mon = NULL;
   const td3_config_t *tc = td3_config(l->td3);
   transition_batch_alloc(&t.batch, tc->batch, tc->obs_dim, tc->act_dim);
